@@ -1,1 +1,9 @@
-//! x
+//! The web-server domain of serversim: machine, load, request classes, the six architectures,
+//! metrics, scenario files and presets, and the runner that compares servers on one load.
+//!
+//! Invariant: models never read the wall clock; results depend only on the scenario and seed.
+
+pub mod architectures;
+pub mod config;
+pub mod engine;
+pub mod metrics;

@@ -1,0 +1,49 @@
+//! `cgi`: a new process per request. Each spends `startup_ms` of CPU starting the interpreter and
+//! importing the application before the request's own work, then exits; at most `max_processes`
+//! run at once and further requests wait in the listen queue.
+
+use super::pool::{Spawn, WorkerPool};
+use super::{Architecture, Resource, Server, Workload, cpu_resource};
+use crate::config::{ArchitectureKind, ServerConfig};
+use crate::engine::{Core, Ctx, ReqId};
+
+/// A process per request.
+pub struct Cgi(WorkerPool);
+
+impl Architecture for Cgi {
+    const KIND: ArchitectureKind = ArchitectureKind::Cgi;
+    const ID: &'static str = "cgi";
+    const SUMMARY: &'static str = "a new process per request (CGI)";
+    const FIELDS: &'static [&'static str] = &["max_processes", "startup_ms"];
+    const REQUIRED: &'static [&'static str] = &["max_processes"];
+
+    fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
+        Box::new(Cgi(WorkerPool::build(
+            core,
+            c.processes,
+            1,
+            false,
+            c.process_mb,
+            c.listen_backlog,
+            Spawn::PerRequest { startup_s: c.startup_s },
+        )))
+    }
+
+    fn resources(c: &ServerConfig, w: &Workload, cores: u32) -> Vec<Resource> {
+        let p = f64::from(c.processes);
+        let cpu = w.cpu_s() + c.startup_s;
+        vec![
+            Resource { name: format!("{} CGI processes", c.processes), busy_per_rps: cpu + w.io_s(), units: p },
+            cpu_resource(cpu, cores, p),
+        ]
+    }
+}
+
+impl Server for Cgi {
+    fn on_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
+        self.0.arrive(cx, request);
+    }
+    fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
+        self.0.done(cx, thread, request);
+    }
+}

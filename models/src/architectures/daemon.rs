@@ -1,0 +1,83 @@
+//! `daemon`: a front-end (event-loop processes, like nginx or Apache with mod_wsgi daemon mode)
+//! accepts every connection and serves `static` requests itself; dynamic requests are forwarded
+//! over a queue to `daemons` × `threads` backend workers. `listen_backlog` bounds that queue and
+//! `queue_timeout_s` fails requests that waited too long for a daemon.
+
+use super::loops::{IoMode, Loops};
+use super::pool::{Spawn, WorkerPool};
+use super::{Architecture, Resource, Server, Workload, cpu_resource};
+use crate::config::{ArchitectureKind, ServerConfig};
+use crate::engine::{Core, Ctx, ReqId};
+
+/// A front-end queueing into a pool of daemons.
+pub struct Daemon {
+    frontend: Loops,
+    daemons: WorkerPool,
+}
+
+impl Architecture for Daemon {
+    const KIND: ArchitectureKind = ArchitectureKind::Daemon;
+    const ID: &'static str = "daemon";
+    const SUMMARY: &'static str = "a front-end queueing into a pool of backend daemons (mod_wsgi daemon mode, FastCGI)";
+    const FIELDS: &'static [&'static str] =
+        &["daemons", "threads", "queue_timeout_s", "frontend_processes", "frontend_mb"];
+    const REQUIRED: &'static [&'static str] = &["daemons"];
+
+    fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
+        let frontend =
+            Loops::build(core, c.frontend_processes, false, c.frontend_mb, IoMode::NonBlocking, 0, None, false);
+        let daemons =
+            WorkerPool::build(core, c.processes, c.threads, c.gil, c.process_mb, c.listen_backlog, Spawn::Persistent)
+                .with_queue_timeout(c.queue_timeout_s);
+        Box::new(Daemon { frontend, daemons })
+    }
+
+    fn resources(c: &ServerConfig, w: &Workload, cores: u32) -> Vec<Resource> {
+        let dynamic = 1.0 - w.static_fraction;
+        let workers = f64::from(c.processes * c.threads);
+        let usable_daemon_cores = if c.gil { f64::from(c.processes) } else { workers };
+        let mut r = vec![
+            Resource {
+                name: format!("{}x{} daemon threads", c.processes, c.threads),
+                busy_per_rps: dynamic * (w.dynamic_cpu_s + w.dynamic_io_s),
+                units: workers,
+            },
+            cpu_resource(w.cpu_s(), cores, usable_daemon_cores + f64::from(c.frontend_processes)),
+        ];
+        if c.gil {
+            r.push(Resource {
+                name: format!("GILs of {} daemons", c.processes),
+                busy_per_rps: dynamic * w.dynamic_cpu_s,
+                units: f64::from(c.processes),
+            });
+        }
+        if w.static_fraction > 0.0 {
+            r.push(Resource {
+                name: format!("{} front-end process(es)", c.frontend_processes),
+                busy_per_rps: w.static_fraction * w.static_cpu_s,
+                units: f64::from(c.frontend_processes),
+            });
+        }
+        r
+    }
+}
+
+impl Server for Daemon {
+    fn on_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
+        if cx.core.request(request).is_static {
+            self.frontend.arrive(cx, request);
+        } else {
+            self.daemons.arrive(cx, request);
+        }
+    }
+    fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
+        if self.frontend.owns_thread(thread) {
+            self.frontend.task_done(cx, thread, request);
+        } else {
+            self.daemons.done(cx, thread, request);
+        }
+    }
+    fn on_park_done(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
+        self.frontend.park_done(cx, request);
+    }
+}

@@ -1,0 +1,72 @@
+//! `event_loop`: `processes` single-threaded loops (Twisted). CPU runs to completion on the loop;
+//! IO is non-blocking (the request parks and its callback rejoins the loop's ready queue) unless
+//! `blocking_io = true`, when the wait stalls the loop — or, with `offload_threads`, is handed to
+//! a thread pool (deferToThread).
+
+use super::loops::{IoMode, Loops};
+use super::{Architecture, Resource, Server, Workload, cpu_resource};
+use crate::config::{ArchitectureKind, ServerConfig};
+use crate::engine::{Core, Ctx, ReqId};
+
+/// Single-threaded event loops.
+pub struct EventLoop(Loops);
+
+impl Architecture for EventLoop {
+    const KIND: ArchitectureKind = ArchitectureKind::EventLoop;
+    const ID: &'static str = "event_loop";
+    const SUMMARY: &'static str = "single-threaded event loops; a blocking call stalls the loop (Twisted)";
+    const FIELDS: &'static [&'static str] = &["processes", "blocking_io", "offload_threads"];
+    const REQUIRED: &'static [&'static str] = &[];
+
+    fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
+        Box::new(EventLoop(Loops::build(
+            core,
+            c.processes,
+            c.gil,
+            c.process_mb,
+            io_mode(c),
+            c.offload_threads,
+            c.listen_backlog,
+            true,
+        )))
+    }
+
+    fn resources(c: &ServerConfig, w: &Workload, cores: u32) -> Vec<Resource> {
+        let p = f64::from(c.processes);
+        let mut r = vec![cpu_resource(w.cpu_s(), cores, p)];
+        match io_mode(c) {
+            IoMode::NonBlocking => {}
+            IoMode::Blocking => r.push(Resource {
+                name: format!("{} loop(s) stalled by blocking IO", c.processes),
+                busy_per_rps: w.cpu_s() + w.io_s(),
+                units: p,
+            }),
+            IoMode::Offload => r.push(Resource {
+                name: format!("{}x{} offload threads", c.processes, c.offload_threads),
+                busy_per_rps: w.io_s(),
+                units: p * f64::from(c.offload_threads),
+            }),
+        }
+        r
+    }
+}
+
+fn io_mode(c: &ServerConfig) -> IoMode {
+    match (c.blocking_io, c.offload_threads) {
+        (false, _) => IoMode::NonBlocking,
+        (true, 0) => IoMode::Blocking,
+        (true, _) => IoMode::Offload,
+    }
+}
+
+impl Server for EventLoop {
+    fn on_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
+        self.0.arrive(cx, request);
+    }
+    fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
+        self.0.task_done(cx, thread, request);
+    }
+    fn on_park_done(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
+        self.0.park_done(cx, request);
+    }
+}

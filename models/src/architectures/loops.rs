@@ -1,0 +1,187 @@
+//! Single-threaded event loops: the mechanism of the event_loop architecture and of the daemon
+//! architecture's front-end. A loop runs one callback at a time to completion on its thread;
+//! everything else waits in its ready queue, first in first out.
+
+use std::collections::VecDeque;
+
+use crate::engine::{Core, Ctx, ReqId};
+
+/// What a loop does with a request's IO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IoMode {
+    /// Non-blocking: the request parks without holding the loop and rejoins the ready queue.
+    NonBlocking,
+    /// Blocking: the wait stalls the loop (nothing else on it runs).
+    Blocking,
+    /// Blocking calls are handed to the process's thread pool (deferToThread); the result
+    /// rejoins the ready queue.
+    Offload,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Item {
+    /// A newly accepted request: run its CPU.
+    New(ReqId),
+    /// A request whose IO finished: its callback sends the response (no CPU).
+    Resume(ReqId),
+}
+
+#[derive(Debug)]
+struct Loop {
+    thread: u32,
+    busy: bool,
+    ready: VecDeque<Item>,
+    offload_idle: VecDeque<u32>,
+    offload_queue: VecDeque<ReqId>,
+}
+
+/// A set of event loops, one per process.
+#[derive(Debug)]
+pub struct Loops {
+    loops: Vec<Loop>,
+    /// For each thread index: (loop index, is an offload thread).
+    role: Vec<(u32, bool)>,
+    /// For each request slot: the loop that accepted it.
+    owner: Vec<u32>,
+    io: IoMode,
+    backlog: Option<u32>,
+    new_waiting: u32,
+}
+
+impl Loops {
+    /// Create `processes` single-threaded loop processes (plus `offload_threads` pool threads
+    /// each). `workers` says whether their threads count as the server's workers.
+    #[allow(clippy::too_many_arguments)]
+    pub fn build(
+        core: &mut Core,
+        processes: u32,
+        gil: bool,
+        process_mb: f64,
+        io: IoMode,
+        offload_threads: u32,
+        backlog: Option<u32>,
+        workers: bool,
+    ) -> Self {
+        let mut loops = Vec::new();
+        let mut role = Vec::new();
+        for l in 0..processes {
+            let p = core.add_process(gil, process_mb, true);
+            let thread = core.add_thread(p, workers);
+            let mut offload_idle = VecDeque::new();
+            if io == IoMode::Offload {
+                for _ in 0..offload_threads {
+                    offload_idle.push_back(core.add_thread(p, workers));
+                }
+            }
+            for t in std::iter::once(thread).chain(offload_idle.iter().copied()) {
+                if role.len() <= t as usize {
+                    role.resize(t as usize + 1, (u32::MAX, false));
+                }
+                role[t as usize] = (l, t != thread);
+            }
+            loops.push(Loop {
+                thread,
+                busy: false,
+                ready: VecDeque::new(),
+                offload_idle,
+                offload_queue: VecDeque::new(),
+            });
+        }
+        Self { loops, role, owner: Vec::new(), io, backlog, new_waiting: 0 }
+    }
+
+    /// True if `thread` belongs to these loops.
+    pub fn owns_thread(&self, thread: u32) -> bool {
+        self.role.get(thread as usize).is_some_and(|r| r.0 != u32::MAX)
+    }
+
+    /// A new connection: an idle loop accepts it if there is one, otherwise the loop with the
+    /// shortest ready queue (the least busy loop returns to `accept` first). Refused if
+    /// `listen_backlog` requests are already waiting to start.
+    pub fn arrive(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
+        if self.backlog.is_some_and(|b| self.new_waiting >= b) {
+            cx.core.reject(request);
+            return;
+        }
+        let l = self.loops.iter().position(|l| !l.busy).unwrap_or_else(|| {
+            (0..self.loops.len()).min_by_key(|&i| self.loops[i].ready.len()).expect("at least one loop")
+        });
+        let slot = request.index as usize;
+        if self.owner.len() <= slot {
+            self.owner.resize(slot + 1, 0);
+        }
+        self.owner[slot] = l as u32;
+        self.new_waiting += 1;
+        cx.core.waiting_changed(1);
+        self.loops[l].ready.push_back(Item::New(request));
+        self.run(cx, l);
+    }
+
+    /// Run loop `l` if it is idle: callbacks that only send a response finish at once; the first
+    /// new request starts its CPU.
+    fn run(&mut self, cx: &mut Ctx<'_>, l: usize) {
+        let lp = &mut self.loops[l];
+        if lp.busy {
+            return;
+        }
+        while let Some(item) = lp.ready.pop_front() {
+            match item {
+                Item::Resume(r) => cx.core.complete(r),
+                Item::New(r) => {
+                    self.new_waiting -= 1;
+                    cx.core.waiting_changed(-1);
+                    let req = cx.core.request(r);
+                    let io = if self.io == IoMode::Blocking { req.io_s } else { 0.0 };
+                    let cpu = req.cpu_s;
+                    lp.busy = true;
+                    let thread = lp.thread;
+                    cx.start(thread, r, cpu, io);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// A thread of these loops finished its task.
+    pub fn task_done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
+        let (l, offload) = self.role[thread as usize];
+        let l = l as usize;
+        if offload {
+            // The blocking call is done: its result rejoins the loop; the thread takes the next.
+            self.loops[l].ready.push_back(Item::Resume(request));
+            if let Some(next) = self.loops[l].offload_queue.pop_front() {
+                cx.core.waiting_changed(-1);
+                let io = cx.core.request(next).io_s;
+                cx.start(thread, next, 0.0, io);
+            } else {
+                self.loops[l].offload_idle.push_back(thread);
+            }
+            self.run(cx, l);
+            return;
+        }
+        self.loops[l].busy = false;
+        let io = cx.core.request(request).io_s;
+        match self.io {
+            _ if io <= 0.0 => cx.core.complete(request),
+            IoMode::Blocking => cx.core.complete(request),
+            IoMode::NonBlocking => cx.park(request, io),
+            IoMode::Offload => {
+                let lp = &mut self.loops[l];
+                if let Some(t) = lp.offload_idle.pop_front() {
+                    cx.start(t, request, 0.0, io);
+                } else {
+                    lp.offload_queue.push_back(request);
+                    cx.core.waiting_changed(1);
+                }
+            }
+        }
+        self.run(cx, l);
+    }
+
+    /// A parked request's IO finished: its callback joins its loop's ready queue.
+    pub fn park_done(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
+        let l = self.owner[request.index as usize] as usize;
+        self.loops[l].ready.push_back(Item::Resume(request));
+        self.run(cx, l);
+    }
+}

@@ -1,0 +1,197 @@
+//! The server architectures. Each lives in its own file, implements `Architecture`, and is
+//! registered once in `REGISTRY`; tests iterate the registry so every architecture is checked.
+//!
+//! The shared building blocks are `pool` (a listen queue feeding processes × threads) and
+//! `loops` (single-threaded event loops with ready queues).
+
+pub mod cgi;
+pub mod daemon;
+pub mod event_loop;
+pub mod loops;
+pub mod pool;
+pub mod prefork;
+pub mod threaded;
+pub mod worker;
+
+use crate::config::{ArchitectureKind, RequestClass, ServerConfig};
+use crate::engine::{Core, Ctx, ReqId};
+
+/// The dispatch logic of one running server: where requests go when they arrive and when a
+/// thread finishes a task.
+pub trait Server: Send {
+    /// A request arrived (it is already in the server's books).
+    fn on_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId);
+    /// `thread` finished the task it was given for `request` and is idle.
+    fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId);
+    /// A request parked with `Ctx::park` is ready again (non-blocking IO finished).
+    fn on_park_done(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
+        // Architectures that never park leave this alone; completing keeps the books balanced.
+        cx.core.complete(request);
+    }
+}
+
+/// The mean demands of the request mix, for capacity estimates.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Workload {
+    /// Fraction of requests that are static files.
+    pub static_fraction: f64,
+    /// Mean CPU seconds of a static request.
+    pub static_cpu_s: f64,
+    /// Mean IO seconds of a static request.
+    pub static_io_s: f64,
+    /// Mean CPU seconds of a dynamic request.
+    pub dynamic_cpu_s: f64,
+    /// Mean IO seconds of a dynamic request.
+    pub dynamic_io_s: f64,
+}
+
+impl Workload {
+    /// Summarise a request mix.
+    pub fn of(classes: &[RequestClass]) -> Self {
+        let total: f64 = classes.iter().map(|c| c.weight).sum();
+        let mut w = Workload::default();
+        let (mut sw, mut dw) = (0.0, 0.0);
+        for c in classes {
+            let f = c.weight / total;
+            if c.is_static {
+                sw += f;
+                w.static_cpu_s += f * c.cpu_s.mean();
+                w.static_io_s += f * c.io_s.mean();
+            } else {
+                dw += f;
+                w.dynamic_cpu_s += f * c.cpu_s.mean();
+                w.dynamic_io_s += f * c.io_s.mean();
+            }
+        }
+        if sw > 0.0 {
+            w.static_cpu_s /= sw;
+            w.static_io_s /= sw;
+        }
+        if dw > 0.0 {
+            w.dynamic_cpu_s /= dw;
+            w.dynamic_io_s /= dw;
+        }
+        w.static_fraction = sw;
+        w
+    }
+
+    /// Mean CPU seconds over all requests.
+    pub fn cpu_s(&self) -> f64 {
+        self.static_fraction * self.static_cpu_s + (1.0 - self.static_fraction) * self.dynamic_cpu_s
+    }
+
+    /// Mean IO seconds over all requests.
+    pub fn io_s(&self) -> f64 {
+        self.static_fraction * self.static_io_s + (1.0 - self.static_fraction) * self.dynamic_io_s
+    }
+}
+
+/// A resource that limits throughput: `busy_per_rps` units are busy per request per second, out
+/// of `units` available (utilisation = rate × busy_per_rps / units).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    /// What it is, for messages ("10 threads", "2 cores", "GIL of 1 process").
+    pub name: String,
+    /// Busy units per request/s (seconds of holding per request).
+    pub busy_per_rps: f64,
+    /// Units available.
+    pub units: f64,
+}
+
+impl Resource {
+    /// The request rate at which this resource is saturated (infinite if it is never used).
+    pub fn capacity_rps(&self) -> f64 {
+        if self.busy_per_rps > 0.0 { self.units / self.busy_per_rps } else { f64::INFINITY }
+    }
+}
+
+/// The CPU of the machine as a resource: `cpu_s` seconds per request on `cores` cores, of which
+/// at most `usable` can be used at once (GIL, single-threaded processes).
+pub fn cpu_resource(cpu_s: f64, cores: u32, usable: f64) -> Resource {
+    let units = f64::from(cores).min(usable);
+    Resource { name: format!("{units} usable core(s)"), busy_per_rps: cpu_s, units }
+}
+
+/// The lowest saturation rate among `resources`, and the resource that sets it.
+pub fn bottleneck(resources: &[Resource]) -> Option<(&Resource, f64)> {
+    resources.iter().map(|r| (r, r.capacity_rps())).min_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+/// One architecture: its name in scenario files, its own fields, how to build it, and where its
+/// capacity limits are.
+pub trait Architecture {
+    /// Which one it is.
+    const KIND: ArchitectureKind;
+    /// Its `architecture = "…"` name in scenario files.
+    const ID: &'static str;
+    /// One line for help texts.
+    const SUMMARY: &'static str;
+    /// Server fields that only this architecture uses (beyond the common ones).
+    const FIELDS: &'static [&'static str];
+    /// Of those, the fields a scenario must set.
+    const REQUIRED: &'static [&'static str];
+
+    /// Create its processes and threads in `core` and return its dispatch logic.
+    fn build(config: &ServerConfig, core: &mut Core) -> Box<dyn Server>;
+
+    /// The resources that bound its throughput for `workload` on `cores` cores.
+    fn resources(config: &ServerConfig, workload: &Workload, cores: u32) -> Vec<Resource>;
+}
+
+/// An architecture's entry in the registry.
+#[derive(Clone, Copy)]
+pub struct ArchitectureInfo {
+    /// Which one it is.
+    pub kind: ArchitectureKind,
+    /// Its name in scenario files.
+    pub id: &'static str,
+    /// One line for help texts.
+    pub summary: &'static str,
+    /// Fields only it uses.
+    pub fields: &'static [&'static str],
+    /// Fields it requires.
+    pub required: &'static [&'static str],
+    /// Builds the running server.
+    pub build: fn(&ServerConfig, &mut Core) -> Box<dyn Server>,
+    /// Its capacity-limiting resources.
+    pub resources: fn(&ServerConfig, &Workload, u32) -> Vec<Resource>,
+}
+
+const fn entry<A: Architecture>() -> ArchitectureInfo {
+    ArchitectureInfo {
+        kind: A::KIND,
+        id: A::ID,
+        summary: A::SUMMARY,
+        fields: A::FIELDS,
+        required: A::REQUIRED,
+        build: A::build,
+        resources: A::resources,
+    }
+}
+
+/// Every architecture, in the order they are presented.
+pub static REGISTRY: [ArchitectureInfo; 6] = [
+    entry::<threaded::Threaded>(),
+    entry::<event_loop::EventLoop>(),
+    entry::<prefork::Prefork>(),
+    entry::<worker::Worker>(),
+    entry::<daemon::Daemon>(),
+    entry::<cgi::Cgi>(),
+];
+
+/// The registry entry of `kind`.
+pub fn info(kind: ArchitectureKind) -> &'static ArchitectureInfo {
+    REGISTRY.iter().find(|a| a.kind == kind).expect("every ArchitectureKind is registered")
+}
+
+/// The registry entry named `id` in scenario files.
+pub fn by_id(id: &str) -> Option<&'static ArchitectureInfo> {
+    REGISTRY.iter().find(|a| a.id == id)
+}
+
+impl ArchitectureKind {
+    /// Its name in scenario files.
+    pub fn id(self) -> &'static str {
+        info(self).id
+    }
+}

@@ -1,0 +1,47 @@
+//! `prefork`: `processes` single-threaded processes sharing one listen queue (Apache prefork +
+//! mod_python, gunicorn sync workers). Every process holds its own copy of the application.
+
+use super::pool::{Spawn, WorkerPool};
+use super::{Architecture, Resource, Server, Workload, cpu_resource};
+use crate::config::{ArchitectureKind, ServerConfig};
+use crate::engine::{Core, Ctx, ReqId};
+
+/// Many single-threaded processes.
+pub struct Prefork(WorkerPool);
+
+impl Architecture for Prefork {
+    const KIND: ArchitectureKind = ArchitectureKind::Prefork;
+    const ID: &'static str = "prefork";
+    const SUMMARY: &'static str = "single-threaded processes sharing one listen queue (Apache prefork)";
+    const FIELDS: &'static [&'static str] = &["processes"];
+    const REQUIRED: &'static [&'static str] = &["processes"];
+
+    fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
+        Box::new(Prefork(WorkerPool::build(
+            core,
+            c.processes,
+            1,
+            c.gil,
+            c.process_mb,
+            c.listen_backlog,
+            Spawn::Persistent,
+        )))
+    }
+
+    fn resources(c: &ServerConfig, w: &Workload, cores: u32) -> Vec<Resource> {
+        let p = f64::from(c.processes);
+        vec![
+            Resource { name: format!("{} processes", c.processes), busy_per_rps: w.cpu_s() + w.io_s(), units: p },
+            cpu_resource(w.cpu_s(), cores, p),
+        ]
+    }
+}
+
+impl Server for Prefork {
+    fn on_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
+        self.0.arrive(cx, request);
+    }
+    fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
+        self.0.done(cx, thread, request);
+    }
+}

@@ -1,0 +1,49 @@
+//! `threaded`: one process with a pool of `threads` workers taking requests from the listen
+//! queue (CherryPy's wsgiserver). A thread is held for the whole request, CPU and blocking IO;
+//! with `gil = true` only one of them runs Python code at a time.
+
+use super::pool::{Spawn, WorkerPool};
+use super::{Architecture, Resource, Server, Workload, cpu_resource};
+use crate::config::{ArchitectureKind, ServerConfig};
+use crate::engine::{Core, Ctx, ReqId};
+
+/// One process, many threads.
+pub struct Threaded(WorkerPool);
+
+impl Architecture for Threaded {
+    const KIND: ArchitectureKind = ArchitectureKind::Threaded;
+    const ID: &'static str = "threaded";
+    const SUMMARY: &'static str = "one process, a pool of threads (CherryPy wsgiserver)";
+    const FIELDS: &'static [&'static str] = &["threads"];
+    const REQUIRED: &'static [&'static str] = &["threads"];
+
+    fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
+        Box::new(Threaded(WorkerPool::build(
+            core,
+            1,
+            c.threads,
+            c.gil,
+            c.process_mb,
+            c.listen_backlog,
+            Spawn::Persistent,
+        )))
+    }
+
+    fn resources(c: &ServerConfig, w: &Workload, cores: u32) -> Vec<Resource> {
+        let threads = f64::from(c.threads);
+        let usable = if c.gil { 1.0 } else { threads };
+        vec![
+            Resource { name: format!("{} threads", c.threads), busy_per_rps: w.cpu_s() + w.io_s(), units: threads },
+            cpu_resource(w.cpu_s(), cores, usable),
+        ]
+    }
+}
+
+impl Server for Threaded {
+    fn on_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
+        self.0.arrive(cx, request);
+    }
+    fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
+        self.0.done(cx, thread, request);
+    }
+}

@@ -1,0 +1,53 @@
+//! `worker`: `processes` × `threads` sharing one listen queue (Apache worker MPM, gunicorn
+//! gthread, mod_wsgi embedded with processes=P threads=T). With a GIL, each process runs at most
+//! one thread's Python code at a time, so CPU parallelism is bounded by the process count.
+
+use super::pool::{Spawn, WorkerPool};
+use super::{Architecture, Resource, Server, Workload, cpu_resource};
+use crate::config::{ArchitectureKind, ServerConfig};
+use crate::engine::{Core, Ctx, ReqId};
+
+/// Processes × threads.
+pub struct Worker(WorkerPool);
+
+impl Architecture for Worker {
+    const KIND: ArchitectureKind = ArchitectureKind::Worker;
+    const ID: &'static str = "worker";
+    const SUMMARY: &'static str = "processes x threads sharing one listen queue (Apache worker MPM, gunicorn gthread)";
+    const FIELDS: &'static [&'static str] = &["processes", "threads"];
+    const REQUIRED: &'static [&'static str] = &["processes", "threads"];
+
+    fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
+        Box::new(Worker(WorkerPool::build(
+            core,
+            c.processes,
+            c.threads,
+            c.gil,
+            c.process_mb,
+            c.listen_backlog,
+            Spawn::Persistent,
+        )))
+    }
+
+    fn resources(c: &ServerConfig, w: &Workload, cores: u32) -> Vec<Resource> {
+        let workers = f64::from(c.processes * c.threads);
+        let usable = if c.gil { f64::from(c.processes) } else { workers };
+        vec![
+            Resource {
+                name: format!("{}x{} worker threads", c.processes, c.threads),
+                busy_per_rps: w.cpu_s() + w.io_s(),
+                units: workers,
+            },
+            cpu_resource(w.cpu_s(), cores, usable),
+        ]
+    }
+}
+
+impl Server for Worker {
+    fn on_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
+        self.0.arrive(cx, request);
+    }
+    fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
+        self.0.done(cx, thread, request);
+    }
+}

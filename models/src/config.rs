@@ -1,0 +1,207 @@
+//! Validated configuration types: what a scenario file means once it has been parsed and checked.
+//! Durations inside these types are in seconds (files use milliseconds where the field says `_ms`).
+
+use sim::Dist;
+
+/// A whole scenario: one machine, one load, one request mix, and the servers to compare.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Human-readable title.
+    pub name: String,
+    /// Run length, warm-up, seed and replications.
+    pub run: RunConfig,
+    /// The simulated machine every server runs on (each server gets its own identical copy).
+    pub machine: MachineConfig,
+    /// How requests arrive.
+    pub load: LoadConfig,
+    /// The request classes, mixed by weight.
+    pub requests: Vec<RequestClass>,
+    /// The servers to compare, all fed the same arrivals.
+    pub servers: Vec<ServerConfig>,
+}
+
+/// Run length and statistics settings.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Simulated seconds of arrivals counted in the statistics (after warm-up).
+    pub duration_s: f64,
+    /// Simulated seconds at the start that are excluded from the statistics.
+    pub warmup_s: f64,
+    /// Seed of every random stream.
+    pub seed: u64,
+    /// Number of independent replications (1 = a single run).
+    pub replications: u32,
+    /// Width of one time-series window in simulated seconds.
+    pub window_s: f64,
+}
+
+impl RunConfig {
+    /// The simulated time at which the run ends, in seconds.
+    pub fn end_s(&self) -> f64 {
+        self.warmup_s + self.duration_s
+    }
+}
+
+/// The simulated machine.
+#[derive(Debug, Clone)]
+pub struct MachineConfig {
+    /// CPU cores shared by every runnable thread of every process.
+    pub cores: u32,
+    /// Physical memory in MB, if limited (reported against; pressure effects come later).
+    pub memory_mb: Option<f64>,
+}
+
+/// How requests are generated.
+#[derive(Debug, Clone)]
+pub enum Arrival {
+    /// Open load: exponential inter-arrival times at the current rate.
+    Poisson,
+    /// Open load: arrivals evenly spaced at 1/rate (a constant-rate load generator).
+    Uniform,
+    /// Closed load: `users` clients, each thinking for a random time between getting a response
+    /// and sending the next request.
+    Closed {
+        /// Number of clients.
+        users: u32,
+        /// Think time in seconds.
+        think_s: Dist,
+    },
+}
+
+/// One step of a piecewise-constant rate schedule.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateStep {
+    /// Simulated time in seconds at which the rate changes.
+    pub at_s: f64,
+    /// The new arrival rate in requests per second.
+    pub rate_rps: f64,
+}
+
+/// The load offered to every server.
+#[derive(Debug, Clone)]
+pub struct LoadConfig {
+    /// Arrival process.
+    pub arrival: Arrival,
+    /// Initial arrival rate in requests per second (open loads).
+    pub rate_rps: f64,
+    /// Rate changes, sorted by time (open loads).
+    pub schedule: Vec<RateStep>,
+    /// Seconds after which a client gives up on a request, if any.
+    pub timeout_s: Option<f64>,
+}
+
+impl LoadConfig {
+    /// The highest rate the open load ever reaches, in requests per second (0 for closed loads).
+    pub fn peak_rate_rps(&self) -> f64 {
+        match self.arrival {
+            Arrival::Closed { .. } => 0.0,
+            _ => self.schedule.iter().map(|s| s.rate_rps).fold(self.rate_rps, f64::max),
+        }
+    }
+}
+
+/// One kind of request in the mix.
+#[derive(Debug, Clone)]
+pub struct RequestClass {
+    /// Name, for reports.
+    pub name: String,
+    /// Relative frequency in the mix (> 0).
+    pub weight: f64,
+    /// CPU time on a core, in seconds.
+    pub cpu_s: Dist,
+    /// Blocking wait that uses no CPU (database, remote call), in seconds; runs after the CPU.
+    pub io_s: Dist,
+    /// Request body size in KB (carried for later network modelling).
+    pub request_kb: f64,
+    /// Response size in KB (carried for later network modelling).
+    pub response_kb: f64,
+    /// A static file: a front-end that can serve files serves it itself.
+    pub is_static: bool,
+}
+
+/// Which architecture a server uses; each has its own file in `architectures/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ArchitectureKind {
+    /// One process, a pool of threads.
+    Threaded,
+    /// Single-threaded event loops.
+    EventLoop,
+    /// Single-threaded processes sharing one listen queue.
+    Prefork,
+    /// Processes × threads.
+    Worker,
+    /// A front-end queueing into a pool of backend daemons.
+    Daemon,
+    /// A new process per request.
+    Cgi,
+}
+
+/// One server to simulate. Fields that an architecture does not use keep their defaults and are
+/// rejected by validation if set in a file.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Name shown in reports.
+    pub name: String,
+    /// The architecture.
+    pub architecture: ArchitectureKind,
+    /// The preset this server started from, if any.
+    pub preset: Option<String>,
+    /// Worker processes (prefork, worker), event-loop processes (event_loop), or daemon
+    /// processes (daemon); 1 for threaded.
+    pub processes: u32,
+    /// Threads per process (threaded, worker, daemon); 1 otherwise.
+    pub threads: u32,
+    /// How many requests may wait for a worker; `None` = unlimited.
+    pub listen_backlog: Option<u32>,
+    /// A per-process interpreter lock: at most one thread of a process runs CPU at a time.
+    pub gil: bool,
+    /// GIL switch interval in seconds (CPython: 0.005).
+    pub gil_switch_s: f64,
+    /// Resident memory of one process (interpreter + imported app) in MB.
+    pub process_mb: f64,
+    /// Memory shared copy-on-write between the server's processes, counted once, in MB.
+    pub shared_mb: f64,
+    /// Memory per thread (stack and thread state) in MB.
+    pub thread_mb: f64,
+    /// Memory held by each request while it is in progress, in KB.
+    pub memory_kb: f64,
+    /// Event loop: the IO wait blocks the whole loop.
+    pub blocking_io: bool,
+    /// Event loop: threads per process for blocking calls (deferToThread); 0 = none.
+    pub offload_threads: u32,
+    /// Daemon: front-end event-loop processes that accept connections and serve static files.
+    pub frontend_processes: u32,
+    /// Daemon: memory of one front-end process in MB.
+    pub frontend_mb: f64,
+    /// Daemon: a request that waited longer than this for a daemon fails, in seconds.
+    pub queue_timeout_s: Option<f64>,
+    /// CGI: CPU time to start the interpreter and import the app, per request, in seconds.
+    pub startup_s: f64,
+}
+
+impl ServerConfig {
+    /// A server with every field at its default: one process, one thread, no GIL, no memory,
+    /// unlimited backlog.
+    pub fn new(name: impl Into<String>, architecture: ArchitectureKind) -> Self {
+        Self {
+            name: name.into(),
+            architecture,
+            preset: None,
+            processes: 1,
+            threads: 1,
+            listen_backlog: None,
+            gil: false,
+            gil_switch_s: 0.005,
+            process_mb: 0.0,
+            shared_mb: 0.0,
+            thread_mb: 0.0,
+            memory_kb: 0.0,
+            blocking_io: false,
+            offload_threads: 0,
+            frontend_processes: 1,
+            frontend_mb: 0.0,
+            queue_timeout_s: None,
+            startup_s: 0.0,
+        }
+    }
+}

@@ -1,0 +1,542 @@
+//! The mechanisms every architecture is built from: processes (with memory and an optional GIL),
+//! threads that run a request's CPU then IO, the shared processor-sharing CPU, and the in-flight
+//! requests. Architectures decide *where* requests go; this module makes time pass for them.
+
+use std::collections::VecDeque;
+
+use sim::Scheduler;
+
+use super::cpu::Cpu;
+use super::{Event, Notice, ReqId};
+use crate::metrics::{Level, Recorder};
+
+/// A request inside the simulated server.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Simulated arrival time, seconds.
+    pub arrival_s: f64,
+    /// Index of its request class.
+    pub class: u16,
+    /// CPU demand, seconds.
+    pub cpu_s: f64,
+    /// IO (blocking wait) demand, seconds.
+    pub io_s: f64,
+    /// A static file (a front-end may serve it itself).
+    pub is_static: bool,
+    /// The closed-load client that sent it (`u32::MAX` for open loads).
+    pub user: u32,
+    /// The client has given up on it.
+    pub abandoned: bool,
+    /// A worker has taken it (its wait is over and it holds its memory).
+    pub started: bool,
+    generation: u32,
+    live: bool,
+}
+
+/// What a thread is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThreadState {
+    /// No request.
+    Idle,
+    /// Waiting for its process's GIL before it can use the CPU.
+    GilWait,
+    /// Running on the CPU (possibly sharing a core).
+    Cpu,
+    /// Waiting on blocking IO (uses no CPU).
+    Io,
+}
+
+/// A thread of some process.
+#[derive(Debug, Clone)]
+pub struct Thread {
+    /// Owning process.
+    pub process: u32,
+    /// Current state.
+    pub state: ThreadState,
+    /// The request it works on (meaningful unless idle).
+    pub request: ReqId,
+    /// Counts towards the server's worker pool (front-end threads do not).
+    pub is_worker: bool,
+    cpu_left_s: f64,
+    io_s: f64,
+    epoch: u32,
+}
+
+/// Per-process interpreter lock (CPython's GIL).
+#[derive(Debug, Clone, Default)]
+pub struct Gil {
+    /// The thread holding it.
+    pub holder: Option<u32>,
+    /// Threads waiting for it, first come first served.
+    pub waiters: VecDeque<u32>,
+    acquisitions: u32,
+    timer_pending: bool,
+}
+
+/// An operating-system process.
+#[derive(Debug, Clone)]
+pub struct Process {
+    /// Running (a dead process holds no memory and no threads run in it).
+    pub alive: bool,
+    /// The interpreter lock, for processes that have one.
+    pub gil: Option<Gil>,
+    /// Resident memory while alive, MB (process image + its threads).
+    pub memory_mb: f64,
+    /// Its threads' indices.
+    pub threads: Vec<u32>,
+}
+
+/// Memory and GIL settings of the server being simulated.
+#[derive(Debug, Clone, Copy)]
+pub struct CoreSettings {
+    /// GIL switch interval, seconds.
+    pub gil_switch_s: f64,
+    /// Memory per thread, MB.
+    pub thread_mb: f64,
+    /// Shared copy-on-write memory, counted once while any process is alive, MB.
+    pub shared_mb: f64,
+    /// Memory held by a request in progress, MB.
+    pub request_mb: f64,
+    /// Seconds after which a client gives up, if any.
+    pub timeout_s: Option<f64>,
+}
+
+/// The simulated machine and server state shared by all architectures.
+#[derive(Debug)]
+pub struct Core {
+    now_s: f64,
+    cpu: Cpu,
+    /// Every process of the server.
+    pub processes: Vec<Process>,
+    /// Every thread of the server.
+    pub threads: Vec<Thread>,
+    requests: Vec<Request>,
+    free_requests: Vec<u32>,
+    /// Measurements.
+    pub recorder: Recorder,
+    pub(crate) notices: VecDeque<Notice>,
+    settings: CoreSettings,
+    alive_processes: u32,
+    worker_threads: u32,
+    done_buf: Vec<u32>,
+}
+
+/// What an architecture gets while it handles something: the core and the scheduler.
+pub struct Ctx<'a> {
+    /// The server's state.
+    pub core: &'a mut Core,
+    /// The event scheduler.
+    pub sched: &'a mut Scheduler<Event>,
+}
+
+impl Core {
+    /// A machine with `cores` cores and the given settings, recording into `recorder`.
+    pub fn new(cores: u32, settings: CoreSettings, recorder: Recorder) -> Self {
+        Self {
+            now_s: 0.0,
+            cpu: Cpu::new(cores, 16),
+            processes: Vec::new(),
+            threads: Vec::new(),
+            requests: Vec::new(),
+            free_requests: Vec::new(),
+            recorder,
+            notices: VecDeque::new(),
+            settings,
+            alive_processes: 0,
+            worker_threads: 0,
+            done_buf: Vec::new(),
+        }
+    }
+
+    /// Current simulated time, seconds.
+    #[inline]
+    pub fn now_s(&self) -> f64 {
+        self.now_s
+    }
+
+    #[inline]
+    pub(crate) fn set_now(&mut self, now_s: f64) {
+        self.now_s = now_s;
+        self.recorder.tick(now_s);
+    }
+
+    /// Number of worker threads in the pool.
+    pub fn worker_threads(&self) -> u32 {
+        self.worker_threads
+    }
+
+    /// Threads currently on the CPU.
+    pub fn cpu_running(&self) -> u32 {
+        self.cpu.running()
+    }
+
+    /// Add a process with `image_mb` of its own memory (threads add `thread_mb` each); `alive`
+    /// processes count towards memory at once. Returns its index.
+    pub fn add_process(&mut self, gil: bool, image_mb: f64, alive: bool) -> u32 {
+        let id = self.processes.len() as u32;
+        self.processes.push(Process {
+            alive: false,
+            gil: gil.then(Gil::default),
+            memory_mb: image_mb,
+            threads: Vec::new(),
+        });
+        if alive {
+            self.set_alive(id, true);
+        }
+        id
+    }
+
+    /// Add a thread to `process`; worker threads count towards the pool's utilisation.
+    pub fn add_thread(&mut self, process: u32, is_worker: bool) -> u32 {
+        let id = self.threads.len() as u32;
+        self.threads.push(Thread {
+            process,
+            state: ThreadState::Idle,
+            request: ReqId::NONE,
+            is_worker,
+            cpu_left_s: 0.0,
+            io_s: 0.0,
+            epoch: 0,
+        });
+        let p = &mut self.processes[process as usize];
+        p.threads.push(id);
+        p.memory_mb += self.settings.thread_mb;
+        if p.alive {
+            self.recorder.add_level(self.now_s, Level::MemoryMb, self.settings.thread_mb);
+        }
+        if is_worker {
+            self.worker_threads += 1;
+        }
+        id
+    }
+
+    /// Start or stop a process (memory accounting; CGI spawns and exits). A process must have
+    /// no busy thread when it stops.
+    pub fn set_alive(&mut self, process: u32, alive: bool) {
+        let p = &mut self.processes[process as usize];
+        if p.alive == alive {
+            return;
+        }
+        p.alive = alive;
+        let mut delta = p.memory_mb;
+        if alive {
+            self.alive_processes += 1;
+            if self.alive_processes == 1 {
+                delta += self.settings.shared_mb;
+            }
+        } else {
+            self.alive_processes -= 1;
+            if self.alive_processes == 0 {
+                delta += self.settings.shared_mb;
+            }
+            delta = -delta;
+        }
+        self.recorder.add_level(self.now_s, Level::MemoryMb, delta);
+    }
+
+    /// The request behind `id`.
+    #[inline]
+    pub fn request(&self, id: ReqId) -> &Request {
+        &self.requests[id.index as usize]
+    }
+
+    /// True if `id` still names a request in the server.
+    #[inline]
+    pub fn is_live(&self, id: ReqId) -> bool {
+        self.requests.get(id.index as usize).is_some_and(|r| r.live && r.generation == id.generation)
+    }
+
+    /// Requests currently inside the server.
+    pub fn requests(&self) -> impl Iterator<Item = &Request> {
+        self.requests.iter().filter(|r| r.live)
+    }
+
+    /// Admit a new request arriving now; schedules the client's time-out if there is one.
+    pub(crate) fn admit(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        class: u16,
+        cpu_s: f64,
+        io_s: f64,
+        is_static: bool,
+        user: u32,
+    ) -> ReqId {
+        let req = Request {
+            arrival_s: self.now_s,
+            class,
+            cpu_s,
+            io_s,
+            is_static,
+            user,
+            abandoned: false,
+            started: false,
+            generation: 0,
+            live: true,
+        };
+        let id = match self.free_requests.pop() {
+            Some(index) => {
+                let slot = &mut self.requests[index as usize];
+                let generation = slot.generation.wrapping_add(1);
+                *slot = Request { generation, ..req };
+                ReqId { index, generation }
+            }
+            None => {
+                self.requests.push(req);
+                ReqId { index: self.requests.len() as u32 - 1, generation: 0 }
+            }
+        };
+        self.recorder.arrived(self.now_s);
+        self.recorder.add_level(self.now_s, Level::InSystem, 1.0);
+        if let Some(t) = self.settings.timeout_s {
+            sched.schedule_in(t, Event::ClientTimeout { request: id });
+        }
+        id
+    }
+
+    /// The client gives up on `id` (if it is still in the server and not answered).
+    pub(crate) fn client_timeout(&mut self, id: ReqId) {
+        if !self.is_live(id) {
+            return;
+        }
+        let r = &mut self.requests[id.index as usize];
+        if r.abandoned {
+            return;
+        }
+        r.abandoned = true;
+        let (arrival, user) = (r.arrival_s, r.user);
+        self.recorder.timed_out(arrival);
+        if user != u32::MAX {
+            self.notices.push_back(Notice::UserFree { user });
+        }
+    }
+
+    /// The request leaves the server.
+    fn release(&mut self, id: ReqId) -> Request {
+        debug_assert!(self.is_live(id), "request {id:?} is not in the server");
+        let r = &mut self.requests[id.index as usize];
+        r.live = false;
+        let r = r.clone();
+        self.free_requests.push(id.index);
+        self.recorder.add_level(self.now_s, Level::InSystem, -1.0);
+        if r.started && self.settings.request_mb > 0.0 {
+            self.recorder.add_level(self.now_s, Level::MemoryMb, -self.settings.request_mb);
+        }
+        if !r.abandoned && r.user != u32::MAX {
+            self.notices.push_back(Notice::UserFree { user: r.user });
+        }
+        r
+    }
+
+    /// The response to `id` is sent: the request is done.
+    pub fn complete(&mut self, id: ReqId) {
+        let r = self.release(id);
+        self.recorder.completed(self.now_s, r.arrival_s, r.abandoned);
+    }
+
+    /// `id` is refused (backlog full).
+    pub fn reject(&mut self, id: ReqId) {
+        let r = self.release(id);
+        if !r.abandoned {
+            self.recorder.rejected(r.arrival_s);
+        }
+    }
+
+    /// The server fails `id` (e.g. it waited too long for a daemon).
+    pub fn fail(&mut self, id: ReqId) {
+        let r = self.release(id);
+        if !r.abandoned {
+            self.recorder.failed(r.arrival_s);
+        }
+    }
+
+    /// Requests waiting for a worker changed by `delta`.
+    #[inline]
+    pub fn waiting_changed(&mut self, delta: i32) {
+        self.recorder.add_level(self.now_s, Level::Waiting, f64::from(delta));
+    }
+
+    /// A worker takes `id`: its wait ends and it holds its per-request memory until it leaves.
+    fn begin_service(&mut self, id: ReqId) {
+        let r = &mut self.requests[id.index as usize];
+        if r.started {
+            return;
+        }
+        r.started = true;
+        let arrival = r.arrival_s;
+        self.recorder.started(self.now_s, arrival);
+        if self.settings.request_mb > 0.0 {
+            self.recorder.add_level(self.now_s, Level::MemoryMb, self.settings.request_mb);
+        }
+    }
+
+    fn set_cpu_level(&mut self) {
+        let busy = self.cpu.busy_cores();
+        self.recorder.set_level(self.now_s, Level::BusyCores, busy);
+    }
+
+    fn rearm_cpu(&mut self, sched: &mut Scheduler<Event>) {
+        if let Some(t) = self.cpu.rearm(self.now_s) {
+            sched.schedule_at(t, Event::CpuDone);
+        }
+        self.set_cpu_level();
+    }
+}
+
+impl Ctx<'_> {
+    /// Current simulated time, seconds.
+    #[inline]
+    pub fn now_s(&self) -> f64 {
+        self.core.now_s
+    }
+
+    /// `thread` (idle) starts a task for `request`: `cpu_s` seconds on the CPU (under the GIL if
+    /// its process has one), then `io_s` seconds of blocking wait. When both are done the
+    /// architecture's `on_task_done` is called with the thread, now idle again.
+    pub fn start(&mut self, thread: u32, request: ReqId, cpu_s: f64, io_s: f64) {
+        self.core.begin_service(request);
+        let th = &mut self.core.threads[thread as usize];
+        debug_assert_eq!(th.state, ThreadState::Idle, "thread {thread} is busy");
+        th.request = request;
+        th.cpu_left_s = cpu_s;
+        th.io_s = io_s;
+        if th.is_worker {
+            self.core.recorder.add_level(self.core.now_s, Level::BusyWorkers, 1.0);
+        }
+        self.begin_cpu(thread);
+    }
+
+    /// Park `request` for `delay_s` seconds without holding any thread (non-blocking IO); the
+    /// architecture's `on_park_done` is called afterwards.
+    pub fn park(&mut self, request: ReqId, delay_s: f64) {
+        self.sched.schedule_in(delay_s, Event::ParkDone { request });
+    }
+
+    fn begin_cpu(&mut self, thread: u32) {
+        let now = self.core.now_s;
+        let th = &mut self.core.threads[thread as usize];
+        if th.cpu_left_s <= 0.0 {
+            self.begin_io(thread);
+            return;
+        }
+        let process = th.process as usize;
+        if let Some(gil) = &mut self.core.processes[process].gil {
+            if gil.holder.is_some() {
+                gil.waiters.push_back(thread);
+                self.core.threads[thread as usize].state = ThreadState::GilWait;
+                self.arm_gil_timer(process as u32);
+                return;
+            }
+            gil.holder = Some(thread);
+            gil.acquisitions = gil.acquisitions.wrapping_add(1);
+        }
+        let th = &mut self.core.threads[thread as usize];
+        th.state = ThreadState::Cpu;
+        let work = th.cpu_left_s;
+        self.core.cpu.add(now, thread, work);
+        self.core.rearm_cpu(self.sched);
+    }
+
+    /// A waiting thread asks for a hand-off after one switch interval without one.
+    fn arm_gil_timer(&mut self, process: u32) {
+        let switch_s = self.core.settings.gil_switch_s;
+        if let Some(gil) = &mut self.core.processes[process as usize].gil
+            && !gil.timer_pending
+            && !gil.waiters.is_empty()
+        {
+            gil.timer_pending = true;
+            let acquisition = gil.acquisitions;
+            self.sched.schedule_in(switch_s, Event::GilSwitch { process, acquisition });
+        }
+    }
+
+    /// Give the GIL of `process` to the first waiter, if any.
+    fn hand_gil_to_next(&mut self, process: u32) {
+        let now = self.core.now_s;
+        let Some(gil) = &mut self.core.processes[process as usize].gil else { return };
+        gil.holder = gil.waiters.pop_front();
+        if let Some(next) = gil.holder {
+            gil.acquisitions = gil.acquisitions.wrapping_add(1);
+            let th = &mut self.core.threads[next as usize];
+            th.state = ThreadState::Cpu;
+            let work = th.cpu_left_s;
+            self.core.cpu.add(now, next, work);
+            self.arm_gil_timer(process);
+        }
+    }
+
+    /// The GIL switch timer of `process` fired.
+    pub(crate) fn gil_timer(&mut self, process: u32, acquisition: u32) {
+        let now = self.core.now_s;
+        let Some(gil) = &mut self.core.processes[process as usize].gil else { return };
+        gil.timer_pending = false;
+        if gil.waiters.is_empty() {
+            return;
+        }
+        let Some(holder) = gil.holder else { return };
+        if gil.acquisitions != acquisition {
+            // A hand-off happened while this waiter waited: it waits another full interval.
+            self.arm_gil_timer(process);
+            return;
+        }
+        // Forced switch: the holder drops the GIL and queues behind the others.
+        gil.waiters.push_back(holder);
+        let left = self.core.cpu.remove(now, holder);
+        let th = &mut self.core.threads[holder as usize];
+        th.cpu_left_s = left;
+        th.state = ThreadState::GilWait;
+        self.hand_gil_to_next(process);
+        self.core.rearm_cpu(self.sched);
+    }
+
+    /// The CPU completion event fired.
+    pub(crate) fn cpu_event(&mut self) {
+        let now = self.core.now_s;
+        let mut done = std::mem::take(&mut self.core.done_buf);
+        if self.core.cpu.fire(now, &mut done) {
+            for &thread in &done {
+                let th = &mut self.core.threads[thread as usize];
+                th.cpu_left_s = 0.0;
+                let process = th.process;
+                let holds_gil =
+                    self.core.processes[process as usize].gil.as_ref().is_some_and(|g| g.holder == Some(thread));
+                if holds_gil {
+                    self.hand_gil_to_next(process);
+                }
+                self.begin_io(thread);
+            }
+            self.core.rearm_cpu(self.sched);
+        }
+        done.clear();
+        self.core.done_buf = done;
+    }
+
+    fn begin_io(&mut self, thread: u32) {
+        let th = &mut self.core.threads[thread as usize];
+        if th.io_s > 0.0 {
+            th.state = ThreadState::Io;
+            let (io, epoch) = (th.io_s, th.epoch);
+            self.sched.schedule_in(io, Event::IoDone { thread, epoch });
+        } else {
+            self.task_done(thread);
+        }
+    }
+
+    /// A thread's IO finished.
+    pub(crate) fn io_done(&mut self, thread: u32, epoch: u32) {
+        let th = &self.core.threads[thread as usize];
+        if th.epoch == epoch && th.state == ThreadState::Io {
+            self.task_done(thread);
+        }
+    }
+
+    fn task_done(&mut self, thread: u32) {
+        let th = &mut self.core.threads[thread as usize];
+        th.state = ThreadState::Idle;
+        th.epoch = th.epoch.wrapping_add(1);
+        let request = th.request;
+        if th.is_worker {
+            self.core.recorder.add_level(self.core.now_s, Level::BusyWorkers, -1.0);
+        }
+        self.core.notices.push_back(Notice::TaskDone { thread, request });
+    }
+}

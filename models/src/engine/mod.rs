@@ -1,0 +1,187 @@
+//! The simulation of one server: its events, the load generator that feeds it, and the `Model`
+//! that ties the core mechanisms to the server's architecture.
+
+pub mod core;
+pub mod cpu;
+pub mod load;
+
+use sim::{Model, Scheduler, Simulation};
+
+use crate::architectures::{self, Server};
+use crate::config::{Scenario, ServerConfig};
+use crate::metrics::{Recorder, RunResult};
+pub use core::{Core, CoreSettings, Ctx, Request, ThreadState};
+pub use load::LoadGen;
+
+/// Names a request in the server; the generation tells a recycled slot from the old request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ReqId {
+    /// Slot index.
+    pub index: u32,
+    /// Slot generation.
+    pub generation: u32,
+}
+
+impl ReqId {
+    /// Names no request.
+    pub const NONE: ReqId = ReqId { index: u32::MAX, generation: 0 };
+}
+
+/// Everything that can happen in a server simulation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Event {
+    /// The next open-load arrival (stale if the generation changed after a rate change).
+    Arrival {
+        /// Generation of the arrival process when scheduled.
+        generation: u32,
+    },
+    /// A closed-load client finished thinking and sends a request.
+    Think {
+        /// The client.
+        user: u32,
+    },
+    /// The CPU's next completion (stale events are recognised by the CPU).
+    CpuDone,
+    /// A GIL waiter's switch interval elapsed.
+    GilSwitch {
+        /// The process whose GIL it is.
+        process: u32,
+        /// The holder's acquisition number when the timer was set.
+        acquisition: u32,
+    },
+    /// A thread's blocking IO finished.
+    IoDone {
+        /// The thread.
+        thread: u32,
+        /// The thread's task epoch when the IO began.
+        epoch: u32,
+    },
+    /// A parked request's non-blocking IO finished.
+    ParkDone {
+        /// The request.
+        request: ReqId,
+    },
+    /// A client's patience ran out.
+    ClientTimeout {
+        /// The request.
+        request: ReqId,
+    },
+    /// The open-load rate schedule moves to its next step.
+    RateChange {
+        /// Index into the schedule.
+        index: u32,
+    },
+    /// Warm-up ends: statistics start.
+    WarmupEnd,
+}
+
+/// Something the core tells the driver after handling an event.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Notice {
+    /// A thread finished its task (CPU then IO) and is idle.
+    TaskDone { thread: u32, request: ReqId },
+    /// A closed-load client has its answer (or gave up) and starts thinking.
+    UserFree { user: u32 },
+}
+
+/// One server being simulated, with its own copy of the machine and its own load generator.
+pub struct ServerSim {
+    /// Machine, processes, threads, requests and measurements.
+    pub core: Core,
+    /// The architecture's dispatch logic.
+    pub server: Box<dyn Server>,
+    /// The arrival process.
+    pub load: LoadGen,
+    config: ServerConfig,
+}
+
+impl ServerSim {
+    /// Build the simulation of server `server_index` of `scenario` for replication `replication`,
+    /// with its first events scheduled. `series` turns on the windowed time series.
+    pub fn new(scenario: &Scenario, server_index: usize, replication: u32, series: bool) -> Simulation<ServerSim> {
+        let config = scenario.servers[server_index].clone();
+        let recorder =
+            Recorder::new(scenario.run.warmup_s, scenario.machine.cores, series.then_some(scenario.run.window_s));
+        let settings = CoreSettings {
+            gil_switch_s: config.gil_switch_s,
+            thread_mb: config.thread_mb,
+            shared_mb: config.shared_mb,
+            request_mb: config.memory_kb / 1024.0,
+            timeout_s: scenario.load.timeout_s,
+        };
+        let mut core = Core::new(scenario.machine.cores, settings, recorder);
+        let server = (architectures::info(config.architecture).build)(&config, &mut core);
+        let load = LoadGen::new(scenario, replication);
+        let mut sim = Simulation::new(ServerSim { core, server, load, config });
+        let ServerSim { load, .. } = &mut sim.model;
+        load.start(&mut sim.scheduler);
+        if scenario.run.warmup_s > 0.0 {
+            sim.scheduler.schedule_at(scenario.run.warmup_s, Event::WarmupEnd);
+        } else {
+            sim.model.core.recorder.end_warmup(0.0);
+        }
+        sim
+    }
+
+    /// The server's configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// Derive the results at the end of the run (`end_s`).
+    pub fn finish(&mut self, end_s: f64) -> RunResult {
+        let warmup = self.core.recorder.warmup_s();
+        let in_flight =
+            self.core.requests().filter(|r| r.arrival_s >= warmup && !r.abandoned && r.arrival_s <= end_s).count()
+                as u64;
+        let busy = self.core.recorder.mean_busy_workers(end_s);
+        let workers = f64::from(self.core.worker_threads().max(1));
+        let mut result = self.core.recorder.finish(end_s, in_flight);
+        result.worker_utilization = busy / workers;
+        result
+    }
+
+    fn admit(&mut self, sched: &mut Scheduler<Event>, user: u32) {
+        let d = self.load.draw_request();
+        let id = self.core.admit(sched, d.class, d.cpu_s, d.io_s, d.is_static, user);
+        let mut cx = Ctx { core: &mut self.core, sched };
+        self.server.on_arrival(&mut cx, id);
+    }
+}
+
+impl Model for ServerSim {
+    type Event = Event;
+
+    fn handle(&mut self, event: Event, sched: &mut Scheduler<Event>) {
+        self.core.set_now(sched.now_s());
+        match event {
+            Event::Arrival { generation } => {
+                if self.load.arrival_due(generation, sched) {
+                    self.admit(sched, u32::MAX);
+                }
+            }
+            Event::Think { user } => self.admit(sched, user),
+            Event::CpuDone => Ctx { core: &mut self.core, sched }.cpu_event(),
+            Event::GilSwitch { process, acquisition } => {
+                Ctx { core: &mut self.core, sched }.gil_timer(process, acquisition);
+            }
+            Event::IoDone { thread, epoch } => Ctx { core: &mut self.core, sched }.io_done(thread, epoch),
+            Event::ParkDone { request } => {
+                let mut cx = Ctx { core: &mut self.core, sched };
+                self.server.on_park_done(&mut cx, request);
+            }
+            Event::ClientTimeout { request } => self.core.client_timeout(request),
+            Event::RateChange { index } => self.load.rate_change(index, sched),
+            Event::WarmupEnd => self.core.recorder.end_warmup(sched.now_s()),
+        }
+        while let Some(notice) = self.core.notices.pop_front() {
+            match notice {
+                Notice::TaskDone { thread, request } => {
+                    let mut cx = Ctx { core: &mut self.core, sched };
+                    self.server.on_task_done(&mut cx, thread, request);
+                }
+                Notice::UserFree { user } => self.load.user_free(user, sched),
+            }
+        }
+    }
+}

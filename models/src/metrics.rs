@@ -1,0 +1,397 @@
+//! Streaming measurement of one simulated server: request outcomes, latency and wait
+//! percentiles, time-weighted levels (requests in system, waiting, busy workers, busy cores,
+//! memory) and the windowed time series. Every result is derived here, in one place.
+
+use sim::stats::{LatencyHistogram, TimeWeighted, Windows};
+
+/// Request outcomes, counted for requests that arrived after warm-up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Requests that arrived.
+    pub arrived: u64,
+    /// Requests whose response reached the client in time.
+    pub completed: u64,
+    /// Requests refused because the listen backlog was full.
+    pub rejected: u64,
+    /// Requests the client gave up on (the server may still have worked on them).
+    pub timed_out: u64,
+    /// Requests the server failed (e.g. daemon queue timeout).
+    pub failed: u64,
+    /// Requests the server finished after the client had given up (wasted work).
+    pub wasted: u64,
+}
+
+/// The levels tracked as time-weighted averages, in a fixed order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Requests inside the server (queued or in progress).
+    InSystem = 0,
+    /// Requests waiting for a worker.
+    Waiting = 1,
+    /// Worker threads busy with a request.
+    BusyWorkers = 2,
+    /// CPU cores in use.
+    BusyCores = 3,
+    /// Resident memory in MB.
+    MemoryMb = 4,
+}
+
+const LEVELS: usize = 5;
+
+/// One window of the time series (all rates per second of simulated time).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SeriesRow {
+    /// Window start in simulated seconds.
+    pub start_s: f64,
+    /// Window length in seconds (the last window may be shorter).
+    pub width_s: f64,
+    /// Arrivals per second.
+    pub arrived_rps: f64,
+    /// Completions per second (throughput).
+    pub completed_rps: f64,
+    /// Rejections per second.
+    pub rejected_rps: f64,
+    /// Client time-outs per second.
+    pub timed_out_rps: f64,
+    /// Server failures per second.
+    pub failed_rps: f64,
+    /// Median latency of requests completed in this window, ms (0 if none).
+    pub latency_p50_ms: f64,
+    /// 99th-percentile latency of requests completed in this window, ms (0 if none).
+    pub latency_p99_ms: f64,
+    /// Time-averaged requests in the server.
+    pub in_system: f64,
+    /// Time-averaged requests waiting for a worker.
+    pub waiting: f64,
+    /// Time-averaged busy workers.
+    pub busy_workers: f64,
+    /// Time-averaged CPU utilisation (fraction of all cores).
+    pub cpu_utilization: f64,
+    /// Time-averaged resident memory, MB.
+    pub memory_mb: f64,
+}
+
+#[derive(Debug, Clone, Default)]
+struct WindowCounts {
+    arrived: u64,
+    completed: u64,
+    rejected: u64,
+    timed_out: u64,
+    failed: u64,
+}
+
+/// Builds the time series window by window, closing windows lazily as simulated time passes.
+#[derive(Debug, Clone)]
+struct SeriesRecorder {
+    windows: Windows,
+    counts: WindowCounts,
+    latency: LatencyHistogram,
+    area_at_start: [f64; LEVELS],
+    rows: Vec<SeriesRow>,
+}
+
+/// Everything measured about one server in one run.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    warmup_s: f64,
+    cores: f64,
+    counts: Counts,
+    latency: LatencyHistogram,
+    wait: LatencyHistogram,
+    levels: [TimeWeighted; LEVELS],
+    area_at_warmup: [f64; LEVELS],
+    peak_memory_mb: f64,
+    series: Option<SeriesRecorder>,
+}
+
+/// The results of one run of one server, derived from a `Recorder`.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// Outcome counts (after warm-up).
+    pub counts: Counts,
+    /// Counted requests still in the server at the end.
+    pub in_flight_at_end: u64,
+    /// Requests inside the server at the end (counted or not).
+    pub in_system_at_end: u64,
+    /// Requests waiting for a worker at the end.
+    pub waiting_at_end: u64,
+    /// Completions per second over the measured duration.
+    pub throughput_rps: f64,
+    /// Latency (arrival to completion) of completed requests.
+    pub latency: LatencyHistogram,
+    /// Wait (arrival to a worker taking the request).
+    pub wait: LatencyHistogram,
+    /// CPU utilisation: time-averaged fraction of all cores in use.
+    pub cpu_utilization: f64,
+    /// Time-averaged fraction of worker threads busy.
+    pub worker_utilization: f64,
+    /// Time-averaged requests in the server.
+    pub mean_in_system: f64,
+    /// Time-averaged requests waiting for a worker.
+    pub mean_waiting: f64,
+    /// Time-averaged resident memory, MB.
+    pub memory_mean_mb: f64,
+    /// Largest resident memory after warm-up, MB.
+    pub memory_peak_mb: f64,
+    /// The windowed time series (empty unless requested).
+    pub series: Vec<SeriesRow>,
+}
+
+impl Recorder {
+    /// A recorder that counts requests arriving at or after `warmup_s`; `window_s` (if given)
+    /// turns on the time series with windows of that many seconds.
+    pub fn new(warmup_s: f64, cores: u32, window_s: Option<f64>) -> Self {
+        Self {
+            warmup_s,
+            cores: f64::from(cores.max(1)),
+            counts: Counts::default(),
+            latency: LatencyHistogram::new(3),
+            wait: LatencyHistogram::new(3),
+            levels: std::array::from_fn(|_| TimeWeighted::new(0.0, 0.0)),
+            area_at_warmup: [0.0; LEVELS],
+            peak_memory_mb: 0.0,
+            series: window_s.map(|w| SeriesRecorder {
+                windows: Windows::new(w),
+                counts: WindowCounts::default(),
+                latency: LatencyHistogram::new(2),
+                area_at_start: [0.0; LEVELS],
+                rows: Vec::new(),
+            }),
+        }
+    }
+
+    /// Simulated time at which counting starts, in seconds.
+    pub fn warmup_s(&self) -> f64 {
+        self.warmup_s
+    }
+
+    /// Outcome counts so far (after warm-up).
+    pub fn counts(&self) -> &Counts {
+        &self.counts
+    }
+
+    /// The time series rows closed so far.
+    pub fn series(&self) -> &[SeriesRow] {
+        self.series.as_ref().map_or(&[], |s| &s.rows)
+    }
+
+    /// Current value of a level.
+    pub fn level(&self, level: Level) -> f64 {
+        self.levels[level as usize].value()
+    }
+
+    /// Close every time-series window that ends at or before `now_s`. Call before recording
+    /// anything at `now_s`.
+    #[inline]
+    pub fn tick(&mut self, now_s: f64) {
+        if let Some(s) = &mut self.series
+            && now_s >= s.windows.end_s()
+        {
+            while let Some(end) = s.windows.close_if_past(now_s) {
+                let width = s.windows.width_s();
+                Self::close_window(s, &self.levels, self.cores, end - width, end);
+            }
+        }
+    }
+
+    fn close_window(s: &mut SeriesRecorder, levels: &[TimeWeighted; LEVELS], cores: f64, start: f64, end: f64) {
+        let width = end - start;
+        if width <= 0.0 {
+            return;
+        }
+        let mut mean = [0.0; LEVELS];
+        for (i, l) in levels.iter().enumerate() {
+            let area = l.area_until(end);
+            mean[i] = (area - s.area_at_start[i]) / width;
+            s.area_at_start[i] = area;
+        }
+        let c = std::mem::take(&mut s.counts);
+        s.rows.push(SeriesRow {
+            start_s: start,
+            width_s: width,
+            arrived_rps: c.arrived as f64 / width,
+            completed_rps: c.completed as f64 / width,
+            rejected_rps: c.rejected as f64 / width,
+            timed_out_rps: c.timed_out as f64 / width,
+            failed_rps: c.failed as f64 / width,
+            latency_p50_ms: s.latency.quantile_ms(0.5),
+            latency_p99_ms: s.latency.quantile_ms(0.99),
+            in_system: mean[Level::InSystem as usize],
+            waiting: mean[Level::Waiting as usize],
+            busy_workers: mean[Level::BusyWorkers as usize],
+            cpu_utilization: mean[Level::BusyCores as usize] / cores,
+            memory_mb: mean[Level::MemoryMb as usize],
+        });
+        s.latency.clear();
+    }
+
+    /// Warm-up is over at `now_s`: levels are averaged from here on.
+    pub fn end_warmup(&mut self, now_s: f64) {
+        for (i, l) in self.levels.iter().enumerate() {
+            self.area_at_warmup[i] = l.area_until(now_s);
+        }
+        self.peak_memory_mb = self.levels[Level::MemoryMb as usize].value();
+    }
+
+    /// A level changes by `delta` at `now_s`.
+    #[inline]
+    pub fn add_level(&mut self, now_s: f64, level: Level, delta: f64) {
+        let l = &mut self.levels[level as usize];
+        l.add(now_s, delta);
+        if level == Level::MemoryMb && now_s >= self.warmup_s {
+            self.peak_memory_mb = self.peak_memory_mb.max(l.value());
+        }
+    }
+
+    /// A level becomes `value` at `now_s`.
+    #[inline]
+    pub fn set_level(&mut self, now_s: f64, level: Level, value: f64) {
+        self.levels[level as usize].set(now_s, value);
+    }
+
+    #[inline]
+    fn counted(&self, arrival_s: f64) -> bool {
+        arrival_s >= self.warmup_s
+    }
+
+    /// A request arrived at `now_s`.
+    #[inline]
+    pub fn arrived(&mut self, now_s: f64) {
+        if self.counted(now_s) {
+            self.counts.arrived += 1;
+        }
+        if let Some(s) = &mut self.series {
+            s.counts.arrived += 1;
+        }
+    }
+
+    /// A worker took a request that arrived at `arrival_s`.
+    #[inline]
+    pub fn started(&mut self, now_s: f64, arrival_s: f64) {
+        if self.counted(arrival_s) {
+            self.wait.record_s(now_s - arrival_s);
+        }
+    }
+
+    /// A request that arrived at `arrival_s` completed at `now_s`; `abandoned` if the client had
+    /// already given up.
+    #[inline]
+    pub fn completed(&mut self, now_s: f64, arrival_s: f64, abandoned: bool) {
+        let counted = self.counted(arrival_s);
+        if abandoned {
+            if counted {
+                self.counts.wasted += 1;
+            }
+            return;
+        }
+        if counted {
+            self.counts.completed += 1;
+            self.latency.record_s(now_s - arrival_s);
+        }
+        if let Some(s) = &mut self.series {
+            s.counts.completed += 1;
+            s.latency.record_s(now_s - arrival_s);
+        }
+    }
+
+    /// A request that arrived at `arrival_s` was refused.
+    #[inline]
+    pub fn rejected(&mut self, arrival_s: f64) {
+        if self.counted(arrival_s) {
+            self.counts.rejected += 1;
+        }
+        if let Some(s) = &mut self.series {
+            s.counts.rejected += 1;
+        }
+    }
+
+    /// The server failed a request that arrived at `arrival_s` (not already timed out).
+    #[inline]
+    pub fn failed(&mut self, arrival_s: f64) {
+        if self.counted(arrival_s) {
+            self.counts.failed += 1;
+        }
+        if let Some(s) = &mut self.series {
+            s.counts.failed += 1;
+        }
+    }
+
+    /// The client gave up on a request that arrived at `arrival_s`.
+    #[inline]
+    pub fn timed_out(&mut self, arrival_s: f64) {
+        if self.counted(arrival_s) {
+            self.counts.timed_out += 1;
+        }
+        if let Some(s) = &mut self.series {
+            s.counts.timed_out += 1;
+        }
+    }
+
+    /// Derive the run's results at `end_s`. `in_flight_at_end` counts the counted requests still
+    /// in the server whose clients are still waiting.
+    pub fn finish(&mut self, end_s: f64, in_flight_at_end: u64) -> RunResult {
+        self.tick(end_s);
+        if let Some(s) = &mut self.series {
+            let start = s.windows.index() as f64 * s.windows.width_s();
+            if end_s > start + 1e-9 {
+                Self::close_window(s, &self.levels, self.cores, start, end_s);
+            }
+        }
+        let span = (end_s - self.warmup_s).max(f64::MIN_POSITIVE);
+        let mean = |l: Level| (self.levels[l as usize].area_until(end_s) - self.area_at_warmup[l as usize]) / span;
+        RunResult {
+            counts: self.counts,
+            in_flight_at_end,
+            in_system_at_end: self.level(Level::InSystem).round() as u64,
+            waiting_at_end: self.level(Level::Waiting).round() as u64,
+            throughput_rps: self.counts.completed as f64 / span,
+            latency: self.latency.clone(),
+            wait: self.wait.clone(),
+            cpu_utilization: mean(Level::BusyCores) / self.cores,
+            worker_utilization: f64::NAN, // filled in by the engine, which knows the pool size
+            mean_in_system: mean(Level::InSystem),
+            mean_waiting: mean(Level::Waiting),
+            memory_mean_mb: mean(Level::MemoryMb),
+            memory_peak_mb: self.peak_memory_mb,
+            series: self.series.as_ref().map(|s| s.rows.clone()).unwrap_or_default(),
+        }
+    }
+
+    /// Time-averaged busy workers since warm-up, up to `end_s`.
+    pub fn mean_busy_workers(&self, end_s: f64) -> f64 {
+        let span = (end_s - self.warmup_s).max(f64::MIN_POSITIVE);
+        let l = Level::BusyWorkers as usize;
+        (self.levels[l].area_until(end_s) - self.area_at_warmup[l]) / span
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_windows_average_levels_and_count_rates() {
+        let mut r = Recorder::new(0.0, 2, Some(1.0));
+        // One request waits from 0.5 s to 1.5 s; one core busy from 0.5 s to 2.0 s.
+        r.tick(0.5);
+        r.arrived(0.5);
+        r.add_level(0.5, Level::Waiting, 1.0);
+        r.set_level(0.5, Level::BusyCores, 1.0);
+        r.tick(1.5);
+        r.add_level(1.5, Level::Waiting, -1.0);
+        r.tick(2.0);
+        r.completed(2.0, 0.5, false);
+        r.set_level(2.0, Level::BusyCores, 0.0);
+        let res = r.finish(3.0, 0);
+        let s = &res.series;
+        assert_eq!(s.len(), 3);
+        assert_eq!(s[0].arrived_rps, 1.0);
+        assert!((s[0].waiting - 0.5).abs() < 1e-12 && (s[1].waiting - 0.5).abs() < 1e-12);
+        // 1 of 2 cores busy for half of window 0 and all of window 1.
+        assert!((s[0].cpu_utilization - 0.25).abs() < 1e-12 && (s[1].cpu_utilization - 0.5).abs() < 1e-12);
+        assert_eq!(s[2].completed_rps, 1.0);
+        assert!((s[2].latency_p50_ms - 1500.0).abs() < 15.0);
+        assert_eq!(res.counts.completed, 1);
+        assert!((res.throughput_rps - 1.0 / 3.0).abs() < 1e-12);
+    }
+}
