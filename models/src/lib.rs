@@ -7,3 +7,4 @@ pub mod architectures;
 pub mod config;
 pub mod engine;
 pub mod metrics;
+pub mod runner;

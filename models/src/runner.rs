@@ -1,0 +1,310 @@
+//! Runs a scenario: every server × replication as an independent simulation (in parallel with
+//! rayon; results do not depend on the thread count), then combines replications into estimates
+//! with Student-t 95% confidence intervals. This is where reported numbers are derived.
+
+use rayon::prelude::*;
+use serde::Serialize;
+use sim::stats::Estimate;
+
+use crate::architectures::{self, Workload, bottleneck};
+use crate::config::{Arrival, Scenario};
+use crate::engine::ServerSim;
+use crate::metrics::{Counts, RunResult, SeriesRow};
+
+/// Run every server of `scenario` for every replication. `series` keeps the time series (of the
+/// first replication).
+pub fn run(scenario: &Scenario, series: bool) -> Report {
+    let reps = scenario.run.replications.max(1);
+    let jobs: Vec<(usize, u32)> = (0..scenario.servers.len()).flat_map(|s| (0..reps).map(move |r| (s, r))).collect();
+    let results: Vec<RunResult> = jobs.par_iter().map(|&(s, r)| run_one(scenario, s, r, series && r == 0)).collect();
+    let mut results = results.into_iter();
+    let servers = (0..scenario.servers.len())
+        .map(|s| {
+            let runs: Vec<RunResult> = results.by_ref().take(reps as usize).collect();
+            ServerReport::new(scenario, s, runs)
+        })
+        .collect();
+    Report { scenario: scenario.name.clone(), seed: scenario.run.seed, replications: reps, servers }
+}
+
+/// One replication of one server, start to end.
+pub fn run_one(scenario: &Scenario, server: usize, replication: u32, series: bool) -> RunResult {
+    let mut sim = ServerSim::new(scenario, server, replication, series);
+    let end = scenario.run.end_s();
+    sim.run_until(end);
+    sim.model.finish(end)
+}
+
+/// Results of a whole scenario.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Scenario name.
+    pub scenario: String,
+    /// Seed used.
+    pub seed: u64,
+    /// Replications run.
+    pub replications: u32,
+    /// One entry per server, in scenario order.
+    pub servers: Vec<ServerReport>,
+}
+
+/// Results for one server over all replications.
+#[derive(Debug, Clone)]
+pub struct ServerReport {
+    /// Server name.
+    pub name: String,
+    /// Architecture id.
+    pub architecture: &'static str,
+    /// One result per replication.
+    pub runs: Vec<RunResult>,
+    /// Estimated saturation rate in requests per second and the resource that sets it.
+    pub capacity: Option<(String, f64)>,
+    /// Warnings for the reader (overload, growing queue).
+    pub warnings: Vec<String>,
+}
+
+impl ServerReport {
+    fn new(scenario: &Scenario, index: usize, runs: Vec<RunResult>) -> Self {
+        let config = &scenario.servers[index];
+        let info = architectures::info(config.architecture);
+        let workload = Workload::of(&scenario.requests);
+        let resources = (info.resources)(config, &workload, scenario.machine.cores);
+        let capacity = bottleneck(&resources).map(|(r, c)| (r.name.clone(), c));
+        let mut warnings = Vec::new();
+        let offered = scenario.load.peak_rate_rps();
+        if let Some((name, cap)) = &capacity
+            && !matches!(scenario.load.arrival, Arrival::Closed { .. })
+            && offered >= *cap
+        {
+            warnings.push(format!(
+                "offered load {offered:.1} req/s reaches its capacity of about {cap:.1} req/s (bottleneck: {name}); \
+                 queues grow without bound"
+            ));
+        }
+        let first = &runs[0];
+        let completed = first.counts.completed.max(1) as f64;
+        if first.in_system_at_end as f64 > 0.05 * completed && first.in_system_at_end > 100 {
+            warnings.push(format!(
+                "{} requests were still in the server at the end ({} waiting for a worker): the queue was growing",
+                first.in_system_at_end, first.waiting_at_end
+            ));
+        }
+        Self { name: config.name.clone(), architecture: info.id, runs, capacity, warnings }
+    }
+
+    /// Combine one metric over replications.
+    pub fn estimate(&self, f: impl Fn(&RunResult) -> f64) -> Estimate {
+        let v: Vec<f64> = self.runs.iter().map(f).collect();
+        Estimate::from_replications(&v)
+    }
+
+    /// Outcome counts summed over replications.
+    pub fn total_counts(&self) -> (Counts, u64) {
+        let mut c = Counts::default();
+        let mut in_flight = 0;
+        for r in &self.runs {
+            c.arrived += r.counts.arrived;
+            c.completed += r.counts.completed;
+            c.rejected += r.counts.rejected;
+            c.timed_out += r.counts.timed_out;
+            c.failed += r.counts.failed;
+            c.wasted += r.counts.wasted;
+            in_flight += r.in_flight_at_end;
+        }
+        (c, in_flight)
+    }
+
+    /// The time series of the first replication.
+    pub fn series(&self) -> &[SeriesRow] {
+        &self.runs[0].series
+    }
+}
+
+/// The `--json` output (schema documented in docs/output-format.md).
+#[derive(Debug, Serialize)]
+pub struct JsonReport {
+    scenario: String,
+    seed: u64,
+    replications: u32,
+    servers: Vec<JsonServer>,
+}
+
+#[derive(Debug, Serialize)]
+struct JsonServer {
+    name: String,
+    architecture: &'static str,
+    requests: JsonRequests,
+    throughput_rps: f64,
+    latency_ms: JsonLatency,
+    wait_ms: JsonWait,
+    utilization: JsonUtilization,
+    mean_in_system: f64,
+    memory_mb: JsonMemory,
+    capacity_rps: Option<f64>,
+    bottleneck: Option<String>,
+    warnings: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ci95: Option<JsonCi>,
+}
+
+#[derive(Debug, Serialize)]
+struct JsonRequests {
+    arrived: u64,
+    completed: u64,
+    rejected: u64,
+    timed_out: u64,
+    failed: u64,
+    in_flight_at_end: u64,
+    wasted: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct JsonLatency {
+    mean: f64,
+    p50: f64,
+    p90: f64,
+    p95: f64,
+    p99: f64,
+    p999: f64,
+    max: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct JsonWait {
+    mean: f64,
+    p99: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct JsonUtilization {
+    cpu: f64,
+    workers: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct JsonMemory {
+    mean: f64,
+    peak: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct JsonCi {
+    throughput_rps: f64,
+    latency_mean_ms: f64,
+    latency_p50_ms: f64,
+    latency_p99_ms: f64,
+    wait_mean_ms: f64,
+    utilization_cpu: f64,
+    utilization_workers: f64,
+    mean_in_system: f64,
+    memory_mean_mb: f64,
+}
+
+/// JSON cannot hold infinities or NaN: map them to null via Option.
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+impl JsonReport {
+    /// Build the JSON view of a report. Point estimates are means over replications; counts are
+    /// sums; `ci95` holds Student-t 95% half-widths when there is more than one replication.
+    pub fn from_report(report: &Report) -> Self {
+        let servers = report
+            .servers
+            .iter()
+            .map(|s| {
+                let m = |f: &dyn Fn(&RunResult) -> f64| s.estimate(f);
+                let (c, in_flight) = s.total_counts();
+                let lat = |q: f64| m(&|r| r.latency.quantile_ms(q)).mean;
+                let ci = (report.replications > 1).then(|| JsonCi {
+                    throughput_rps: m(&|r| r.throughput_rps).half_width,
+                    latency_mean_ms: m(&|r| r.latency.mean_ms()).half_width,
+                    latency_p50_ms: m(&|r| r.latency.quantile_ms(0.5)).half_width,
+                    latency_p99_ms: m(&|r| r.latency.quantile_ms(0.99)).half_width,
+                    wait_mean_ms: m(&|r| r.wait.mean_ms()).half_width,
+                    utilization_cpu: m(&|r| r.cpu_utilization).half_width,
+                    utilization_workers: m(&|r| r.worker_utilization).half_width,
+                    mean_in_system: m(&|r| r.mean_in_system).half_width,
+                    memory_mean_mb: m(&|r| r.memory_mean_mb).half_width,
+                });
+                JsonServer {
+                    name: s.name.clone(),
+                    architecture: s.architecture,
+                    requests: JsonRequests {
+                        arrived: c.arrived,
+                        completed: c.completed,
+                        rejected: c.rejected,
+                        timed_out: c.timed_out,
+                        failed: c.failed,
+                        in_flight_at_end: in_flight,
+                        wasted: c.wasted,
+                    },
+                    throughput_rps: m(&|r| r.throughput_rps).mean,
+                    latency_ms: JsonLatency {
+                        mean: m(&|r| r.latency.mean_ms()).mean,
+                        p50: lat(0.5),
+                        p90: lat(0.9),
+                        p95: lat(0.95),
+                        p99: lat(0.99),
+                        p999: lat(0.999),
+                        max: s.runs.iter().map(|r| r.latency.max_ms()).fold(0.0, f64::max),
+                    },
+                    wait_ms: JsonWait {
+                        mean: m(&|r| r.wait.mean_ms()).mean,
+                        p99: m(&|r| r.wait.quantile_ms(0.99)).mean,
+                    },
+                    utilization: JsonUtilization {
+                        cpu: m(&|r| r.cpu_utilization).mean,
+                        workers: m(&|r| r.worker_utilization).mean,
+                    },
+                    mean_in_system: m(&|r| r.mean_in_system).mean,
+                    memory_mb: JsonMemory {
+                        mean: m(&|r| r.memory_mean_mb).mean,
+                        peak: s.runs.iter().map(|r| r.memory_peak_mb).fold(0.0, f64::max),
+                    },
+                    capacity_rps: s.capacity.as_ref().and_then(|c| finite(c.1)),
+                    bottleneck: s.capacity.as_ref().filter(|c| c.1.is_finite()).map(|c| c.0.clone()),
+                    warnings: s.warnings.clone(),
+                    ci95: ci,
+                }
+            })
+            .collect();
+        JsonReport { scenario: report.scenario.clone(), seed: report.seed, replications: report.replications, servers }
+    }
+}
+
+/// The time series of every server as CSV: one row per server per window.
+pub fn series_csv(report: &Report) -> String {
+    let mut out = String::from(
+        "server,architecture,start_s,width_s,arrived_rps,completed_rps,rejected_rps,timed_out_rps,failed_rps,\
+         latency_p50_ms,latency_p99_ms,in_system,waiting,busy_workers,cpu_utilization,memory_mb\n",
+    );
+    for s in &report.servers {
+        for r in s.series() {
+            out.push_str(&format!(
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                csv_field(&s.name),
+                s.architecture,
+                r.start_s,
+                r.width_s,
+                r.arrived_rps,
+                r.completed_rps,
+                r.rejected_rps,
+                r.timed_out_rps,
+                r.failed_rps,
+                r.latency_p50_ms,
+                r.latency_p99_ms,
+                r.in_system,
+                r.waiting,
+                r.busy_workers,
+                r.cpu_utilization,
+                r.memory_mb
+            ));
+        }
+    }
+    out
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
