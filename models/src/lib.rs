@@ -8,3 +8,4 @@ pub mod config;
 pub mod engine;
 pub mod metrics;
 pub mod runner;
+pub mod scenario;

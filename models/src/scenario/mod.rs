@@ -1,0 +1,540 @@
+//! Scenario files (TOML): parsing, presets, and validation into `config` types. Every problem
+//! is reported with the file, line, column and field path, and what is allowed — never a panic
+//! and never a silent default for a bad value.
+
+pub mod locate;
+pub mod presets;
+pub(crate) mod raw;
+
+use std::path::Path;
+
+use sim::Dist;
+
+use crate::architectures::{self, REGISTRY};
+use crate::config::*;
+use locate::{FieldPath, Locator, line_col, nearest};
+use raw::*;
+
+/// The built-in default scenario (shown when serversim starts without a file).
+pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/default.toml");
+
+/// One thing wrong with a scenario file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// The file (or preset) it is in.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// The field, e.g. `server[2].threads`.
+    pub field: String,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}: {}: {}", self.file, self.line, self.column, self.field, self.message)
+    }
+}
+
+/// Why a scenario could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file could not be read.
+    #[error("cannot read scenario file {file}")]
+    Io {
+        /// The file.
+        file: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is not a valid scenario; one line per problem.
+    #[error("{}", .0.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<Problem>),
+}
+
+impl ScenarioError {
+    /// The problems found (empty for I/O errors).
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            ScenarioError::Invalid(p) => p,
+            ScenarioError::Io { .. } => &[],
+        }
+    }
+}
+
+/// Read and validate the scenario in `path`.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let file = path.display().to_string();
+    let src = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io { file: file.clone(), source })?;
+    parse(&src, &file)
+}
+
+/// The built-in default scenario.
+pub fn default_scenario() -> Scenario {
+    parse(DEFAULT_SCENARIO, "<built-in default scenario>").expect("the built-in default scenario is valid")
+}
+
+/// Turn a serde error into a problem located in `src`, with a did-you-mean for unknown fields.
+fn serde_problem(src: &str, file: &str, err: &toml::de::Error) -> Problem {
+    let loc = Locator::new(src);
+    let (offset, (line, column)) = match err.span() {
+        Some(s) => (s.start, line_col(src, s.start)),
+        None => (0, (1, 1)),
+    };
+    let mut message = err.message().trim().to_string();
+    let field = loc.path_at(offset);
+    if let Some(rest) = message.strip_prefix("unknown field `")
+        && let Some((word, expected)) = rest.split_once('`')
+    {
+        let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        if let Some(best) = nearest(word, candidates.iter().copied()) {
+            message = format!("unknown field `{word}` (did you mean `{best}`?); allowed: {}", candidates.join(", "));
+        }
+    }
+    Problem { file: file.to_string(), line, column, field: field.to_string(), message }
+}
+
+/// Parse and validate scenario text; `file` names it in messages.
+pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioError> {
+    let raw: RawScenario =
+        toml::from_str(src).map_err(|e| ScenarioError::Invalid(vec![serde_problem(src, file, &e)]))?;
+    let mut v = Validator { loc: Locator::new(src), file, problems: Vec::new() };
+    let scenario = v.scenario(raw);
+    if v.problems.is_empty() {
+        Ok(scenario.expect("a scenario is built whenever no problem was found"))
+    } else {
+        Err(ScenarioError::Invalid(v.problems))
+    }
+}
+
+/// A preset's description and architecture id, for listings.
+pub fn preset_summary(name: &str) -> Result<(String, String), Problem> {
+    let (description, server) = parse_preset(name)?;
+    Ok((description, server.architecture.unwrap_or_default()))
+}
+
+/// Parse a preset's `[server]` table.
+pub(crate) fn parse_preset(name: &str) -> Result<(String, RawServer), Problem> {
+    let file = format!("<preset {name}>");
+    let Some(text) = presets::preset_text(name) else {
+        let known: Vec<&str> = presets::preset_names().collect();
+        let hint = nearest(name, known.iter().copied()).map(|b| format!(" (did you mean `{b}`?)")).unwrap_or_default();
+        return Err(Problem {
+            file,
+            line: 1,
+            column: 1,
+            field: "preset".into(),
+            message: format!("unknown preset `{name}`{hint}; known presets: {}", known.join(", ")),
+        });
+    };
+    let p: RawPreset = toml::from_str(text).map_err(|e| serde_problem(text, &file, &e))?;
+    Ok((p.description, p.server))
+}
+
+struct Validator<'a> {
+    loc: Locator<'a>,
+    file: &'a str,
+    problems: Vec<Problem>,
+}
+
+impl Validator<'_> {
+    fn problem(&mut self, path: &FieldPath, message: impl Into<String>) {
+        let (line, column) = self.loc.position(path);
+        self.problems.push(Problem {
+            file: self.file.to_string(),
+            line,
+            column,
+            field: path.to_string(),
+            message: message.into(),
+        });
+    }
+
+    /// A finite number satisfying `ok`, or a problem saying `allowed`.
+    fn number(&mut self, path: &FieldPath, v: f64, ok: impl Fn(f64) -> bool, allowed: &str) -> f64 {
+        if v.is_finite() && ok(v) {
+            v
+        } else {
+            self.problem(path, format!("got {v}; allowed: {allowed}"));
+            0.0
+        }
+    }
+
+    fn non_negative(&mut self, path: &FieldPath, v: Option<f64>, default: f64) -> f64 {
+        match v {
+            Some(x) => self.number(path, x, |x| x >= 0.0, "a number >= 0"),
+            None => default,
+        }
+    }
+
+    fn positive_opt(&mut self, path: &FieldPath, v: Option<f64>) -> Option<f64> {
+        v.map(|x| self.number(path, x, |x| x > 0.0, "a number > 0"))
+    }
+
+    fn at_least_one(&mut self, path: &FieldPath, v: u32) -> u32 {
+        if v == 0 {
+            self.problem(path, "got 0; allowed: a whole number >= 1");
+            1
+        } else {
+            v
+        }
+    }
+
+    /// A distribution in `scale` units per file unit (1e-3 for `_ms` fields).
+    fn dist(&mut self, path: &FieldPath, raw: &RawDist, scale: f64) -> Dist {
+        let r = match raw {
+            RawDist::Number(v) => Dist::constant(v * scale),
+            RawDist::Table(t) => match t {
+                DistTable::Const { value } => Dist::constant(value * scale),
+                DistTable::Exp { mean } => Dist::exp(mean * scale),
+                DistTable::Uniform { min, max } => Dist::uniform(min * scale, max * scale),
+                DistTable::Lognormal { mean, cv } => Dist::lognormal(mean * scale, *cv),
+                DistTable::Erlang { mean, k } => Dist::erlang(mean * scale, *k),
+                DistTable::Pareto { mean, alpha } => Dist::pareto(mean * scale, *alpha),
+                DistTable::Empirical { values } => {
+                    Dist::empirical(&values.iter().map(|v| v * scale).collect::<Vec<_>>())
+                }
+            },
+        };
+        r.unwrap_or_else(|e| {
+            self.problem(path, format!("impossible distribution: {e}"));
+            Dist::Const(0.0)
+        })
+    }
+
+    fn scenario(&mut self, raw: RawScenario) -> Option<Scenario> {
+        let top = FieldPath::default();
+        let name = raw.name.unwrap_or_else(|| "unnamed scenario".into());
+        let run = self.run(&top.key("run"), raw.run.unwrap_or_default());
+        let machine = self.machine(&top.key("machine"), raw.machine.unwrap_or_default());
+        let load = match raw.load {
+            Some(l) => self.load(&top.key("load"), l, &run),
+            None => {
+                self.problem(&top, "missing [load] table (arrival = \"poisson\" | \"uniform\" | \"closed\")");
+                None
+            }
+        };
+        let requests = self.requests(&top.key("request"), raw.request.unwrap_or_default());
+        let servers = self.servers(&top.key("server"), raw.server.unwrap_or_default());
+        Some(Scenario { name, run, machine, load: load?, requests, servers })
+    }
+
+    fn run(&mut self, p: &FieldPath, r: RawRun) -> RunConfig {
+        let duration_s = match r.duration_s {
+            Some(d) => self.number(&p.key("duration_s"), d, |d| d > 0.0, "a number of seconds > 0"),
+            None => 300.0,
+        };
+        let warmup_s = self.non_negative(&p.key("warmup_s"), r.warmup_s, 30.0f64.min(duration_s / 10.0));
+        let window_s = match r.window_s {
+            Some(w) => self.number(&p.key("window_s"), w, |w| w > 0.0, "a number of seconds > 0"),
+            None => 1.0,
+        };
+        if (warmup_s + duration_s) / window_s > 10_000_000.0 {
+            self.problem(&p.key("window_s"), "more than 10 million windows; allowed: a wider window");
+        }
+        let replications = r.replications.map_or(1, |n| self.at_least_one(&p.key("replications"), n));
+        RunConfig { duration_s, warmup_s, seed: r.seed.unwrap_or(1), replications, window_s }
+    }
+
+    fn machine(&mut self, p: &FieldPath, m: RawMachine) -> MachineConfig {
+        let cores = m.cores.map_or(1, |c| self.at_least_one(&p.key("cores"), c));
+        let memory_mb = self.positive_opt(&p.key("memory_mb"), m.memory_mb);
+        MachineConfig { cores, memory_mb }
+    }
+
+    fn load(&mut self, p: &FieldPath, l: RawLoad, run: &RunConfig) -> Option<LoadConfig> {
+        let timeout_s = self.positive_opt(&p.key("timeout_s"), l.timeout_s);
+        let arrival_name = match l.arrival {
+            Some(a) => a,
+            None => {
+                self.problem(p, "missing `arrival`; allowed: \"poisson\", \"uniform\", \"closed\"");
+                return None;
+            }
+        };
+        let open_only = |v: &mut Self, set: bool, f: &str| {
+            if set {
+                v.problem(
+                    &p.key(f),
+                    format!("`{f}` applies to open loads only (arrival = \"poisson\" or \"uniform\")"),
+                );
+            }
+        };
+        let arrival = match arrival_name.as_str() {
+            "poisson" | "uniform" => {
+                if l.users.is_some() {
+                    self.problem(&p.key("users"), "`users` applies to closed loads only (arrival = \"closed\")");
+                }
+                if l.think_ms.is_some() {
+                    self.problem(&p.key("think_ms"), "`think_ms` applies to closed loads only (arrival = \"closed\")");
+                }
+                if arrival_name == "poisson" { Arrival::Poisson } else { Arrival::Uniform }
+            }
+            "closed" => {
+                open_only(self, l.rate_rps.is_some(), "rate_rps");
+                open_only(self, l.schedule.is_some(), "schedule");
+                let users = match l.users {
+                    Some(u) => self.at_least_one(&p.key("users"), u),
+                    None => {
+                        self.problem(p, "a closed load needs `users` (a whole number >= 1)");
+                        1
+                    }
+                };
+                let think_s = match &l.think_ms {
+                    Some(d) => self.dist(&p.key("think_ms"), d, 1e-3),
+                    None => {
+                        self.problem(p, "a closed load needs `think_ms` (a number or a distribution, in ms)");
+                        Dist::Const(0.0)
+                    }
+                };
+                Arrival::Closed { users, think_s }
+            }
+            other => {
+                let hint = nearest(other, ["poisson", "uniform", "closed"])
+                    .map(|b| format!(" (did you mean \"{b}\"?)"))
+                    .unwrap_or_default();
+                self.problem(
+                    &p.key("arrival"),
+                    format!("unknown arrival \"{other}\"{hint}; allowed: \"poisson\", \"uniform\", \"closed\""),
+                );
+                return None;
+            }
+        };
+        let rate_rps = match (&arrival, l.rate_rps) {
+            (Arrival::Closed { .. }, _) => 0.0,
+            (_, Some(r)) => self.number(&p.key("rate_rps"), r, |r| r > 0.0, "requests per second > 0"),
+            (_, None) => {
+                self.problem(p, "an open load needs `rate_rps` (requests per second > 0)");
+                0.0
+            }
+        };
+        let mut schedule = Vec::new();
+        for (i, s) in l.schedule.unwrap_or_default().into_iter().enumerate() {
+            let sp = p.key("schedule").index(i);
+            let at_s = self.number(&sp.key("at_s"), s.at_s, |t| t >= 0.0, "seconds >= 0");
+            let rate = self.number(&sp.key("rate_rps"), s.rate_rps, |r| r >= 0.0, "requests per second >= 0");
+            if at_s > run.end_s() {
+                self.problem(&sp.key("at_s"), format!("{at_s} s is after the run ends ({} s)", run.end_s()));
+            }
+            if schedule.last().is_some_and(|prev: &RateStep| prev.at_s > at_s) {
+                self.problem(&sp.key("at_s"), "schedule steps must be in increasing time order");
+            }
+            schedule.push(RateStep { at_s, rate_rps: rate });
+        }
+        Some(LoadConfig { arrival, rate_rps, schedule, timeout_s })
+    }
+
+    fn requests(&mut self, p: &FieldPath, raw: Vec<RawRequest>) -> Vec<RequestClass> {
+        if raw.is_empty() {
+            self.problem(p, "the request mix is empty; add at least one [[request]] with cpu_ms and/or io_ms");
+        }
+        raw.into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let rp = p.index(i);
+                let weight = match r.weight {
+                    Some(w) => self.number(&rp.key("weight"), w, |w| w > 0.0, "a relative weight > 0"),
+                    None => 1.0,
+                };
+                let cpu_s = r.cpu_ms.as_ref().map_or(Dist::Const(0.0), |d| self.dist(&rp.key("cpu_ms"), d, 1e-3));
+                let io_s = r.io_ms.as_ref().map_or(Dist::Const(0.0), |d| self.dist(&rp.key("io_ms"), d, 1e-3));
+                RequestClass {
+                    name: r.name.unwrap_or_else(|| format!("request{i}")),
+                    weight,
+                    cpu_s,
+                    io_s,
+                    request_kb: self.non_negative(&rp.key("request_kb"), r.request_kb, 0.0),
+                    response_kb: self.non_negative(&rp.key("response_kb"), r.response_kb, 0.0),
+                    is_static: r.is_static.unwrap_or(false),
+                }
+            })
+            .collect()
+    }
+
+    fn servers(&mut self, p: &FieldPath, raw: Vec<RawServer>) -> Vec<ServerConfig> {
+        if raw.is_empty() {
+            self.problem(p, "no servers; add at least one [[server]] with an `architecture`");
+        }
+        let mut out: Vec<ServerConfig> = Vec::new();
+        for (i, s) in raw.into_iter().enumerate() {
+            if let Some(c) = self.server(&p.index(i), s, i) {
+                if out.iter().any(|o| o.name == c.name) {
+                    self.problem(&p.index(i).key("name"), format!("another server is already named \"{}\"", c.name));
+                }
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    fn server(&mut self, p: &FieldPath, mut s: RawServer, index: usize) -> Option<ServerConfig> {
+        if let Some(preset) = s.preset.clone() {
+            match parse_preset(&preset) {
+                Ok((_, base)) => s.overlay(&base),
+                Err(mut problem) => {
+                    let (line, column) = self.loc.position(&p.key("preset"));
+                    problem.file = self.file.to_string();
+                    problem.field = p.key("preset").to_string();
+                    (problem.line, problem.column) = (line, column);
+                    self.problems.push(problem);
+                    return None;
+                }
+            }
+        }
+        let ids: Vec<&str> = REGISTRY.iter().map(|a| a.id).collect();
+        let Some(arch_name) = s.architecture.clone() else {
+            self.problem(p, format!("missing `architecture` (or a `preset`); allowed: {}", ids.join(", ")));
+            return None;
+        };
+        let Some(info) = architectures::by_id(&arch_name) else {
+            let hint = nearest(&arch_name, ids.iter().copied())
+                .map(|b| format!(" (did you mean \"{b}\"?)"))
+                .unwrap_or_default();
+            self.problem(
+                &p.key("architecture"),
+                format!("unknown architecture \"{arch_name}\"{hint}; allowed: {}", ids.join(", ")),
+            );
+            return None;
+        };
+        for f in s.specific_fields_set() {
+            if !info.fields.contains(&f) {
+                self.problem(
+                    &p.key(f),
+                    format!(
+                        "`{f}` does not apply to architecture \"{}\"; its own fields are: {}",
+                        info.id,
+                        info.fields.join(", ")
+                    ),
+                );
+            }
+        }
+        for f in info.required {
+            if !s.specific_fields_set().contains(f) {
+                self.problem(p, format!("architecture \"{}\" needs `{f}` (a whole number >= 1)", info.id));
+            }
+        }
+        let mut c = ServerConfig::new(s.name.clone().unwrap_or_else(|| format!("{}-{index}", info.id)), info.kind);
+        c.preset = s.preset.clone();
+        let count =
+            |v: &mut Self, f: &str, x: Option<u32>, default: u32| x.map_or(default, |n| v.at_least_one(&p.key(f), n));
+        c.threads = count(self, "threads", s.threads, 1);
+        c.processes = match info.kind {
+            ArchitectureKind::Daemon => count(self, "daemons", s.daemons, 1),
+            ArchitectureKind::Cgi => count(self, "max_processes", s.max_processes, 1),
+            ArchitectureKind::Threaded => 1,
+            _ => count(self, "processes", s.processes, 1),
+        };
+        c.listen_backlog = s.listen_backlog;
+        c.gil = s.gil.unwrap_or(false);
+        c.gil_switch_s = match s.gil_switch_ms {
+            Some(ms) => self.number(&p.key("gil_switch_ms"), ms, |x| x > 0.0, "milliseconds > 0") / 1e3,
+            None => 0.005,
+        };
+        c.process_mb = self.non_negative(&p.key("process_mb"), s.process_mb, 0.0);
+        c.shared_mb = self.non_negative(&p.key("shared_mb"), s.shared_mb, 0.0);
+        c.thread_mb = self.non_negative(&p.key("thread_mb"), s.thread_mb, 0.0);
+        c.memory_kb = self.non_negative(&p.key("memory_kb"), s.memory_kb, 0.0);
+        c.blocking_io = s.blocking_io.unwrap_or(false);
+        c.offload_threads = s.offload_threads.unwrap_or(0);
+        if c.offload_threads > 0 && !c.blocking_io {
+            self.problem(&p.key("offload_threads"), "offload threads run blocking calls: set `blocking_io = true` too");
+        }
+        c.frontend_processes = count(self, "frontend_processes", s.frontend_processes, 1);
+        c.frontend_mb = self.non_negative(&p.key("frontend_mb"), s.frontend_mb, 0.0);
+        c.queue_timeout_s = self.positive_opt(&p.key("queue_timeout_s"), s.queue_timeout_s);
+        c.startup_s = self.non_negative(&p.key("startup_ms"), s.startup_ms, 0.0) / 1e3;
+        Some(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+name = "IO-bound app, four architectures"
+[run]
+duration_s = 300.0
+warmup_s = 30.0
+seed = 1
+replications = 1
+[machine]
+cores = 2
+[load]
+arrival = "poisson"
+rate_rps = 80.0
+[[request]]
+name = "page"
+weight = 1.0
+cpu_ms = { dist = "exp", mean = 5.0 }
+io_ms = 50.0
+[[server]]
+name = "threads"
+architecture = "threaded"
+threads = 10
+gil = true
+listen_backlog = 100
+"#;
+
+    #[test]
+    fn the_contract_example_parses() {
+        let s = parse(GOOD, "good.toml").unwrap();
+        assert_eq!(s.machine.cores, 2);
+        assert!((s.requests[0].cpu_s.mean() - 0.005).abs() < 1e-15);
+        assert!((s.requests[0].io_s.mean() - 0.05).abs() < 1e-15);
+        assert_eq!(s.servers[0].threads, 10);
+        assert_eq!(s.servers[0].listen_backlog, Some(100));
+    }
+
+    fn problems(src: &str) -> Vec<Problem> {
+        match parse(src, "bad.toml") {
+            Err(ScenarioError::Invalid(p)) => p,
+            other => panic!("expected problems, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_typo_names_line_field_and_suggestion() {
+        let src = GOOD.replace("threads = 10", "thread = 10");
+        let p = &problems(&src)[0];
+        // Line 21 of GOOD (it starts with an empty line) is `threads = 10`.
+        assert_eq!((p.line, p.column), (21, 1), "{p}");
+        assert_eq!(p.field, "server[0].thread");
+        assert!(p.message.contains("did you mean `threads`"), "{p}");
+    }
+
+    #[test]
+    fn zero_threads_and_bad_distribution_are_located() {
+        let src = GOOD.replace("threads = 10", "threads = 0").replace("mean = 5.0 }", "mean = -5.0 }");
+        let p = problems(&src);
+        let fields: Vec<&str> = p.iter().map(|p| p.field.as_str()).collect();
+        assert!(fields.contains(&"request[0].cpu_ms"), "{p:?}");
+        assert!(fields.contains(&"server[0].threads"), "{p:?}");
+        let t = p.iter().find(|p| p.field == "server[0].threads").unwrap();
+        assert_eq!((t.line, t.column), (21, 11), "{t}");
+    }
+
+    #[test]
+    fn fields_of_another_architecture_are_refused() {
+        let src = GOOD.replace("threads = 10", "threads = 10\ndaemons = 2");
+        let p = problems(&src);
+        assert_eq!(p[0].field, "server[0].daemons");
+        assert!(p[0].message.contains("does not apply"), "{}", p[0]);
+    }
+
+    #[test]
+    fn every_preset_parses_and_builds() {
+        for name in presets::preset_names() {
+            let src = format!("{}\n[[server]]\npreset = \"{name}\"\n", GOOD.split("[[server]]").next().unwrap());
+            let s = parse(&src, "preset-test.toml").unwrap_or_else(|e| panic!("preset {name}: {e}"));
+            assert_eq!(s.servers[0].preset.as_deref(), Some(name));
+        }
+    }
+
+    #[test]
+    fn the_default_scenario_is_valid() {
+        let s = default_scenario();
+        assert!(s.servers.len() >= 4);
+    }
+}

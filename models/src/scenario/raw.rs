@@ -1,0 +1,190 @@
+//! The scenario file as written (serde types, every field optional so presets can be merged),
+//! before validation turns it into `config` types. Serde stays at this boundary.
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+
+/// The whole file.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub name: Option<String>,
+    pub run: Option<RawRun>,
+    pub machine: Option<RawMachine>,
+    pub load: Option<RawLoad>,
+    pub request: Option<Vec<RawRequest>>,
+    pub server: Option<Vec<RawServer>>,
+}
+
+/// `[run]`
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawRun {
+    pub duration_s: Option<f64>,
+    pub warmup_s: Option<f64>,
+    pub seed: Option<u64>,
+    pub replications: Option<u32>,
+    pub window_s: Option<f64>,
+}
+
+/// `[machine]`
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawMachine {
+    pub cores: Option<u32>,
+    pub memory_mb: Option<f64>,
+}
+
+/// `[load]`
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawLoad {
+    pub arrival: Option<String>,
+    pub rate_rps: Option<f64>,
+    pub schedule: Option<Vec<RawStep>>,
+    pub users: Option<u32>,
+    pub think_ms: Option<RawDist>,
+    pub timeout_s: Option<f64>,
+}
+
+/// One `[[load.schedule]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    pub at_s: f64,
+    pub rate_rps: f64,
+}
+
+/// One `[[request]]` class.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawRequest {
+    pub name: Option<String>,
+    pub weight: Option<f64>,
+    pub cpu_ms: Option<RawDist>,
+    pub io_ms: Option<RawDist>,
+    pub request_kb: Option<f64>,
+    pub response_kb: Option<f64>,
+    #[serde(rename = "static")]
+    pub is_static: Option<bool>,
+}
+
+/// One `[[server]]` (or a preset's `[server]`).
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub name: Option<String>,
+    pub architecture: Option<String>,
+    pub preset: Option<String>,
+    pub listen_backlog: Option<u32>,
+    pub gil: Option<bool>,
+    pub gil_switch_ms: Option<f64>,
+    pub process_mb: Option<f64>,
+    pub shared_mb: Option<f64>,
+    pub thread_mb: Option<f64>,
+    pub memory_kb: Option<f64>,
+    pub threads: Option<u32>,
+    pub processes: Option<u32>,
+    pub blocking_io: Option<bool>,
+    pub offload_threads: Option<u32>,
+    pub daemons: Option<u32>,
+    pub queue_timeout_s: Option<f64>,
+    pub frontend_processes: Option<u32>,
+    pub frontend_mb: Option<f64>,
+    pub max_processes: Option<u32>,
+    pub startup_ms: Option<f64>,
+}
+
+macro_rules! overlay {
+    ($self:ident, $base:ident; $($f:ident),*) => {
+        $( if $self.$f.is_none() { $self.$f = $base.$f.clone(); } )*
+    };
+}
+
+impl RawServer {
+    /// Fill every field this server leaves unset from `base` (a preset).
+    pub fn overlay(&mut self, base: &RawServer) {
+        overlay!(self, base; name, architecture, listen_backlog, gil, gil_switch_ms, process_mb, shared_mb,
+            thread_mb, memory_kb, threads, processes, blocking_io, offload_threads, daemons, queue_timeout_s,
+            frontend_processes, frontend_mb, max_processes, startup_ms);
+    }
+
+    /// The architecture-specific fields that are set, by their file names.
+    pub fn specific_fields_set(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        let mut add = |set: bool, name: &'static str| {
+            if set {
+                v.push(name);
+            }
+        };
+        add(self.threads.is_some(), "threads");
+        add(self.processes.is_some(), "processes");
+        add(self.blocking_io.is_some(), "blocking_io");
+        add(self.offload_threads.is_some(), "offload_threads");
+        add(self.daemons.is_some(), "daemons");
+        add(self.queue_timeout_s.is_some(), "queue_timeout_s");
+        add(self.frontend_processes.is_some(), "frontend_processes");
+        add(self.frontend_mb.is_some(), "frontend_mb");
+        add(self.max_processes.is_some(), "max_processes");
+        add(self.startup_ms.is_some(), "startup_ms");
+        v
+    }
+}
+
+/// A preset file: a description and a `[server]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPreset {
+    pub description: String,
+    pub server: RawServer,
+}
+
+/// A distribution as written: a bare number (a constant) or a table with `dist = "…"`.
+#[derive(Debug, Clone)]
+pub enum RawDist {
+    /// A constant.
+    Number(f64),
+    /// A named distribution.
+    Table(DistTable),
+}
+
+/// The named distributions and their parameters (in the field's unit).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
+pub enum DistTable {
+    Const { value: f64 },
+    Exp { mean: f64 },
+    Uniform { min: f64, max: f64 },
+    Lognormal { mean: f64, cv: f64 },
+    Erlang { mean: f64, k: u32 },
+    Pareto { mean: f64, alpha: f64 },
+    Empirical { values: Vec<f64> },
+}
+
+impl<'de> Deserialize<'de> for RawDist {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawDist;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a number (a constant) or a table such as { dist = \"exp\", mean = 5.0 } \
+                     (dist is one of const, exp, uniform, lognormal, erlang, pareto, empirical)",
+                )
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawDist, E> {
+                Ok(RawDist::Number(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawDist, E> {
+                Ok(RawDist::Number(v as f64))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawDist, E> {
+                Ok(RawDist::Number(v))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawDist, A::Error> {
+                DistTable::deserialize(de::value::MapAccessDeserializer::new(map)).map(RawDist::Table)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}

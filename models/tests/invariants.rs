@@ -1,0 +1,127 @@
+//! Properties every architecture must have, checked by iterating the registry: Little's law,
+//! request conservation, determinism, common random numbers, and bounded behaviour under
+//! overload.
+
+mod common;
+
+use common::*;
+use models::architectures::REGISTRY;
+use models::config::ArchitectureKind;
+use models::runner::{JsonReport, run};
+use sim::Dist;
+
+/// A mixed workload (static and dynamic, CPU and IO) that every architecture can serve.
+fn mixed(sc: &mut models::config::Scenario) {
+    sc.requests = vec![
+        class("page", 0.7, Dist::exp(0.004).unwrap(), Dist::exp(0.03).unwrap(), false),
+        class("api", 0.2, Dist::lognormal(0.002, 1.5).unwrap(), Dist::constant(0.01).unwrap(), false),
+        class("static", 0.1, Dist::constant(0.0005).unwrap(), Dist::constant(0.0).unwrap(), true),
+    ];
+}
+
+/// Little's law L = X·W holds on every sample path up to boundary terms: requests present at the
+/// start or end of the measured interval, about (N(start) + N(end)) · W / T in absolute terms —
+/// under 0.1% of L here (N ≈ 10, W ≈ 0.05 s, T = 1000 s). Allow 1%.
+#[test]
+fn littles_law_for_every_architecture() {
+    for info in &REGISTRY {
+        let mut sc = scenario(100.0, Dist::Const(0.0), Dist::Const(0.0), 2, vec![typical_server(info, 8)]);
+        mixed(&mut sc);
+        sc.servers[0].gil = true;
+        sc.run.replications = 1;
+        sc.run.duration_s = 1000.0;
+        let r = run_single(&sc);
+        let run = &r.runs[0];
+        let l = run.mean_in_system;
+        let xw = run.throughput_rps * run.latency.mean_ms() / 1e3;
+        assert!(run.counts.completed > 50_000, "{}: too few completions", info.id);
+        assert!((l - xw).abs() <= 0.01 * l, "{}: L = {l:.4} but X·W = {xw:.4}", info.id);
+    }
+}
+
+/// Every request is accounted for exactly once, even with a bounded backlog, client time-outs,
+/// a daemon queue time-out and overload: arrived = completed + rejected + timed_out + failed +
+/// in_flight_at_end.
+#[test]
+fn requests_are_conserved_for_every_architecture() {
+    for info in &REGISTRY {
+        let mut server = typical_server(info, 3);
+        server.listen_backlog = Some(20);
+        if info.kind == ArchitectureKind::Daemon {
+            server.queue_timeout_s = Some(0.2);
+        }
+        let mut sc = scenario(400.0, Dist::Const(0.0), Dist::Const(0.0), 2, vec![server]);
+        mixed(&mut sc);
+        sc.load.timeout_s = Some(0.5);
+        sc.run.replications = 2;
+        sc.run.duration_s = 200.0;
+        let r = run_single(&sc);
+        for run in &r.runs {
+            let c = run.counts;
+            assert_eq!(
+                c.arrived,
+                c.completed + c.rejected + c.timed_out + c.failed + run.in_flight_at_end,
+                "{}: {c:?}, in flight {}",
+                info.id,
+                run.in_flight_at_end
+            );
+            assert!(c.rejected + c.timed_out + c.failed > 0, "{}: overload should lose requests", info.id);
+        }
+    }
+}
+
+/// The same scenario and seed give byte-identical JSON, whatever the number of worker threads.
+#[test]
+fn runs_are_deterministic() {
+    let sc = models::scenario::default_scenario();
+    let a = serde_json::to_string(&JsonReport::from_report(&run(&sc, true))).unwrap();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let b = pool.install(|| serde_json::to_string(&JsonReport::from_report(&run(&sc, true))).unwrap());
+    assert_eq!(a, b);
+    let mut other = sc.clone();
+    other.run.seed += 1;
+    let c = serde_json::to_string(&JsonReport::from_report(&run(&other, false))).unwrap();
+    assert_ne!(a, c, "a different seed must give different results");
+}
+
+/// Common random numbers: two identical servers in one scenario see the same arrivals and
+/// demands, so their results are identical; and every server sees the same arrival count.
+#[test]
+fn identical_servers_get_identical_results() {
+    let mut sc = models::scenario::default_scenario();
+    let mut twin = sc.servers[0].clone();
+    twin.name = "twin".into();
+    sc.servers.push(twin);
+    let report = run(&sc, false);
+    let json = serde_json::to_value(JsonReport::from_report(&report)).unwrap();
+    let servers = json["servers"].as_array().unwrap();
+    let (first, last) = (&servers[0], servers.last().unwrap());
+    for key in ["requests", "throughput_rps", "latency_ms", "wait_ms", "utilization", "memory_mb"] {
+        assert_eq!(first[key], last[key], "{key}");
+    }
+    let arrived: Vec<u64> = report.servers.iter().map(|s| s.runs[0].counts.arrived).collect();
+    assert!(arrived.windows(2).all(|w| w[0] == w[1]), "{arrived:?}");
+}
+
+/// Offered load far beyond capacity: the run finishes, warns, and reports the growing queue.
+/// One thread serving 10 ms of IO has capacity 100 req/s; offer 300 req/s for 100 s: about
+/// 20,000 requests must be left waiting ((300 - 100) × 100).
+#[test]
+fn overload_finishes_warns_and_reports_the_queue() {
+    let mut sc = scenario(
+        300.0,
+        Dist::Const(0.0),
+        Dist::constant(0.01).unwrap(),
+        1,
+        vec![server(ArchitectureKind::Threaded, |s| s.threads = 1)],
+    );
+    sc.run.duration_s = 100.0;
+    sc.run.warmup_s = 0.0;
+    sc.run.replications = 1;
+    let r = run_single(&sc);
+    assert!(!r.warnings.is_empty());
+    let waiting = r.runs[0].waiting_at_end as f64;
+    // Poisson arrivals over 100 s: sd of the count ≈ sqrt(30000) ≈ 173; allow 5 sd.
+    assert!((waiting - 20_000.0).abs() < 5.0 * 173.0, "waiting at end: {waiting}");
+    assert!((r.runs[0].throughput_rps - 100.0).abs() < 1.0);
+}
