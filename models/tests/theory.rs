@@ -189,3 +189,90 @@ fn daemon_pool_is_mmc_for_dynamic_requests() {
     // mean wait over all requests is 0.6 × the dynamic requests' M/M/6 wait.
     assert_agrees("daemon pool mean wait (ms)", r.estimate(|x| x.wait.mean_ms()), 0.6 * wq, 4.0);
 }
+
+/// Uniform (evenly spaced) arrivals with exponential service: D/M/1. With σ the root in (0,1) of
+/// σ = exp(-μ(1-σ)/λ) (GI/M/1 with a deterministic inter-arrival LST), W = 1/(μ(1-σ)).
+#[test]
+fn uniform_arrivals_d_m_1() {
+    let (lambda, mu) = (80.0, 100.0);
+    let mut sigma: f64 = 0.5;
+    for _ in 0..500 {
+        sigma = (-mu * (1.0 - sigma) / lambda).exp();
+    }
+    let mut sc = scenario(lambda, exp_ms(10.0), zero(), 1, vec![server(Threaded, |s| s.threads = 1)]);
+    sc.load.arrival = models::config::Arrival::Uniform;
+    let r = run_single(&sc);
+    let w = 1e3 / (mu * (1.0 - sigma));
+    assert_agrees("D/M/1 mean response (ms)", r.estimate(|x| x.latency.mean_ms()), w, 4.0);
+}
+
+/// CGI with one process at a time: each request costs `startup_ms` of CPU before its own work,
+/// so the service time is startup + IO; with Poisson arrivals that is M/G/1 (Pollaczek–Khinchine).
+#[test]
+fn cgi_startup_is_part_of_service() {
+    let (lambda, startup, io_mean) = (40.0, 0.005, 0.01);
+    let sc = scenario(
+        lambda,
+        zero(),
+        exp_ms(io_mean * 1e3),
+        1,
+        vec![server(Cgi, |s| {
+            s.processes = 1;
+            s.startup_s = startup;
+        })],
+    );
+    let r = run_single(&sc);
+    let es = startup + io_mean;
+    let es2 = startup * startup + 2.0 * startup * io_mean + 2.0 * io_mean * io_mean;
+    let w = (es + lambda * es2 / (2.0 * (1.0 - lambda * es))) * 1e3;
+    assert_agrees("CGI M/G/1 mean response (ms)", r.estimate(|x| x.latency.mean_ms()), w, 4.0);
+}
+
+/// An event loop handing blocking calls to `offload_threads` (deferToThread): with no CPU work
+/// the loop is never the bottleneck, and the offload pool is an M/M/c queue.
+#[test]
+fn event_loop_offload_pool_is_mmc() {
+    let (lambda, mu, c) = (35.0, 10.0, 4);
+    let sc = scenario(
+        lambda,
+        zero(),
+        exp_ms(100.0),
+        1,
+        vec![server(EventLoop, |s| {
+            s.blocking_io = true;
+            s.offload_threads = c;
+        })],
+    );
+    let r = run_single(&sc);
+    assert_agrees(
+        "offload pool (M/M/4) mean response (ms)",
+        r.estimate(|x| x.latency.mean_ms()),
+        mmc_response_s(c, lambda, mu) * 1e3,
+        4.0,
+    );
+}
+
+/// Memory by hand: 4 prefork processes of 30 MB plus 12 MB shared once = 132 MB at rest; each
+/// request in progress holds 1 MB, and the mean number in progress is λ·E[S] = 20 × 0.1 = 2
+/// (Little's law on the workers; no queueing limit on it), so the mean is 134 MB. The peak is at
+/// most 132 + 4 (all four workers busy).
+#[test]
+fn memory_accounting_by_hand() {
+    let sc = scenario(
+        20.0,
+        zero(),
+        exp_ms(100.0),
+        1,
+        vec![server(Prefork, |s| {
+            s.processes = 4;
+            s.process_mb = 30.0;
+            s.shared_mb = 12.0;
+            s.memory_kb = 1024.0;
+        })],
+    );
+    let r = run_single(&sc);
+    assert_agrees("mean memory (MB)", r.estimate(|x| x.memory_mean_mb), 134.0, 4.0);
+    for run in &r.runs {
+        assert!(run.memory_peak_mb <= 136.0 + 1e-9 && run.memory_peak_mb >= 135.0, "{}", run.memory_peak_mb);
+    }
+}

@@ -1,0 +1,85 @@
+//! The `serversim` command line: its output contracts, determinism and error handling.
+
+use std::process::{Command, Output};
+
+fn serversim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_serversim")).args(args).output().expect("the binary runs")
+}
+
+fn temp_file(name: &str, contents: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("serversim-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+#[test]
+fn json_output_parses_and_accounts_for_every_request() {
+    let out = serversim(&["run", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    let servers = v["servers"].as_array().unwrap();
+    assert!(servers.len() >= 4);
+    for s in servers {
+        let r = &s["requests"];
+        let n = |k: &str| r[k].as_u64().unwrap();
+        assert_eq!(n("arrived"), n("completed") + n("rejected") + n("timed_out") + n("failed") + n("in_flight_at_end"));
+        for key in ["mean", "p50", "p90", "p95", "p99", "p999", "max"] {
+            assert!(s["latency_ms"][key].is_f64(), "latency_ms.{key}");
+        }
+        assert!(s.get("ci95").is_none(), "no ci95 with one replication");
+    }
+}
+
+#[test]
+fn same_seed_gives_byte_identical_json_and_replications_add_ci95() {
+    let a = serversim(&["run", "--json", "--seed", "5", "--replications", "3"]);
+    let b = serversim(&["run", "--json", "--seed", "5", "--replications", "3"]);
+    assert!(a.status.success());
+    assert_eq!(a.stdout, b.stdout);
+    let v: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
+    assert_eq!(v["replications"], 3);
+    assert!(v["servers"][0]["ci95"]["throughput_rps"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn a_bad_file_exits_2_naming_file_line_and_field() {
+    let path = temp_file(
+        "bad.toml",
+        "[load]\narrival = \"poisson\"\nrate_rps = 10.0\n[[request]]\ncpu_ms = 1.0\n[[server]]\narchitecture = \"prefork\"\nprocesses = 0\n",
+    );
+    let out = serversim(&["run", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml:8:13: server[0].processes"), "{err}");
+    assert!(out.stdout.is_empty());
+    let missing = serversim(&["run", "/no/such/file.toml"]);
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+#[test]
+fn overload_warns_on_stderr_while_json_stays_clean() {
+    let path = temp_file(
+        "overload.toml",
+        "[run]\nduration_s = 20.0\nwarmup_s = 0.0\n[load]\narrival = \"poisson\"\nrate_rps = 500.0\n\
+         [[request]]\nio_ms = 10.0\n[[server]]\narchitecture = \"threaded\"\nthreads = 2\n",
+    );
+    let out = serversim(&["run", path.to_str().unwrap(), "--json"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    // 2 threads × 100 req/s each = 200 req/s capacity < 500 offered.
+    assert!(err.contains("warning") && err.contains("capacity of about 200.0 req/s"), "{err}");
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("stdout is still pure JSON");
+}
+
+#[test]
+fn series_csv_has_a_row_per_window_per_server() {
+    let csv = std::env::temp_dir().join(format!("serversim-series-{}.csv", std::process::id()));
+    let out = serversim(&["run", "--series", csv.to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&csv).unwrap();
+    // The default scenario runs 10 s warm-up + 120 s with 1 s windows, for 4 servers.
+    assert_eq!(text.lines().count(), 1 + 4 * 130);
+    let _ = std::fs::remove_file(csv);
+}
