@@ -81,6 +81,14 @@ impl ServerReport {
                  queues grow without bound"
             ));
         }
+        if let Some(limit) = scenario.machine.memory_mb {
+            let peak = runs.iter().map(|r| r.memory_peak_mb).fold(0.0, f64::max);
+            if peak > limit {
+                warnings.push(format!(
+                    "peak memory {peak:.0} MB exceeds the machine's {limit:.0} MB (a real machine would swap or kill a process)"
+                ));
+            }
+        }
         let first = &runs[0];
         let completed = first.counts.completed.max(1) as f64;
         if first.in_system_at_end as f64 > 0.05 * completed && first.in_system_at_end > 100 {

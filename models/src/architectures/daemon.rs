@@ -46,7 +46,7 @@ impl Architecture for Daemon {
         ];
         if c.gil {
             r.push(Resource {
-                name: format!("GILs of {} daemons", c.processes),
+                name: format!("one GIL per daemon, {} daemon(s)", c.processes),
                 busy_per_rps: dynamic * w.dynamic_cpu_s,
                 units: f64::from(c.processes),
             });

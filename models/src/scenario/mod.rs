@@ -282,7 +282,14 @@ impl Validator<'_> {
                     }
                 };
                 let think_s = match &l.think_ms {
-                    Some(d) => self.dist(&p.key("think_ms"), d, 1e-3),
+                    Some(d) => {
+                        let think = self.dist(&p.key("think_ms"), d, 1e-3);
+                        if think.mean() <= 0.0 {
+                            // Zero think time with zero-work requests would loop forever at one instant.
+                            self.problem(&p.key("think_ms"), "a closed load's think time must have a mean > 0 ms");
+                        }
+                        think
+                    }
                     None => {
                         self.problem(p, "a closed load needs `think_ms` (a number or a distribution, in ms)");
                         Dist::Const(0.0)
@@ -530,6 +537,18 @@ listen_backlog = 100
             let s = parse(&src, "preset-test.toml").unwrap_or_else(|e| panic!("preset {name}: {e}"));
             assert_eq!(s.servers[0].preset.as_deref(), Some(name));
         }
+    }
+
+    #[test]
+    fn a_scenario_overrides_preset_fields() {
+        let head = GOOD.split("[[server]]").next().unwrap();
+        let src = format!("{head}[[server]]\npreset = \"gunicorn-sync\"\nprocesses = 20\n");
+        let s = parse(&src, "override.toml").unwrap();
+        let (_, preset) = parse_preset("gunicorn-sync").unwrap();
+        assert_eq!(s.servers[0].processes, 20, "the scenario's value wins");
+        assert_ne!(preset.processes, Some(20), "the test must override something");
+        assert_eq!(s.servers[0].listen_backlog, preset.listen_backlog, "unset fields come from the preset");
+        assert_eq!(s.servers[0].architecture, ArchitectureKind::Prefork);
     }
 
     #[test]

@@ -1,0 +1,32 @@
+//! Every scenario file shipped in `models/scenarios/` parses and runs (shortened), and its
+//! requests are all accounted for.
+
+use models::runner::run;
+
+#[test]
+fn every_shipped_scenario_parses_and_runs() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let mut sc = models::scenario::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        sc.run.duration_s = sc.run.duration_s.min(30.0);
+        sc.run.replications = sc.run.replications.min(2);
+        for s in run(&sc, false).servers {
+            for r in &s.runs {
+                let c = r.counts;
+                assert_eq!(
+                    c.arrived,
+                    c.completed + c.rejected + c.timed_out + c.failed + r.in_flight_at_end,
+                    "{}",
+                    s.name
+                );
+            }
+        }
+        n += 1;
+    }
+    assert!(n >= 7, "expected the shipped scenarios, found {n}");
+}
