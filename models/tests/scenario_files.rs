@@ -1,6 +1,9 @@
 //! Every scenario file shipped in `models/scenarios/` parses and runs (shortened), and its
 //! requests are all accounted for.
 
+mod common;
+
+use common::assert_conserved;
 use models::runner::run;
 
 #[test]

@@ -5,10 +5,10 @@
 use super::pool::{Spawn, WorkerPool};
 use super::{Architecture, Resource, Server, Workload, cpu_resource};
 use crate::config::{ArchitectureKind, ServerConfig};
-use crate::engine::{Core, Ctx, ReqId};
+use crate::engine::Core;
 
 /// A process per request.
-pub struct Cgi(WorkerPool);
+pub struct Cgi;
 
 impl Architecture for Cgi {
     const KIND: ArchitectureKind = ArchitectureKind::Cgi;
@@ -18,7 +18,7 @@ impl Architecture for Cgi {
     const REQUIRED: &'static [&'static str] = &["max_processes"];
 
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
-        Box::new(Cgi(WorkerPool::build(
+        Box::new(WorkerPool::build(
             core,
             c.processes,
             1,
@@ -26,7 +26,7 @@ impl Architecture for Cgi {
             c.process_mb,
             c.listen_backlog,
             Spawn::PerRequest { startup_s: c.startup_s },
-        )))
+        ))
     }
 
     fn resources(c: &ServerConfig, w: &Workload, cores: u32) -> Vec<Resource> {
@@ -36,14 +36,5 @@ impl Architecture for Cgi {
             Resource { name: format!("{} CGI processes", c.processes), busy_per_rps: cpu + w.io_s(), units: p },
             cpu_resource(cpu, cores, p),
         ]
-    }
-}
-
-impl Server for Cgi {
-    fn on_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
-        self.0.arrive(cx, request);
-    }
-    fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
-        self.0.done(cx, thread, request);
     }
 }

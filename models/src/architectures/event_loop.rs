@@ -6,10 +6,10 @@
 use super::loops::{IoMode, Loops};
 use super::{Architecture, Resource, Server, Workload, cpu_resource};
 use crate::config::{ArchitectureKind, ServerConfig};
-use crate::engine::{Core, Ctx, ReqId};
+use crate::engine::Core;
 
 /// Single-threaded event loops.
-pub struct EventLoop(Loops);
+pub struct EventLoop;
 
 impl Architecture for EventLoop {
     const KIND: ArchitectureKind = ArchitectureKind::EventLoop;
@@ -19,7 +19,7 @@ impl Architecture for EventLoop {
     const REQUIRED: &'static [&'static str] = &[];
 
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
-        Box::new(EventLoop(Loops::build(
+        Box::new(Loops::build(
             core,
             c.processes,
             c.gil,
@@ -28,7 +28,7 @@ impl Architecture for EventLoop {
             c.offload_threads,
             c.listen_backlog,
             true,
-        )))
+        ))
     }
 
     fn resources(c: &ServerConfig, w: &Workload, cores: u32) -> Vec<Resource> {
@@ -56,17 +56,5 @@ fn io_mode(c: &ServerConfig) -> IoMode {
         (false, _) => IoMode::NonBlocking,
         (true, 0) => IoMode::Blocking,
         (true, _) => IoMode::Offload,
-    }
-}
-
-impl Server for EventLoop {
-    fn on_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
-        self.0.arrive(cx, request);
-    }
-    fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
-        self.0.task_done(cx, thread, request);
-    }
-    fn on_park_done(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
-        self.0.park_done(cx, request);
     }
 }

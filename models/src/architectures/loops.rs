@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 
+use super::Server;
 use crate::engine::{Core, Ctx, ReqId};
 
 /// What a loop does with a request's IO.
@@ -183,5 +184,17 @@ impl Loops {
         let l = self.owner[request.index as usize] as usize;
         self.loops[l].ready.push_back(Item::Resume(request));
         self.run(cx, l);
+    }
+}
+
+impl Server for Loops {
+    fn on_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
+        self.arrive(cx, request);
+    }
+    fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
+        self.task_done(cx, thread, request);
+    }
+    fn on_park_done(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
+        self.park_done(cx, request);
     }
 }

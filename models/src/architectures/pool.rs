@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 
+use super::Server;
 use crate::engine::{Core, Ctx, ReqId};
 
 /// How the pool's processes live.
@@ -110,5 +111,14 @@ impl WorkerPool {
             cpu += startup_s;
         }
         cx.start(thread, request, cpu, io);
+    }
+}
+
+impl Server for WorkerPool {
+    fn on_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
+        self.arrive(cx, request);
+    }
+    fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
+        self.done(cx, thread, request);
     }
 }

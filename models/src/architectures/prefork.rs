@@ -4,10 +4,10 @@
 use super::pool::{Spawn, WorkerPool};
 use super::{Architecture, Resource, Server, Workload, cpu_resource};
 use crate::config::{ArchitectureKind, ServerConfig};
-use crate::engine::{Core, Ctx, ReqId};
+use crate::engine::Core;
 
 /// Many single-threaded processes.
-pub struct Prefork(WorkerPool);
+pub struct Prefork;
 
 impl Architecture for Prefork {
     const KIND: ArchitectureKind = ArchitectureKind::Prefork;
@@ -17,15 +17,7 @@ impl Architecture for Prefork {
     const REQUIRED: &'static [&'static str] = &["processes"];
 
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
-        Box::new(Prefork(WorkerPool::build(
-            core,
-            c.processes,
-            1,
-            c.gil,
-            c.process_mb,
-            c.listen_backlog,
-            Spawn::Persistent,
-        )))
+        Box::new(WorkerPool::build(core, c.processes, 1, c.gil, c.process_mb, c.listen_backlog, Spawn::Persistent))
     }
 
     fn resources(c: &ServerConfig, w: &Workload, cores: u32) -> Vec<Resource> {
@@ -34,14 +26,5 @@ impl Architecture for Prefork {
             Resource { name: format!("{} processes", c.processes), busy_per_rps: w.cpu_s() + w.io_s(), units: p },
             cpu_resource(w.cpu_s(), cores, p),
         ]
-    }
-}
-
-impl Server for Prefork {
-    fn on_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
-        self.0.arrive(cx, request);
-    }
-    fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
-        self.0.done(cx, thread, request);
     }
 }

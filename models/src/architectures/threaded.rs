@@ -5,10 +5,10 @@
 use super::pool::{Spawn, WorkerPool};
 use super::{Architecture, Resource, Server, Workload, cpu_resource};
 use crate::config::{ArchitectureKind, ServerConfig};
-use crate::engine::{Core, Ctx, ReqId};
+use crate::engine::Core;
 
 /// One process, many threads.
-pub struct Threaded(WorkerPool);
+pub struct Threaded;
 
 impl Architecture for Threaded {
     const KIND: ArchitectureKind = ArchitectureKind::Threaded;
@@ -18,15 +18,7 @@ impl Architecture for Threaded {
     const REQUIRED: &'static [&'static str] = &["threads"];
 
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
-        Box::new(Threaded(WorkerPool::build(
-            core,
-            1,
-            c.threads,
-            c.gil,
-            c.process_mb,
-            c.listen_backlog,
-            Spawn::Persistent,
-        )))
+        Box::new(WorkerPool::build(core, 1, c.threads, c.gil, c.process_mb, c.listen_backlog, Spawn::Persistent))
     }
 
     fn resources(c: &ServerConfig, w: &Workload, cores: u32) -> Vec<Resource> {
@@ -36,14 +28,5 @@ impl Architecture for Threaded {
             Resource { name: format!("{} threads", c.threads), busy_per_rps: w.cpu_s() + w.io_s(), units: threads },
             cpu_resource(w.cpu_s(), cores, usable),
         ]
-    }
-}
-
-impl Server for Threaded {
-    fn on_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
-        self.0.arrive(cx, request);
-    }
-    fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
-        self.0.done(cx, thread, request);
     }
 }

@@ -5,10 +5,10 @@
 use super::pool::{Spawn, WorkerPool};
 use super::{Architecture, Resource, Server, Workload, cpu_resource};
 use crate::config::{ArchitectureKind, ServerConfig};
-use crate::engine::{Core, Ctx, ReqId};
+use crate::engine::Core;
 
 /// Processes × threads.
-pub struct Worker(WorkerPool);
+pub struct Worker;
 
 impl Architecture for Worker {
     const KIND: ArchitectureKind = ArchitectureKind::Worker;
@@ -18,7 +18,7 @@ impl Architecture for Worker {
     const REQUIRED: &'static [&'static str] = &["processes", "threads"];
 
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
-        Box::new(Worker(WorkerPool::build(
+        Box::new(WorkerPool::build(
             core,
             c.processes,
             c.threads,
@@ -26,7 +26,7 @@ impl Architecture for Worker {
             c.process_mb,
             c.listen_backlog,
             Spawn::Persistent,
-        )))
+        ))
     }
 
     fn resources(c: &ServerConfig, w: &Workload, cores: u32) -> Vec<Resource> {
@@ -40,14 +40,5 @@ impl Architecture for Worker {
             },
             cpu_resource(w.cpu_s(), cores, usable),
         ]
-    }
-}
-
-impl Server for Worker {
-    fn on_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
-        self.0.arrive(cx, request);
-    }
-    fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
-        self.0.done(cx, thread, request);
     }
 }

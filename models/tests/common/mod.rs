@@ -112,3 +112,14 @@ pub fn typical_server(info: &models::architectures::ArchitectureInfo, n: u32) ->
     }
     s
 }
+
+/// Every counted request is accounted for exactly once in a run.
+pub fn assert_conserved(what: &str, r: &models::metrics::RunResult) {
+    let c = r.counts;
+    assert_eq!(
+        c.arrived,
+        c.completed + c.rejected + c.timed_out + c.failed + r.in_flight_at_end,
+        "{what}: {c:?}, in flight at end {}",
+        r.in_flight_at_end
+    );
+}
