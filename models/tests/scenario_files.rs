@@ -20,13 +20,7 @@ fn every_shipped_scenario_parses_and_runs() {
         sc.run.replications = sc.run.replications.min(2);
         for s in run(&sc, false).servers {
             for r in &s.runs {
-                let c = r.counts;
-                assert_eq!(
-                    c.arrived,
-                    c.completed + c.rejected + c.timed_out + c.failed + r.in_flight_at_end,
-                    "{}",
-                    s.name
-                );
+                assert_conserved(&s.name, r);
             }
         }
         n += 1;
