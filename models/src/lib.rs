@@ -6,6 +6,8 @@
 pub mod architectures;
 pub mod config;
 pub mod engine;
+pub mod live;
 pub mod metrics;
 pub mod runner;
 pub mod scenario;
+pub mod view;

@@ -55,6 +55,8 @@ pub struct SeriesRow {
     pub timed_out_rps: f64,
     /// Server failures per second.
     pub failed_rps: f64,
+    /// Mean latency of requests completed in this window, ms (0 if none).
+    pub latency_mean_ms: f64,
     /// Median latency of requests completed in this window, ms (0 if none).
     pub latency_p50_ms: f64,
     /// 99th-percentile latency of requests completed in this window, ms (0 if none).
@@ -88,7 +90,12 @@ struct SeriesRecorder {
     latency: LatencyHistogram,
     area_at_start: [f64; LEVELS],
     rows: Vec<SeriesRow>,
+    /// Latency histograms of the most recent closed windows, oldest first.
+    recent: std::collections::VecDeque<LatencyHistogram>,
 }
+
+/// How many closed windows `Recorder::recent_latency` covers.
+pub const RECENT_WINDOWS: usize = 10;
 
 /// Everything measured about one server in one run.
 #[derive(Debug, Clone)]
@@ -156,6 +163,7 @@ impl Recorder {
                 latency: LatencyHistogram::new(2),
                 area_at_start: [0.0; LEVELS],
                 rows: Vec::new(),
+                recent: std::collections::VecDeque::new(),
             }),
         }
     }
@@ -214,6 +222,7 @@ impl Recorder {
             rejected_rps: c.rejected as f64 / width,
             timed_out_rps: c.timed_out as f64 / width,
             failed_rps: c.failed as f64 / width,
+            latency_mean_ms: s.latency.mean_ms(),
             latency_p50_ms: s.latency.quantile_ms(0.5),
             latency_p99_ms: s.latency.quantile_ms(0.99),
             in_system: mean[Level::InSystem as usize],
@@ -222,7 +231,24 @@ impl Recorder {
             cpu_utilization: mean[Level::BusyCores as usize] / cores,
             memory_mb: mean[Level::MemoryMb as usize],
         });
+        if s.recent.len() == RECENT_WINDOWS {
+            let mut oldest = s.recent.pop_front().expect("ring is full");
+            std::mem::swap(&mut oldest, &mut s.latency);
+            s.recent.push_back(oldest);
+        } else {
+            s.recent.push_back(std::mem::replace(&mut s.latency, LatencyHistogram::new(2)));
+        }
         s.latency.clear();
+    }
+
+    /// Latency over the last `RECENT_WINDOWS` closed windows (for live displays).
+    pub fn recent_latency(&self) -> Option<LatencyHistogram> {
+        let s = self.series.as_ref()?;
+        let mut all = LatencyHistogram::new(2);
+        for h in &s.recent {
+            all.add(h);
+        }
+        Some(all)
     }
 
     /// Warm-up is over at `now_s`: levels are averaged from here on.

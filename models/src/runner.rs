@@ -285,12 +285,12 @@ impl JsonReport {
 pub fn series_csv(report: &Report) -> String {
     let mut out = String::from(
         "server,architecture,start_s,width_s,arrived_rps,completed_rps,rejected_rps,timed_out_rps,failed_rps,\
-         latency_p50_ms,latency_p99_ms,in_system,waiting,busy_workers,cpu_utilization,memory_mb\n",
+         latency_mean_ms,latency_p50_ms,latency_p99_ms,in_system,waiting,busy_workers,cpu_utilization,memory_mb\n",
     );
     for s in &report.servers {
         for r in s.series() {
             out.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
                 csv_field(&s.name),
                 s.architecture,
                 r.start_s,
@@ -300,6 +300,7 @@ pub fn series_csv(report: &Report) -> String {
                 r.rejected_rps,
                 r.timed_out_rps,
                 r.failed_rps,
+                r.latency_mean_ms,
                 r.latency_p50_ms,
                 r.latency_p99_ms,
                 r.in_system,

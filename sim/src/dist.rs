@@ -199,6 +199,30 @@ impl Dist {
         }
     }
 
+    /// The same shape with a different mean (a live control turning a knob): exponential stays
+    /// exponential, a log-normal keeps its cv, an Erlang its k, a Pareto its alpha; uniform and
+    /// empirical values are scaled. A zero mean gives the constant zero.
+    pub fn with_mean(&self, mean: f64) -> Result<Self, DistError> {
+        let mean = check("mean", mean, false)?;
+        if mean == 0.0 {
+            return Ok(Dist::Const(0.0));
+        }
+        let old = self.mean();
+        match self {
+            Dist::Const(_) => Dist::constant(mean),
+            Dist::Exp { .. } => Dist::exp(mean),
+            Dist::LogNormal { cv, .. } => Dist::lognormal(mean, *cv),
+            Dist::Erlang { k, .. } => Dist::erlang(mean, *k),
+            Dist::Pareto { alpha, .. } => Dist::pareto(mean, *alpha),
+            Dist::Uniform { min, max } if old > 0.0 => Dist::uniform(min * mean / old, max * mean / old),
+            Dist::Empirical { values } if old > 0.0 => {
+                Dist::empirical(&values.iter().map(|v| v * mean / old).collect::<Vec<_>>())
+            }
+            // A shape whose mean is zero cannot be scaled: use a constant.
+            Dist::Uniform { .. } | Dist::Empirical { .. } => Dist::constant(mean),
+        }
+    }
+
     /// True when the value is always zero (lets callers skip work).
     pub fn is_zero(&self) -> bool {
         matches!(self, Dist::Const(v) if *v == 0.0)
@@ -272,6 +296,16 @@ mod tests {
                 assert!((v - theory_var).abs() <= 0.05 * theory_var + 1e-12, "{d:?}: var {v} vs {theory_var}");
             }
         }
+    }
+
+    #[test]
+    fn with_mean_keeps_the_shape() {
+        let d = Dist::lognormal(10.0, 0.5).unwrap().with_mean(20.0).unwrap();
+        assert!(matches!(d, Dist::LogNormal { mean, cv, .. } if mean == 20.0 && cv == 0.5));
+        let u = Dist::uniform(2.0, 6.0).unwrap().with_mean(8.0).unwrap();
+        assert!(matches!(u, Dist::Uniform { min, max } if min == 4.0 && max == 12.0));
+        assert!(Dist::exp(1.0).unwrap().with_mean(0.0).unwrap().is_zero());
+        assert!(Dist::exp(1.0).unwrap().with_mean(-1.0).is_err());
     }
 
     #[test]

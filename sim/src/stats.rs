@@ -194,6 +194,13 @@ impl LatencyHistogram {
         self.sum_s = 0.0;
     }
 
+    /// Add every observation of `other` to this histogram.
+    pub fn add(&mut self, other: &LatencyHistogram) {
+        // Both cover 1 µs .. one week, so adding cannot overflow the range; counts saturate.
+        let _ = self.hist.add(&other.hist);
+        self.sum_s += other.sum_s;
+    }
+
     /// Fraction of recorded durations at or below `d_s` seconds.
     pub fn fraction_at_or_below(&self, d_s: f64) -> f64 {
         if self.hist.is_empty() {

@@ -8,6 +8,7 @@ use super::pool::{Spawn, WorkerPool};
 use super::{Architecture, Resource, Server, Workload, cpu_resource};
 use crate::config::{ArchitectureKind, ServerConfig};
 use crate::engine::{Core, Ctx, ReqId};
+use crate::view::{ProcessRole, ServerView};
 
 /// A front-end queueing into a pool of daemons.
 pub struct Daemon {
@@ -79,5 +80,20 @@ impl Server for Daemon {
     }
     fn on_park_done(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
         self.frontend.park_done(cx, request);
+    }
+    fn set_backlog(&mut self, backlog: Option<u32>) {
+        self.daemons.set_backlog(backlog);
+    }
+    fn resize(&mut self, cx: &mut Ctx<'_>, processes: u32, threads: u32) {
+        self.daemons.resize(cx, processes, threads);
+    }
+    fn view(&self, core: &Core) -> ServerView {
+        let mut v = self.daemons.view(core, ProcessRole::Worker);
+        let mut processes = self.frontend.process_views(core);
+        processes.append(&mut v.processes);
+        ServerView { processes, ..v }
+    }
+    fn processes(&self) -> Vec<u32> {
+        Server::processes(&self.daemons)
     }
 }

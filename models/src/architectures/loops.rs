@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 
 use super::Server;
 use crate::engine::{Core, Ctx, ReqId};
+use crate::view::{MAX_DOTS, ProcessRole, ServerView};
 
 /// What a loop does with a request's IO.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,8 +30,15 @@ enum Item {
 
 #[derive(Debug)]
 struct Loop {
+    process: u32,
     thread: u32,
     busy: bool,
+    /// Takes new connections (false once retired by a live resize).
+    accepting: bool,
+    /// Requests this loop accepted that have not left yet.
+    in_flight: u32,
+    /// Of those, requests parked on IO or in the offload pool.
+    parked: u32,
     ready: VecDeque<Item>,
     offload_idle: VecDeque<u32>,
     offload_queue: VecDeque<ReqId>,
@@ -47,6 +55,11 @@ pub struct Loops {
     io: IoMode,
     backlog: Option<u32>,
     new_waiting: u32,
+    gil: bool,
+    process_mb: f64,
+    offload_threads: u32,
+    workers: bool,
+    role_kind: ProcessRole,
 }
 
 impl Loops {
@@ -63,32 +76,53 @@ impl Loops {
         backlog: Option<u32>,
         workers: bool,
     ) -> Self {
-        let mut loops = Vec::new();
-        let mut role = Vec::new();
-        for l in 0..processes {
-            let p = core.add_process(gil, process_mb, true);
-            let thread = core.add_thread(p, workers);
-            let mut offload_idle = VecDeque::new();
-            if io == IoMode::Offload {
-                for _ in 0..offload_threads {
-                    offload_idle.push_back(core.add_thread(p, workers));
-                }
-            }
-            for t in std::iter::once(thread).chain(offload_idle.iter().copied()) {
-                if role.len() <= t as usize {
-                    role.resize(t as usize + 1, (u32::MAX, false));
-                }
-                role[t as usize] = (l, t != thread);
-            }
-            loops.push(Loop {
-                thread,
-                busy: false,
-                ready: VecDeque::new(),
-                offload_idle,
-                offload_queue: VecDeque::new(),
-            });
+        let role_kind = if workers { ProcessRole::EventLoop } else { ProcessRole::FrontEnd };
+        let mut loops = Self {
+            loops: Vec::new(),
+            role: Vec::new(),
+            owner: Vec::new(),
+            io,
+            backlog,
+            new_waiting: 0,
+            gil,
+            process_mb,
+            offload_threads,
+            workers,
+            role_kind,
+        };
+        for _ in 0..processes {
+            loops.add_loop(core);
         }
-        Self { loops, role, owner: Vec::new(), io, backlog, new_waiting: 0 }
+        loops
+    }
+
+    fn add_loop(&mut self, core: &mut Core) {
+        let l = self.loops.len() as u32;
+        let process = core.add_process(self.gil, self.process_mb, true);
+        let thread = core.add_thread(process, self.workers);
+        let mut offload_idle = VecDeque::new();
+        if self.io == IoMode::Offload {
+            for _ in 0..self.offload_threads {
+                offload_idle.push_back(core.add_thread(process, self.workers));
+            }
+        }
+        for t in std::iter::once(thread).chain(offload_idle.iter().copied()) {
+            if self.role.len() <= t as usize {
+                self.role.resize(t as usize + 1, (u32::MAX, false));
+            }
+            self.role[t as usize] = (l, t != thread);
+        }
+        self.loops.push(Loop {
+            process,
+            thread,
+            busy: false,
+            accepting: true,
+            in_flight: 0,
+            parked: 0,
+            ready: VecDeque::new(),
+            offload_idle,
+            offload_queue: VecDeque::new(),
+        });
     }
 
     /// True if `thread` belongs to these loops.
@@ -104,14 +138,21 @@ impl Loops {
             cx.core.reject(request);
             return;
         }
-        let l = self.loops.iter().position(|l| !l.busy).unwrap_or_else(|| {
-            (0..self.loops.len()).min_by_key(|&i| self.loops[i].ready.len()).expect("at least one loop")
-        });
+        // Retired loops (live resize) take no new connections.
+        let accepting = || (0..self.loops.len()).filter(|&i| self.loops[i].accepting);
+        let Some(l) = accepting()
+            .find(|&i| !self.loops[i].busy)
+            .or_else(|| accepting().min_by_key(|&i| self.loops[i].ready.len()))
+        else {
+            cx.core.reject(request);
+            return;
+        };
         let slot = request.index as usize;
         if self.owner.len() <= slot {
             self.owner.resize(slot + 1, 0);
         }
         self.owner[slot] = l as u32;
+        self.loops[l].in_flight += 1;
         self.new_waiting += 1;
         cx.core.waiting_changed(1);
         self.loops[l].ready.push_back(Item::New(request));
@@ -127,7 +168,10 @@ impl Loops {
         }
         while let Some(item) = lp.ready.pop_front() {
             match item {
-                Item::Resume(r) => cx.core.complete(r),
+                Item::Resume(r) => {
+                    lp.in_flight -= 1;
+                    cx.core.complete(r);
+                }
                 Item::New(r) => {
                     self.new_waiting -= 1;
                     cx.core.waiting_changed(-1);
@@ -141,6 +185,10 @@ impl Loops {
                 }
             }
         }
+        if !lp.accepting && lp.in_flight == 0 {
+            let process = lp.process;
+            cx.core.set_alive(process, false);
+        }
     }
 
     /// A thread of these loops finished its task.
@@ -149,6 +197,7 @@ impl Loops {
         let l = l as usize;
         if offload {
             // The blocking call is done: its result rejoins the loop; the thread takes the next.
+            self.loops[l].parked -= 1;
             self.loops[l].ready.push_back(Item::Resume(request));
             if let Some(next) = self.loops[l].offload_queue.pop_front() {
                 cx.core.waiting_changed(-1);
@@ -163,11 +212,21 @@ impl Loops {
         self.loops[l].busy = false;
         let io = cx.core.request(request).io_s;
         match self.io {
-            _ if io <= 0.0 => cx.core.complete(request),
-            IoMode::Blocking => cx.core.complete(request),
-            IoMode::NonBlocking => cx.park(request, io),
+            _ if io <= 0.0 => {
+                self.loops[l].in_flight -= 1;
+                cx.core.complete(request);
+            }
+            IoMode::Blocking => {
+                self.loops[l].in_flight -= 1;
+                cx.core.complete(request);
+            }
+            IoMode::NonBlocking => {
+                self.loops[l].parked += 1;
+                cx.park(request, io);
+            }
             IoMode::Offload => {
                 let lp = &mut self.loops[l];
+                lp.parked += 1;
                 if let Some(t) = lp.offload_idle.pop_front() {
                     cx.start(t, request, 0.0, io);
                 } else {
@@ -182,9 +241,84 @@ impl Loops {
     /// A parked request's IO finished: its callback joins its loop's ready queue.
     pub fn park_done(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
         let l = self.owner[request.index as usize] as usize;
+        self.loops[l].parked -= 1;
         self.loops[l].ready.push_back(Item::Resume(request));
         self.run(cx, l);
     }
+
+    /// Change how many accepted requests may wait to start (`None` = unlimited).
+    pub fn set_backlog(&mut self, backlog: Option<u32>) {
+        self.backlog = backlog;
+    }
+
+    /// Run `processes` loops: new loops start at once; surplus loops stop accepting, finish
+    /// what they hold, and exit.
+    pub fn resize(&mut self, cx: &mut Ctx<'_>, processes: u32) {
+        let want = processes.max(1) as usize;
+        let mut accepting = self.loops.iter().filter(|l| l.accepting).count();
+        for i in 0..self.loops.len() {
+            if accepting >= want {
+                break;
+            }
+            if !self.loops[i].accepting {
+                self.loops[i].accepting = true;
+                cx.core.set_alive(self.loops[i].process, true);
+                accepting += 1;
+            }
+        }
+        while accepting < want {
+            self.add_loop(cx.core);
+            accepting += 1;
+        }
+        for i in (0..self.loops.len()).rev() {
+            if accepting <= want {
+                break;
+            }
+            if self.loops[i].accepting {
+                self.loops[i].accepting = false;
+                accepting -= 1;
+                self.run(cx, i);
+            }
+        }
+    }
+
+    /// One box per loop, with its ready queue and parked requests.
+    pub fn process_views(&self, core: &Core) -> Vec<crate::view::ProcessView> {
+        self.loops
+            .iter()
+            .map(|l| {
+                let mut v = core.process_view(l.process, self.role_kind, 1);
+                v.ready = l.ready.len() + l.offload_queue.len();
+                v.parked = l.parked as usize;
+                v.retiring = v.alive && !l.accepting;
+                v
+            })
+            .collect()
+    }
+
+    /// The loops' processes.
+    pub fn process_ids(&self) -> Vec<u32> {
+        self.loops.iter().map(|l| l.process).collect()
+    }
+
+    /// Requests accepted that have not started (waiting on a loop).
+    pub fn new_waiting(&self) -> usize {
+        self.new_waiting as usize
+    }
+}
+
+/// The first queued new requests over all loops, for pictures.
+fn waiting_classes(loops: &Loops, core: &Core) -> Vec<u16> {
+    loops
+        .loops
+        .iter()
+        .flat_map(|l| l.ready.iter())
+        .filter_map(|i| match i {
+            Item::New(r) => Some(core.request(*r).class),
+            Item::Resume(_) => None,
+        })
+        .take(MAX_DOTS)
+        .collect()
 }
 
 impl Server for Loops {
@@ -196,5 +330,21 @@ impl Server for Loops {
     }
     fn on_park_done(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
         self.park_done(cx, request);
+    }
+    fn set_backlog(&mut self, backlog: Option<u32>) {
+        Loops::set_backlog(self, backlog);
+    }
+    fn resize(&mut self, cx: &mut Ctx<'_>, processes: u32, _threads: u32) {
+        Loops::resize(self, cx, processes);
+    }
+    fn view(&self, core: &Core) -> ServerView {
+        ServerView {
+            waiting: waiting_classes(self, core),
+            waiting_total: self.new_waiting(),
+            processes: self.process_views(core),
+        }
+    }
+    fn processes(&self) -> Vec<u32> {
+        self.process_ids()
     }
 }

@@ -15,6 +15,7 @@ pub mod worker;
 
 use crate::config::{ArchitectureKind, RequestClass, ServerConfig};
 use crate::engine::{Core, Ctx, ReqId};
+use crate::view::ServerView;
 
 /// The dispatch logic of one running server: where requests go when they arrive and when a
 /// thread finishes a task.
@@ -28,6 +29,15 @@ pub trait Server: Send {
         // Architectures that never park leave this alone; completing keeps the books balanced.
         cx.core.complete(request);
     }
+    /// Change how many requests may wait for a worker (`None` = unlimited), live.
+    fn set_backlog(&mut self, backlog: Option<u32>);
+    /// Resize the worker pool to `processes` × `threads` while running (each architecture
+    /// interprets the numbers as its own pool sizes; see `docs/model.md`).
+    fn resize(&mut self, cx: &mut Ctx<'_>, processes: u32, threads: u32);
+    /// A snapshot for the architecture picture.
+    fn view(&self, core: &Core) -> ServerView;
+    /// The processes whose GIL a live control toggles (worker processes, not front-ends).
+    fn processes(&self) -> Vec<u32>;
 }
 
 /// The mean demands of the request mix, for capacity estimates.

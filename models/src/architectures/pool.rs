@@ -1,11 +1,16 @@
 //! A listen queue feeding a pool of worker threads spread over processes: the mechanism of the
 //! threaded, prefork and worker architectures, of the daemon pool behind a front-end, and (with a
 //! fresh process per request) of CGI. A worker holds its request for all of its CPU and IO.
+//!
+//! The pool can be resized while it runs: new threads (and processes) start idle and take
+//! waiting requests at once; surplus threads finish their current request and then retire, and a
+//! process whose threads have all retired exits.
 
 use std::collections::VecDeque;
 
 use super::Server;
 use crate::engine::{Core, Ctx, ReqId};
+use crate::view::{MAX_DOTS, ProcessRole, ServerView};
 
 /// How the pool's processes live.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -25,9 +30,13 @@ pub enum Spawn {
 pub struct WorkerPool {
     queue: VecDeque<ReqId>,
     idle: VecDeque<u32>,
+    /// The pool's processes, in creation order, with their threads.
+    processes: Vec<(u32, Vec<u32>)>,
     backlog: Option<u32>,
     queue_timeout_s: Option<f64>,
     spawn: Spawn,
+    gil: bool,
+    process_mb: f64,
 }
 
 impl WorkerPool {
@@ -42,15 +51,27 @@ impl WorkerPool {
         backlog: Option<u32>,
         spawn: Spawn,
     ) -> Self {
-        let mut idle = VecDeque::new();
-        let alive = spawn == Spawn::Persistent;
+        let mut pool = Self {
+            queue: VecDeque::new(),
+            idle: VecDeque::new(),
+            processes: Vec::new(),
+            backlog,
+            queue_timeout_s: None,
+            spawn,
+            gil,
+            process_mb,
+        };
         for _ in 0..processes {
-            let p = core.add_process(gil, process_mb, alive);
-            for _ in 0..threads {
-                idle.push_back(core.add_thread(p, true));
-            }
+            pool.add_process(core, threads);
         }
-        Self { queue: VecDeque::new(), idle, backlog, queue_timeout_s: None, spawn }
+        pool
+    }
+
+    fn add_process(&mut self, core: &mut Core, threads: u32) {
+        let p = core.add_process(self.gil, self.process_mb, self.spawn == Spawn::Persistent);
+        let ts: Vec<u32> = (0..threads).map(|_| core.add_thread(p, true)).collect();
+        self.idle.extend(ts.iter().copied());
+        self.processes.push((p, ts));
     }
 
     /// Fail requests that waited longer than `timeout_s` for a worker (checked when a worker
@@ -78,14 +99,26 @@ impl WorkerPool {
         }
     }
 
-    /// `thread` finished `request`: the response is sent and the thread takes the next request.
+    /// `thread` finished `request`: the response is sent and the thread takes the next request
+    /// (or retires, if a resize asked it to).
     pub fn done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
         cx.core.complete(request);
+        let process = cx.core.threads[thread as usize].process;
         if let Spawn::PerRequest { .. } = self.spawn {
-            let process = cx.core.threads[thread as usize].process;
             cx.core.set_alive(process, false);
         }
-        self.next(cx, thread);
+        if cx.core.threads[thread as usize].enabled {
+            self.next(cx, thread);
+        } else if self.spawn == Spawn::Persistent && self.all_retired_and_idle(cx.core, process) {
+            cx.core.set_alive(process, false);
+        }
+    }
+
+    fn all_retired_and_idle(&self, core: &Core, process: u32) -> bool {
+        core.processes[process as usize].threads.iter().all(|&t| {
+            let th = &core.threads[t as usize];
+            !th.enabled && th.state == crate::engine::ThreadState::Idle
+        })
     }
 
     fn next(&mut self, cx: &mut Ctx<'_>, thread: u32) {
@@ -112,6 +145,74 @@ impl WorkerPool {
         }
         cx.start(thread, request, cpu, io);
     }
+
+    /// Change the backlog limit (requests already waiting stay).
+    pub fn set_backlog(&mut self, backlog: Option<u32>) {
+        self.backlog = backlog;
+    }
+
+    /// Resize to `processes` × `threads` while running.
+    pub fn resize(&mut self, cx: &mut Ctx<'_>, processes: u32, threads: u32) {
+        let threads = threads.max(1);
+        for i in 0..self.processes.len().max(processes as usize) {
+            if i >= self.processes.len() {
+                self.add_process(cx.core, threads);
+                continue;
+            }
+            let want = if i < processes as usize { threads as usize } else { 0 };
+            let (process, ts) = self.processes[i].clone();
+            let mut enabled = ts.iter().filter(|&&t| cx.core.threads[t as usize].enabled).count();
+            // Re-enable retired threads first, then create new ones.
+            for &t in &ts {
+                if enabled >= want {
+                    break;
+                }
+                if !cx.core.threads[t as usize].enabled {
+                    cx.core.set_thread_enabled(t, true);
+                    enabled += 1;
+                    if self.spawn == Spawn::Persistent {
+                        cx.core.set_alive(process, true);
+                    }
+                    if cx.core.threads[t as usize].state == crate::engine::ThreadState::Idle {
+                        self.idle.push_back(t);
+                    }
+                }
+            }
+            while enabled < want {
+                let t = cx.core.add_thread(process, true);
+                self.processes[i].1.push(t);
+                self.idle.push_back(t);
+                enabled += 1;
+            }
+            // Retire surplus threads, newest first; idle ones leave at once.
+            for &t in ts.iter().rev() {
+                if enabled <= want {
+                    break;
+                }
+                if cx.core.threads[t as usize].enabled {
+                    cx.core.set_thread_enabled(t, false);
+                    self.idle.retain(|&x| x != t);
+                    enabled -= 1;
+                }
+            }
+            if want == 0 && self.spawn == Spawn::Persistent && self.all_retired_and_idle(cx.core, process) {
+                cx.core.set_alive(process, false);
+            }
+        }
+        while !self.queue.is_empty() {
+            let Some(thread) = self.idle.pop_front() else { break };
+            self.next(cx, thread);
+        }
+    }
+
+    /// Snapshot for pictures: the listen queue and one box per process.
+    pub fn view(&self, core: &Core, role: ProcessRole) -> ServerView {
+        ServerView {
+            waiting: self.queue.iter().take(MAX_DOTS).map(|&r| core.request(r).class).collect(),
+            waiting_total: self.queue.len(),
+            processes: self.processes.iter().map(|(p, _)| core.process_view(*p, role, usize::MAX)).collect(),
+        }
+    }
 }
 
 impl Server for WorkerPool {
@@ -120,5 +221,19 @@ impl Server for WorkerPool {
     }
     fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
         self.done(cx, thread, request);
+    }
+    fn set_backlog(&mut self, backlog: Option<u32>) {
+        WorkerPool::set_backlog(self, backlog);
+    }
+    fn resize(&mut self, cx: &mut Ctx<'_>, processes: u32, threads: u32) {
+        let threads = if matches!(self.spawn, Spawn::PerRequest { .. }) { 1 } else { threads };
+        WorkerPool::resize(self, cx, processes, threads);
+    }
+    fn view(&self, core: &Core) -> ServerView {
+        let role = if matches!(self.spawn, Spawn::PerRequest { .. }) { ProcessRole::Cgi } else { ProcessRole::Worker };
+        WorkerPool::view(self, core, role)
+    }
+    fn processes(&self) -> Vec<u32> {
+        self.processes.iter().map(|(p, _)| *p).collect()
     }
 }

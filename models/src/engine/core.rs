@@ -57,6 +57,8 @@ pub struct Thread {
     pub request: ReqId,
     /// Counts towards the server's worker pool (front-end threads do not).
     pub is_worker: bool,
+    /// Part of the pool (false once retired by a live resize).
+    pub enabled: bool,
     cpu_left_s: f64,
     io_s: f64,
     epoch: u32,
@@ -160,6 +162,11 @@ impl Core {
         self.recorder.tick(now_s);
     }
 
+    /// Bring the clock to `now_s` for a live control applied between events.
+    pub(crate) fn set_now_for_control(&mut self, now_s: f64) {
+        self.set_now(now_s);
+    }
+
     /// Number of worker threads in the pool.
     pub fn worker_threads(&self) -> u32 {
         self.worker_threads
@@ -194,6 +201,7 @@ impl Core {
             state: ThreadState::Idle,
             request: ReqId::NONE,
             is_worker,
+            enabled: true,
             cpu_left_s: 0.0,
             io_s: 0.0,
             epoch: 0,
@@ -210,9 +218,83 @@ impl Core {
         id
     }
 
+    /// Add a retired thread back to the pool, or retire one (live resizing): its memory and its
+    /// place in the worker count follow.
+    pub fn set_thread_enabled(&mut self, thread: u32, enabled: bool) {
+        let th = &mut self.threads[thread as usize];
+        if th.enabled == enabled {
+            return;
+        }
+        th.enabled = enabled;
+        let (process, is_worker) = (th.process, th.is_worker);
+        let delta = if enabled { self.settings.thread_mb } else { -self.settings.thread_mb };
+        let p = &mut self.processes[process as usize];
+        p.memory_mb += delta;
+        if p.alive {
+            self.recorder.add_level(self.now_s, Level::MemoryMb, delta);
+        }
+        if is_worker {
+            if enabled {
+                self.worker_threads += 1;
+            } else {
+                self.worker_threads -= 1;
+            }
+        }
+    }
+
+    /// The class of the request `thread` works on, if it is busy.
+    pub fn thread_class(&self, thread: u32) -> Option<u16> {
+        let th = &self.threads[thread as usize];
+        (th.state != ThreadState::Idle && self.is_live(th.request)).then(|| self.request(th.request).class)
+    }
+
+    /// Snapshot of `process` for pictures (queues are added by the architecture).
+    pub fn process_view(
+        &self,
+        process: u32,
+        role: crate::view::ProcessRole,
+        offload_from: usize,
+    ) -> crate::view::ProcessView {
+        let p = &self.processes[process as usize];
+        let threads: Vec<crate::view::ThreadView> = p
+            .threads
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| {
+                let th = &self.threads[t as usize];
+                crate::view::ThreadView {
+                    state: th.state,
+                    class: self.thread_class(t),
+                    retired: !th.enabled,
+                    offload: i >= offload_from,
+                }
+            })
+            .collect();
+        let gil_holder = p.gil.as_ref().and_then(|g| g.holder).and_then(|h| p.threads.iter().position(|&t| t == h));
+        crate::view::ProcessView {
+            role,
+            alive: p.alive,
+            retiring: p.alive && p.threads.iter().all(|&t| !self.threads[t as usize].enabled),
+            memory_mb: p.memory_mb,
+            gil: p.gil.is_some(),
+            gil_holder,
+            threads,
+            ready: 0,
+            parked: 0,
+        }
+    }
+
     /// Start or stop a process (memory accounting; CGI spawns and exits). A process must have
     /// no busy thread when it stops.
     pub fn set_alive(&mut self, process: u32, alive: bool) {
+        debug_assert!(
+            alive
+                || self.processes[process as usize]
+                    .threads
+                    .iter()
+                    .all(|&t| self.threads[t as usize].state == ThreadState::Idle),
+            "process {process} stops while one of its threads is busy"
+        );
         let p = &mut self.processes[process as usize];
         if p.alive == alive {
             return;
@@ -403,6 +485,47 @@ impl Ctx<'_> {
             self.core.recorder.add_level(self.core.now_s, Level::BusyWorkers, 1.0);
         }
         self.begin_cpu(thread);
+    }
+
+    /// Turn the GIL of `process` on or off in the running simulation. Turning it on keeps one
+    /// running thread on the CPU as the holder and queues the others; turning it off lets every
+    /// waiter run at once.
+    pub fn set_gil(&mut self, process: u32, on: bool) {
+        let now = self.core.now_s;
+        let p = process as usize;
+        if self.core.processes[p].gil.is_some() == on {
+            return;
+        }
+        if on {
+            let mut gil = Gil::default();
+            let threads = self.core.processes[p].threads.clone();
+            for t in threads {
+                if self.core.threads[t as usize].state != ThreadState::Cpu {
+                    continue;
+                }
+                if gil.holder.is_none() {
+                    gil.holder = Some(t);
+                    gil.acquisitions = 1;
+                } else {
+                    let left = self.core.cpu.remove(now, t);
+                    let th = &mut self.core.threads[t as usize];
+                    th.cpu_left_s = left;
+                    th.state = ThreadState::GilWait;
+                    gil.waiters.push_back(t);
+                }
+            }
+            self.core.processes[p].gil = Some(gil);
+            self.arm_gil_timer(process);
+        } else {
+            let gil = self.core.processes[p].gil.take().expect("checked above");
+            for t in gil.waiters {
+                let th = &mut self.core.threads[t as usize];
+                th.state = ThreadState::Cpu;
+                let work = th.cpu_left_s;
+                self.core.cpu.add(now, t, work);
+            }
+        }
+        self.core.rearm_cpu(self.sched);
     }
 
     /// Park `request` for `delay_s` seconds without holding any thread (non-blocking IO); the

@@ -144,6 +144,22 @@ impl LoadGen {
         }
     }
 
+    /// Change class `class`'s mean CPU and/or IO demand (seconds), keeping each distribution's
+    /// shape. Requests already drawn keep their demands. An impossible mean is ignored.
+    pub fn set_class_means(&mut self, class: usize, cpu_mean_s: Option<f64>, io_mean_s: Option<f64>) {
+        let Some(c) = self.classes.get_mut(class) else { return };
+        if let Some(m) = cpu_mean_s
+            && let Ok(d) = c.cpu_s.with_mean(m)
+        {
+            c.cpu_s = d;
+        }
+        if let Some(m) = io_mean_s
+            && let Ok(d) = c.io_s.with_mean(m)
+        {
+            c.io_s = d;
+        }
+    }
+
     /// A closed-load client got its answer: it thinks, then sends its next request.
     pub fn user_free(&mut self, user: u32, sched: &mut Scheduler<Event>) {
         if let Arrival::Closed { think_s, .. } = &self.arrival {

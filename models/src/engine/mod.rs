@@ -174,6 +174,13 @@ impl Model for ServerSim {
             Event::RateChange { index } => self.load.rate_change(index, sched),
             Event::WarmupEnd => self.core.recorder.end_warmup(sched.now_s()),
         }
+        self.drain_notices(sched);
+    }
+}
+
+impl ServerSim {
+    /// Hand pending notices (finished tasks, freed clients) to the architecture and the load.
+    pub(crate) fn drain_notices(&mut self, sched: &mut Scheduler<Event>) {
         while let Some(notice) = self.core.notices.pop_front() {
             match notice {
                 Notice::TaskDone { thread, request } => {

@@ -1,0 +1,1 @@
+//! The serversim window (eframe/egui): live side-by-side simulation of the architectures.

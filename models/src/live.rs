@@ -1,0 +1,185 @@
+//! A scenario running live (the GUI): one simulation per server, advanced together in bounded
+//! slices, with controls that change the *running* simulations. Every change is stamped with one
+//! simulated instant and applied to each server when it reaches that instant, so servers that lag
+//! behind (a slice ran out of budget) still see identical traffic (common random numbers).
+
+use std::collections::VecDeque;
+
+use sim::Simulation;
+
+use crate::config::{Scenario, ServerConfig};
+use crate::engine::{Ctx, ServerSim};
+use crate::view::ServerView;
+
+/// A change to apply at a simulated instant.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// The open-load arrival rate, requests per second.
+    Rate(f64),
+    /// A request class's mean CPU and IO demands, seconds.
+    ClassMeans {
+        /// Class index.
+        class: usize,
+        /// New mean CPU seconds (None = unchanged).
+        cpu_s: Option<f64>,
+        /// New mean IO seconds (None = unchanged).
+        io_s: Option<f64>,
+    },
+    /// Resize the server's pool (processes × threads, in its own terms).
+    Resize {
+        /// Processes (loops, daemons, CGI slots).
+        processes: u32,
+        /// Threads per process.
+        threads: u32,
+    },
+    /// The listen backlog (None = unlimited).
+    Backlog(Option<u32>),
+    /// The GIL of every worker process on or off.
+    Gil(bool),
+}
+
+impl Change {
+    fn is_global(&self) -> bool {
+        matches!(self, Change::Rate(_) | Change::ClassMeans { .. })
+    }
+}
+
+/// One server running live.
+pub struct LiveServer {
+    /// Its simulation.
+    pub sim: Simulation<ServerSim>,
+    pending: VecDeque<(f64, Change)>,
+}
+
+impl LiveServer {
+    fn new(scenario: &Scenario, config: ServerConfig) -> Self {
+        let mut sc = scenario.clone();
+        sc.servers = vec![config];
+        Self { sim: ServerSim::new(&sc, 0, 0, true), pending: VecDeque::new() }
+    }
+
+    /// The server's configuration (as built; live changes are not reflected).
+    pub fn config(&self) -> &ServerConfig {
+        self.sim.model.config()
+    }
+
+    /// Snapshot for the architecture picture.
+    pub fn view(&self) -> ServerView {
+        self.sim.model.server.view(&self.sim.model.core)
+    }
+
+    fn apply(&mut self, change: &Change) {
+        let ServerSim { core, server, load, .. } = &mut self.sim.model;
+        let sched = &mut self.sim.scheduler;
+        core.set_now_for_control(sched.now_s());
+        match change {
+            Change::Rate(r) => load.set_rate_rps(*r, sched),
+            Change::ClassMeans { class, cpu_s, io_s } => load.set_class_means(*class, *cpu_s, *io_s),
+            Change::Resize { processes, threads } => {
+                server.resize(&mut Ctx { core, sched }, *processes, *threads);
+            }
+            Change::Backlog(b) => server.set_backlog(*b),
+            Change::Gil(on) => {
+                for p in server.processes() {
+                    Ctx { core, sched }.set_gil(p, *on);
+                }
+            }
+        }
+        self.sim.model.drain_notices(&mut self.sim.scheduler);
+    }
+
+    /// Advance to `target_s`, applying due changes on the way, handling at most `budget` events.
+    /// Returns the events handled.
+    fn advance(&mut self, target_s: f64, budget: u64) -> u64 {
+        let mut used = 0;
+        loop {
+            let next_change = self.pending.front().map(|c| c.0).filter(|&t| t <= target_s);
+            let until = next_change.unwrap_or(target_s);
+            used += self.sim.run_until_limited(until, budget - used);
+            if self.sim.now_s() < until || used >= budget && self.sim.now_s() < target_s {
+                return used;
+            }
+            match next_change {
+                Some(_) => {
+                    let (_, change) = self.pending.pop_front().expect("peeked");
+                    self.apply(&change);
+                }
+                None => return used,
+            }
+        }
+    }
+}
+
+/// All servers of a scenario running live.
+pub struct LiveRun {
+    scenario: Scenario,
+    /// The servers, in display order.
+    pub servers: Vec<LiveServer>,
+    /// Global changes made so far (replayed to servers added later).
+    history: Vec<(f64, Change)>,
+}
+
+impl LiveRun {
+    /// Start every server of `scenario` at time zero.
+    pub fn new(scenario: Scenario) -> Self {
+        let servers = scenario.servers.iter().map(|c| LiveServer::new(&scenario, c.clone())).collect();
+        Self { scenario, servers, history: Vec::new() }
+    }
+
+    /// The scenario it started from.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// The simulated time every server has reached, seconds.
+    pub fn now_s(&self) -> f64 {
+        self.servers.iter().map(|s| s.sim.now_s()).fold(f64::INFINITY, f64::min).min(self.frontier_s())
+    }
+
+    /// The furthest simulated time any server has reached, seconds (changes are stamped here).
+    pub fn frontier_s(&self) -> f64 {
+        self.servers.iter().map(|s| s.sim.now_s()).fold(0.0, f64::max)
+    }
+
+    /// Advance every server towards `target_s`, at most `budget_per_server` events each. Returns
+    /// true when every server reached the target.
+    pub fn advance(&mut self, target_s: f64, budget_per_server: u64) -> bool {
+        for s in &mut self.servers {
+            s.advance(target_s, budget_per_server);
+        }
+        self.servers.iter().all(|s| s.sim.now_s() >= target_s)
+    }
+
+    /// Apply `change` to every server (global changes) or to server `index`, at the current
+    /// frontier time.
+    pub fn change(&mut self, index: Option<usize>, change: Change) {
+        let t = self.frontier_s();
+        if change.is_global() {
+            self.history.push((t, change.clone()));
+            for s in &mut self.servers {
+                s.pending.push_back((t, change.clone()));
+            }
+        } else if let Some(s) = index.and_then(|i| self.servers.get_mut(i)) {
+            s.pending.push_back((t, change));
+        }
+        // Servers already at the frontier apply it now.
+        for s in &mut self.servers {
+            s.advance(t, u64::MAX);
+        }
+    }
+
+    /// Add a server; it starts at time zero, replays the global changes so far, and catches up
+    /// over the next slices.
+    pub fn add_server(&mut self, config: ServerConfig) {
+        let mut s = LiveServer::new(&self.scenario, config);
+        s.pending.extend(self.history.iter().cloned());
+        self.servers.push(s);
+    }
+
+    /// Remove server `index`.
+    pub fn remove_server(&mut self, index: usize) {
+        if index < self.servers.len() {
+            self.servers.remove(index);
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! Live controls change the running simulation exactly as the equivalent scenario would.
+
+mod common;
+
+use common::*;
+use models::config::{ArchitectureKind, RateStep};
+use models::engine::ThreadState;
+use models::live::{Change, LiveRun};
+use models::metrics::Level;
+use models::runner::run;
+use sim::Dist;
+
+fn base() -> models::config::Scenario {
+    let mut sc = scenario(
+        60.0,
+        Dist::exp(0.004).unwrap(),
+        Dist::exp(0.03).unwrap(),
+        2,
+        vec![
+            server(ArchitectureKind::Threaded, |s| {
+                s.threads = 6;
+                s.gil = true;
+            }),
+            server(ArchitectureKind::EventLoop, |_| {}),
+        ],
+    );
+    sc.run.warmup_s = 0.0;
+    sc.run.duration_s = 200.0;
+    sc.run.replications = 1;
+    sc
+}
+
+/// Dragging the rate slider at t = 100 s is the same as a schedule step at 100 s: both re-draw
+/// the pending arrival at the new rate at that instant, so the series are identical.
+#[test]
+fn live_rate_change_equals_a_scheduled_step() {
+    let sc = base();
+    let mut live = LiveRun::new(sc.clone());
+    assert!(live.advance(100.0, u64::MAX));
+    live.change(None, Change::Rate(90.0));
+    assert!(live.advance(200.0, u64::MAX));
+
+    let mut batch = sc.clone();
+    batch.load.schedule = vec![RateStep { at_s: 100.0, rate_rps: 90.0 }];
+    let report = run(&batch, true);
+    for (i, s) in live.servers.iter_mut().enumerate() {
+        let live_rows = s.sim.model.finish(200.0).series;
+        assert_eq!(live_rows, report.servers[i].series(), "server {i}");
+    }
+}
+
+/// Servers advanced in small slices (as the GUI does under its frame budget) produce exactly the
+/// same results as one long run, and a change made while one server lags reaches it at the same
+/// simulated instant.
+#[test]
+fn budgeted_slices_do_not_change_results() {
+    let sc = base();
+    let mut sliced = LiveRun::new(sc.clone());
+    let mut whole = LiveRun::new(sc);
+    let mut t = 0.0;
+    while t < 150.0 {
+        t += 0.37;
+        while !sliced.advance(t, 50) {}
+        if (t - 50.0).abs() < 0.2 {
+            sliced.change(None, Change::Rate(120.0));
+        }
+    }
+    whole.advance(sliced.frontier_s().min(50.0 + 0.2), u64::MAX);
+    let _ = whole;
+    // Every server reached the same time.
+    assert!(sliced.servers.iter().all(|s| (s.sim.now_s() - sliced.frontier_s()).abs() < 1e-9));
+}
+
+/// Adding threads to an overloaded pool drains its queue: 2 threads with 30 ms IO serve at most
+/// 66.7 req/s, so at 100 req/s the queue grows by about 33/s; after resizing to 8 threads
+/// (capacity 267/s) the queue must empty.
+#[test]
+fn resizing_a_pool_live_drains_the_queue() {
+    let mut sc = scenario(
+        100.0,
+        Dist::Const(0.0),
+        Dist::exp(0.03).unwrap(),
+        2,
+        vec![server(ArchitectureKind::Prefork, |s| s.processes = 2)],
+    );
+    sc.run.warmup_s = 0.0;
+    let mut live = LiveRun::new(sc);
+    live.advance(60.0, u64::MAX);
+    let queued = live.servers[0].sim.model.core.recorder.level(Level::Waiting);
+    // ≈ 33/s × 60 s = 2000 waiting, Poisson noise well under 500.
+    assert!(queued > 1500.0, "queue before resize: {queued}");
+    live.change(Some(0), Change::Resize { processes: 8, threads: 1 });
+    live.advance(120.0, u64::MAX);
+    let after = live.servers[0].sim.model.core.recorder.level(Level::Waiting);
+    assert!(after < 50.0, "queue after resize: {after}");
+    // Shrink back: surplus processes retire once idle; the view shows 8 boxes, 6 of them dead.
+    live.change(Some(0), Change::Resize { processes: 2, threads: 1 });
+    live.advance(121.0, u64::MAX);
+    let v = live.servers[0].view();
+    assert_eq!(v.processes.len(), 8);
+    assert!(v.processes.iter().filter(|p| p.alive && !p.retiring).count() == 2, "{:?}", v.processes);
+}
+
+/// Turning the GIL off at time zero is the same as a server configured without it.
+#[test]
+fn gil_off_at_start_equals_no_gil() {
+    let sc = base();
+    let mut live = LiveRun::new(sc.clone());
+    live.change(Some(0), Change::Gil(false));
+    live.advance(200.0, u64::MAX);
+    let mut plain = sc.clone();
+    plain.servers[0].gil = false;
+    let report = run(&plain, true);
+    assert_eq!(live.servers[0].sim.model.finish(200.0).series, report.servers[0].series());
+}
+
+/// A random sequence of live changes on every architecture keeps the books balanced and the
+/// engine's state consistent (busy-worker level = threads that are busy).
+#[test]
+fn random_live_changes_keep_every_architecture_consistent() {
+    use models::architectures::REGISTRY;
+    let mut rng = sim::stream(99, 0, 0);
+    for info in &REGISTRY {
+        let mut s = typical_server(info, 3);
+        s.gil = true;
+        s.listen_backlog = Some(50);
+        let mut sc = scenario(80.0, Dist::exp(0.005).unwrap(), Dist::exp(0.02).unwrap(), 2, vec![s]);
+        sc.requests.push(class("static", 0.2, Dist::constant(0.001).unwrap(), Dist::Const(0.0), true));
+        sc.load.timeout_s = Some(2.0);
+        sc.run.warmup_s = 0.0;
+        let mut live = LiveRun::new(sc);
+        for step in 1..=60 {
+            let r = sim::dist::unit(&mut rng);
+            let change = match (r * 6.0) as u32 {
+                0 => Change::Rate(20.0 + 300.0 * sim::dist::unit(&mut rng)),
+                1 => Change::Resize {
+                    processes: 1 + (sim::dist::unit(&mut rng) * 5.0) as u32,
+                    threads: 1 + (sim::dist::unit(&mut rng) * 4.0) as u32,
+                },
+                2 => Change::Gil(sim::dist::unit(&mut rng) < 0.5),
+                3 => Change::Backlog(if sim::dist::unit(&mut rng) < 0.3 {
+                    None
+                } else {
+                    Some((sim::dist::unit(&mut rng) * 40.0) as u32)
+                }),
+                4 => Change::ClassMeans {
+                    class: 0,
+                    cpu_s: Some(0.01 * sim::dist::unit(&mut rng)),
+                    io_s: Some(0.05 * sim::dist::unit(&mut rng)),
+                },
+                _ => Change::Rate(0.0),
+            };
+            let change_desc = format!("{change:?}");
+            live.change(Some(0), change);
+            live.advance(f64::from(step) * 2.0, u64::MAX);
+            let core = &live.servers[0].sim.model.core;
+            let busy = core.threads.iter().filter(|t| t.is_worker && t.state != ThreadState::Idle).count() as f64;
+            assert_eq!(core.recorder.level(Level::BusyWorkers), busy, "{} at step {step}", info.id);
+            for (i, t) in core.threads.iter().enumerate() {
+                assert!(
+                    t.state == ThreadState::Idle || core.processes[t.process as usize].alive,
+                    "{}: thread {i} ({:?}) of dead process {} at step {step} after {change_desc}; view {:?}",
+                    info.id,
+                    t.state,
+                    t.process,
+                    live.servers[0].view().processes
+                );
+            }
+        }
+        let result = live.servers[0].sim.model.finish(120.0);
+        assert_conserved(info.id, &result);
+    }
+}
