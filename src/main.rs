@@ -81,12 +81,21 @@ fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         None => {
-            eprintln!(
-                "serversim: the GUI is not part of this build yet; running the built-in default scenario in the terminal \
-                 (see `serversim --help`)."
-            );
-            let args = RunArgs { file: None, json: false, seed: None, replications: None, series: None };
-            run_command(&args)
+            let terminal = RunArgs { file: None, json: false, seed: None, replications: None, series: None };
+            if !gui::display_available() {
+                eprintln!(
+                    "serversim: no display found (DISPLAY/WAYLAND_DISPLAY unset), so the window cannot open; \
+                     running the built-in default scenario in the terminal instead."
+                );
+                return run_command(&terminal);
+            }
+            if let Err(e) = gui::run_native() {
+                eprintln!(
+                    "serversim: the window could not open ({e}); running the default scenario in the terminal instead."
+                );
+                return run_command(&terminal);
+            }
+            Ok(())
         }
         Some(Command::Run(args)) => run_command(&args),
         Some(Command::Architectures) => {

@@ -1,1 +1,33 @@
-//! The serversim window (eframe/egui): live side-by-side simulation of the architectures.
+//! The serversim window (eframe/egui): live side-by-side simulation of the architectures, for
+//! the stage (presenter mode) and the desk.
+
+pub mod app;
+pub mod picture;
+pub mod plots;
+pub mod runtime;
+pub mod table;
+pub mod theme;
+
+pub use app::{ServersimApp, Settings};
+
+/// True if this machine has a display a window can open on.
+pub fn display_available() -> bool {
+    if cfg!(target_os = "linux") {
+        std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
+            || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty())
+    } else {
+        true
+    }
+}
+
+/// Open the window (blocks until it is closed).
+pub fn run_native() -> Result<(), eframe::Error> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("serversim")
+            .with_inner_size([1500.0, 950.0])
+            .with_min_inner_size([900.0, 600.0]),
+        ..Default::default()
+    };
+    eframe::run_native("serversim", options, Box::new(|cc| Ok(Box::new(ServersimApp::from_creation_context(cc)))))
+}

@@ -110,6 +110,18 @@ pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioError> {
     }
 }
 
+/// Parse one server table (the body of a `[[server]]`, e.g. `preset = "twisted"`); `file` names
+/// it in messages. Used to add servers to a running comparison.
+pub fn parse_server(src: &str, file: &str) -> Result<ServerConfig, ScenarioError> {
+    let raw: RawServer = toml::from_str(src).map_err(|e| ScenarioError::Invalid(vec![serde_problem(src, file, &e)]))?;
+    let mut v = Validator { loc: Locator::new(src), file, problems: Vec::new() };
+    let server = v.server(&FieldPath::default(), raw, 0);
+    match server {
+        Some(s) if v.problems.is_empty() => Ok(s),
+        _ => Err(ScenarioError::Invalid(v.problems)),
+    }
+}
+
 /// A preset's description and architecture id, for listings.
 pub fn preset_summary(name: &str) -> Result<(String, String), Problem> {
     let (description, server) = parse_preset(name)?;
@@ -537,6 +549,14 @@ listen_backlog = 100
             let s = parse(&src, "preset-test.toml").unwrap_or_else(|e| panic!("preset {name}: {e}"));
             assert_eq!(s.servers[0].preset.as_deref(), Some(name));
         }
+    }
+
+    #[test]
+    fn a_single_server_table_parses() {
+        let s = parse_server("preset = \"twisted\"\nname = \"tw\"", "add").unwrap();
+        assert_eq!((s.name.as_str(), s.architecture), ("tw", ArchitectureKind::EventLoop));
+        let e = parse_server("architecture = \"prefork\"", "add").unwrap_err();
+        assert!(e.to_string().contains("needs `processes`"), "{e}");
     }
 
     #[test]

@@ -1,0 +1,494 @@
+//! The app: saved settings (what the user chose, persisted by eframe) kept apart from runtime
+//! state (the live simulation). Controls take `&mut self`; plots and pictures read the runtime.
+
+use std::time::Instant;
+
+use egui::{Key, RichText, Ui, ViewportCommand};
+use models::architectures::REGISTRY;
+use models::config::{ArchitectureKind, ServerConfig};
+use models::scenario::{self, presets};
+
+use crate::picture::{architecture_picture_ui, legend_ui};
+use crate::plots::plots_ui;
+use crate::runtime::{Runtime, SPEEDS};
+use crate::table::summary_table_ui;
+use crate::theme;
+
+/// What the user chose, saved between runs.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Large fonts, thick lines, minimal chrome.
+    pub presenter: bool,
+    /// Dark theme (otherwise light).
+    pub dark: bool,
+    /// Index into the speed list.
+    pub speed: usize,
+    /// The scenario in use, as TOML (None = the built-in default).
+    pub scenario_toml: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { presenter: false, dark: true, speed: 3, scenario_toml: None }
+    }
+}
+
+/// What "Add server" will add.
+#[derive(Debug, Clone, PartialEq)]
+enum AddChoice {
+    Architecture(ArchitectureKind),
+    Preset(&'static str),
+}
+
+/// The serversim window.
+pub struct ServersimApp {
+    /// Saved settings.
+    pub settings: Settings,
+    /// Live state.
+    pub rt: Runtime,
+    show_help: bool,
+    /// A message for the error panel (bad file, bad preset), if any.
+    pub error: Option<String>,
+    add_choice: AddChoice,
+    applied_look: Option<(bool, bool)>,
+    /// Servers hidden from the plots by clicking the shared legend (by name).
+    pub hidden: std::collections::HashSet<String>,
+}
+
+impl Default for ServersimApp {
+    fn default() -> Self {
+        Self::new(Settings::default())
+    }
+}
+
+/// A sensible starting pool for an architecture added from the menu.
+fn starter_server(kind: ArchitectureKind) -> ServerConfig {
+    let mut s = ServerConfig::new(kind.id(), kind);
+    s.gil = true;
+    match kind {
+        ArchitectureKind::Threaded => s.threads = 10,
+        ArchitectureKind::EventLoop => {}
+        ArchitectureKind::Prefork | ArchitectureKind::Cgi => s.processes = 8,
+        ArchitectureKind::Worker => {
+            s.processes = 2;
+            s.threads = 5;
+        }
+        ArchitectureKind::Daemon => {
+            s.processes = 2;
+            s.threads = 5;
+        }
+    }
+    s
+}
+
+impl ServersimApp {
+    /// Start with `settings`: its scenario (or the default one if it is missing or invalid),
+    /// already playing.
+    pub fn new(settings: Settings) -> Self {
+        let mut error = None;
+        let scenario = match &settings.scenario_toml {
+            Some(text) => scenario::parse(text, "<saved scenario>").unwrap_or_else(|e| {
+                error = Some(format!("The saved scenario is no longer valid; showing the default.\n{e}"));
+                scenario::default_scenario()
+            }),
+            None => scenario::default_scenario(),
+        };
+        let rt = Runtime::new(scenario, true, settings.speed);
+        Self {
+            settings,
+            rt,
+            show_help: false,
+            error,
+            add_choice: AddChoice::Architecture(ArchitectureKind::Threaded),
+            applied_look: None,
+            hidden: Default::default(),
+        }
+    }
+
+    /// Restore saved settings from eframe's storage.
+    pub fn from_creation_context(cc: &eframe::CreationContext<'_>) -> Self {
+        let settings = cc.storage.and_then(|s| eframe::get_value(s, eframe::APP_KEY)).unwrap_or_default();
+        Self::new(settings)
+    }
+
+    /// The whole window.
+    pub fn ui(&mut self, ui: &mut Ui) {
+        let look = (self.settings.presenter, self.settings.dark);
+        if self.applied_look != Some(look) {
+            theme::apply(ui.ctx(), look.0, look.1);
+            self.applied_look = Some(look);
+        }
+        self.shortcuts(ui);
+        self.rt.tick(Instant::now());
+        if self.rt.playing {
+            ui.ctx().request_repaint();
+        }
+        egui::Panel::top("toolbar").show(ui, |ui| self.toolbar_ui(ui));
+        if !self.settings.presenter {
+            egui::Panel::left("controls").resizable(true).default_size(290.0).show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| self.controls_ui(ui));
+            });
+        }
+        egui::CentralPanel::default().show(ui, |ui| {
+            if let Some(e) = self.error.clone() {
+                self.error_panel_ui(ui, &e);
+            }
+            egui::ScrollArea::vertical().show(ui, |ui| self.main_view_ui(ui));
+        });
+        if self.show_help {
+            self.help_ui(ui);
+        }
+    }
+
+    fn shortcuts(&mut self, ui: &mut Ui) {
+        if ui.ctx().egui_wants_keyboard_input() {
+            return;
+        }
+        let pressed = |k: Key| ui.input(|i| i.key_pressed(k));
+        if pressed(Key::Space) {
+            self.rt.playing = !self.rt.playing;
+        }
+        if pressed(Key::ArrowRight) {
+            self.set_speed(self.rt.speed + 1);
+        }
+        if pressed(Key::ArrowLeft) {
+            self.set_speed(self.rt.speed.saturating_sub(1));
+        }
+        if pressed(Key::ArrowUp) {
+            self.rt.set_rate((self.rt.rate_rps * 1.1).max(1.0));
+        }
+        if pressed(Key::ArrowDown) {
+            self.rt.set_rate(self.rt.rate_rps / 1.1);
+        }
+        if pressed(Key::R) {
+            self.rt.reset();
+        }
+        if pressed(Key::P) {
+            self.settings.presenter = !self.settings.presenter;
+        }
+        if pressed(Key::T) {
+            self.settings.dark = !self.settings.dark;
+        }
+        if pressed(Key::F) {
+            let full = ui.input(|i| i.viewport().fullscreen.unwrap_or(false));
+            ui.ctx().send_viewport_cmd(ViewportCommand::Fullscreen(!full));
+        }
+        if pressed(Key::H) || pressed(Key::Questionmark) {
+            self.show_help = !self.show_help;
+        }
+        if pressed(Key::Escape) {
+            self.show_help = false;
+        }
+    }
+
+    fn set_speed(&mut self, speed: usize) {
+        self.rt.speed = speed.min(SPEEDS.len() - 1);
+        self.settings.speed = self.rt.speed;
+    }
+
+    fn speed_label(speed: f64) -> String {
+        if speed.is_finite() { format!("{speed}×") } else { "max".to_string() }
+    }
+
+    fn toolbar_ui(&mut self, ui: &mut Ui) {
+        ui.horizontal_wrapped(|ui| {
+            ui.heading(RichText::new("serversim").strong());
+            ui.separator();
+            let play = if self.rt.playing { "Pause" } else { "Play" };
+            if ui.button(play).on_hover_text("Space").clicked() {
+                self.rt.playing = !self.rt.playing;
+            }
+            if ui.button("Step").on_hover_text("Advance one simulated second").clicked() {
+                self.rt.playing = false;
+                self.rt.step();
+            }
+            if ui.button("Reset").on_hover_text("R").clicked() {
+                self.rt.reset();
+            }
+            ui.separator();
+            ui.label("Speed");
+            let mut speed = self.rt.speed;
+            egui::ComboBox::from_id_salt("speed").selected_text(Self::speed_label(SPEEDS[speed])).show_ui(ui, |ui| {
+                for (i, s) in SPEEDS.iter().enumerate() {
+                    ui.selectable_value(&mut speed, i, Self::speed_label(*s));
+                }
+            });
+            if speed != self.rt.speed {
+                self.set_speed(speed);
+            }
+            ui.label(RichText::new(format!("t = {:.1} s", self.rt.now_s())).monospace().strong());
+            ui.separator();
+            let mut rate = self.rt.rate_rps;
+            let max_rate = (self.rt.scenario.load.rate_rps * 10.0).max(100.0);
+            let slider = egui::Slider::new(&mut rate, 0.0..=max_rate)
+                .logarithmic(true)
+                .max_decimals(1)
+                .suffix(" req/s")
+                .text("Arrival rate");
+            if ui.add(slider).changed() {
+                self.rt.set_rate(rate);
+            }
+            ui.separator();
+            if ui.selectable_label(self.settings.presenter, "Presenter").on_hover_text("P").clicked() {
+                self.settings.presenter = !self.settings.presenter;
+            }
+            if ui.button(if self.settings.dark { "Light theme" } else { "Dark theme" }).on_hover_text("T").clicked() {
+                self.settings.dark = !self.settings.dark;
+            }
+            if ui.button("Help").on_hover_text("H").clicked() {
+                self.show_help = !self.show_help;
+            }
+        });
+    }
+
+    fn controls_ui(&mut self, ui: &mut Ui) {
+        ui.heading("Load");
+        ui.label(RichText::new(&self.rt.scenario.name).weak());
+        for i in 0..self.rt.classes.len() {
+            let name = self.rt.scenario.requests[i].name.clone();
+            ui.label(RichText::new(format!("Request class “{name}”")).strong().color(theme::class_color(i as u16)));
+            let c = &mut self.rt.classes[i];
+            let cpu = ui.add(
+                egui::Slider::new(&mut c.cpu_ms, 0.0..=500.0)
+                    .logarithmic(true)
+                    .max_decimals(1)
+                    .suffix(" ms")
+                    .text("CPU"),
+            );
+            let io = ui.add(
+                egui::Slider::new(&mut c.io_ms, 0.0..=2000.0)
+                    .logarithmic(true)
+                    .max_decimals(1)
+                    .suffix(" ms")
+                    .text("IO"),
+            );
+            if cpu.changed() || io.changed() {
+                self.rt.apply_class(i);
+            }
+        }
+        ui.separator();
+        ui.heading("Servers");
+        let mut remove = None;
+        let mut duplicate = None;
+        for i in 0..self.rt.servers.len() {
+            let config = self.rt.scenario.servers[i].clone();
+            ui.push_id(i, |ui| {
+                ui.horizontal(|ui| {
+                    theme::swatch_ui(ui, theme::server_color(i));
+                    ui.label(RichText::new(&config.name).strong().color(theme::server_color(i)));
+                });
+                ui.label(RichText::new(config.architecture.id()).weak());
+                let c = &mut self.rt.servers[i];
+                let (p_label, t_label) = match config.architecture {
+                    ArchitectureKind::Threaded => (None, Some("threads")),
+                    ArchitectureKind::EventLoop => (Some("loops"), None),
+                    ArchitectureKind::Prefork => (Some("processes"), None),
+                    ArchitectureKind::Worker => (Some("processes"), Some("threads each")),
+                    ArchitectureKind::Daemon => (Some("daemons"), Some("threads each")),
+                    ArchitectureKind::Cgi => (Some("max processes"), None),
+                };
+                let mut resized = false;
+                if let Some(l) = p_label {
+                    resized |= ui.add(egui::Slider::new(&mut c.processes, 1..=256).logarithmic(true).text(l)).changed();
+                }
+                if let Some(l) = t_label {
+                    resized |= ui.add(egui::Slider::new(&mut c.threads, 1..=128).logarithmic(true).text(l)).changed();
+                }
+                let mut backlog_changed = false;
+                ui.horizontal(|ui| {
+                    let mut unlimited = c.backlog.is_none();
+                    backlog_changed |= ui.checkbox(&mut unlimited, "unlimited backlog").changed();
+                    if unlimited {
+                        c.backlog = None;
+                    } else {
+                        let mut b = c.backlog.unwrap_or(100);
+                        backlog_changed |=
+                            ui.add(egui::Slider::new(&mut b, 0..=2048).logarithmic(true).text("backlog")).changed();
+                        c.backlog = Some(b);
+                    }
+                });
+                let gil_changed = ui.checkbox(&mut c.gil, "GIL").changed();
+                if resized {
+                    self.rt.apply_resize(i);
+                }
+                if backlog_changed {
+                    self.rt.apply_backlog(i);
+                }
+                if gil_changed {
+                    self.rt.apply_gil(i);
+                }
+                ui.horizontal(|ui| {
+                    if ui.button("Duplicate").clicked() {
+                        duplicate = Some(i);
+                    }
+                    if ui.add_enabled(self.rt.servers.len() > 1, egui::Button::new("Remove")).clicked() {
+                        remove = Some(i);
+                    }
+                });
+            });
+            ui.separator();
+        }
+        if let Some(i) = duplicate {
+            let mut c = self.rt.scenario.servers[i].clone();
+            let live = &self.rt.servers[i];
+            (c.processes, c.threads, c.listen_backlog, c.gil) = (live.processes, live.threads, live.backlog, live.gil);
+            self.rt.add_server(c);
+        }
+        if let Some(i) = remove {
+            self.rt.remove_server(i);
+        }
+        self.add_server_ui(ui);
+    }
+
+    fn add_server_ui(&mut self, ui: &mut Ui) {
+        ui.label(RichText::new("Add a server").strong());
+        let label = |c: &AddChoice| match c {
+            AddChoice::Architecture(k) => k.id().to_string(),
+            AddChoice::Preset(p) => format!("preset: {p}"),
+        };
+        egui::ComboBox::from_id_salt("add-server").selected_text(label(&self.add_choice)).show_ui(ui, |ui| {
+            for a in &REGISTRY {
+                let c = AddChoice::Architecture(a.kind);
+                let text = label(&c);
+                ui.selectable_value(&mut self.add_choice, c, text).on_hover_text(a.summary);
+            }
+            for p in presets::preset_names() {
+                let c = AddChoice::Preset(p);
+                let text = label(&c);
+                ui.selectable_value(&mut self.add_choice, c, text);
+            }
+        });
+        if ui.button("Add server").clicked() {
+            self.add_server();
+        }
+    }
+
+    /// Add the server chosen in the "Add a server" menu.
+    pub fn add_server(&mut self) {
+        let config = match &self.add_choice {
+            AddChoice::Architecture(k) => Ok(starter_server(*k)),
+            AddChoice::Preset(p) => {
+                scenario::parse_server(&format!("preset = \"{p}\"\nname = \"{p}\""), "<add server>")
+            }
+        };
+        match config {
+            Ok(c) => self.rt.add_server(c),
+            Err(e) => self.error = Some(e.to_string()),
+        }
+    }
+
+    fn error_panel_ui(&mut self, ui: &mut Ui, message: &str) {
+        egui::Frame::group(ui.style()).fill(ui.visuals().error_fg_color.gamma_multiply(0.15)).show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.label(RichText::new("Error").color(theme::ALERT).strong());
+                ui.label(RichText::new(message).monospace());
+                if ui.button("Dismiss").clicked() {
+                    self.error = None;
+                }
+            });
+        });
+    }
+
+    fn main_view_ui(&mut self, ui: &mut Ui) {
+        // Fit everything on one screen: the table needs its rows, the legends a line each; the
+        // rest goes 62% to the plots and 38% to the architecture pictures.
+        let n = self.rt.run.servers.len().max(1);
+        let row = ui.text_style_height(&egui::TextStyle::Body) + ui.spacing().item_spacing.y + 2.0;
+        let table_h = row * (n as f32 + 3.0);
+        let chrome = 4.0 * row + 12.0;
+        let free = (ui.available_height() - table_h - chrome).max(420.0);
+        self.legend_ui(ui);
+        plots_ui(ui, &self.rt, &self.hidden, self.settings.presenter, free * 0.62);
+        ui.add_space(6.0);
+        legend_ui(ui);
+        let gap = ui.spacing().item_spacing.x;
+        let width = ((ui.available_width() - gap * (n - 1) as f32) / n as f32).max(180.0);
+        let height = (free * 0.38).max(160.0);
+        egui::ScrollArea::horizontal().id_salt("pictures").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                for (i, s) in self.rt.run.servers.iter().enumerate() {
+                    let view = s.view();
+                    let c = s.config();
+                    architecture_picture_ui(ui, i, &c.name, c.architecture.id(), &view, egui::vec2(width, height));
+                }
+            });
+        });
+        ui.add_space(6.0);
+        summary_table_ui(ui, &self.rt);
+        if !self.settings.presenter {
+            ui.label(
+                RichText::new(format!(
+                    "simulation used {:.1} ms of this frame · P presenter · H help",
+                    self.rt.last_sim_time.as_secs_f64() * 1e3
+                ))
+                .weak(),
+            );
+        }
+    }
+
+    /// One legend for every plot: a swatch and name per server; click to hide or show it.
+    fn legend_ui(&mut self, ui: &mut Ui) {
+        ui.horizontal_wrapped(|ui| {
+            for (i, s) in self.rt.run.servers.iter().enumerate() {
+                let name = &s.config().name;
+                let shown = !self.hidden.contains(name);
+                let color = if shown { theme::server_color(i) } else { ui.visuals().weak_text_color() };
+                theme::swatch_ui(ui, color);
+                let text = RichText::new(name).color(color).strong();
+                let text = if shown { text } else { text.strikethrough() };
+                if ui
+                    .add(egui::Label::new(text).sense(egui::Sense::click()))
+                    .on_hover_text("click to hide or show in the plots")
+                    .clicked()
+                {
+                    if shown {
+                        self.hidden.insert(name.clone());
+                    } else {
+                        self.hidden.remove(name);
+                    }
+                }
+                ui.add_space(12.0);
+            }
+            ui.label(RichText::new("- - offered load").color(egui::Color32::from_gray(140)));
+        });
+    }
+
+    fn help_ui(&mut self, ui: &mut Ui) {
+        let mut open = self.show_help;
+        egui::Window::new("Keyboard shortcuts")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+            .show(ui.ctx(), |ui| {
+                egui::Grid::new("help-grid").num_columns(2).spacing([24.0, 6.0]).show(ui, |ui| {
+                    for (k, what) in [
+                        ("Space", "play / pause"),
+                        ("Left / Right", "slower / faster"),
+                        ("Up / Down", "more / less load (10% steps)"),
+                        ("R", "reset to time zero"),
+                        ("P", "presenter mode"),
+                        ("T", "light / dark theme"),
+                        ("F", "full screen"),
+                        ("H or ?", "this help"),
+                    ] {
+                        ui.strong(k);
+                        ui.label(what);
+                        ui.end_row();
+                    }
+                });
+            });
+        self.show_help = open && self.show_help;
+    }
+}
+
+impl eframe::App for ServersimApp {
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        ServersimApp::ui(self, ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+    }
+}

@@ -1,0 +1,309 @@
+//! The architecture picture: each server drawn as its mechanism — the listen queue as a row of
+//! request dots, each process as a box of threads (or an event loop), requests coloured by class,
+//! filled while on a core and hollow while waiting on IO, the GIL holder ringed in gold, a memory
+//! bar per process. With many processes it aggregates into a grid of small squares and counts.
+
+use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, StrokeKind, Ui, Vec2, pos2, vec2};
+use models::engine::ThreadState;
+use models::view::{ProcessRole, ProcessView, ServerView, ThreadView};
+
+use crate::theme::{class_color, server_color};
+
+/// Gold ring around the thread that holds its process's GIL.
+const GIL_GOLD: Color32 = Color32::from_rgb(230, 170, 0);
+
+/// Colours that depend on the theme.
+struct Ink {
+    text: Color32,
+    faint: Color32,
+    dead: Color32,
+}
+
+impl Ink {
+    fn of(ui: &Ui) -> Self {
+        let v = ui.visuals();
+        Self {
+            text: v.text_color(),
+            faint: v.weak_text_color(),
+            dead: if v.dark_mode { Color32::from_gray(60) } else { Color32::from_gray(215) },
+        }
+    }
+}
+
+/// The key explaining the symbols, drawn once above the pictures.
+pub fn legend_ui(ui: &mut Ui) {
+    let ink = Ink::of(ui);
+    let h = ui.text_style_height(&egui::TextStyle::Body);
+    ui.horizontal_wrapped(|ui| {
+        let item = |ui: &mut Ui, draw: &dyn Fn(&egui::Painter, Pos2, f32), label: &str| {
+            let (rect, _) = ui.allocate_exact_size(vec2(h, h), Sense::hover());
+            draw(ui.painter(), rect.center(), h * 0.32);
+            ui.label(label);
+            ui.add_space(8.0);
+        };
+        let c = class_color(0);
+        item(
+            ui,
+            &|p, at, r| {
+                p.circle_filled(at, r, c);
+            },
+            "on a CPU core",
+        );
+        item(
+            ui,
+            &|p, at, r| {
+                p.circle_stroke(at, r, Stroke::new(2.0, c));
+            },
+            "waiting on IO",
+        );
+        item(
+            ui,
+            &|p, at, r| {
+                dashed_ring(p, at, r, Stroke::new(1.5, ink.faint));
+                p.circle_filled(at, r * 0.45, c);
+            },
+            "waiting for the GIL",
+        );
+        item(
+            ui,
+            &|p, at, r| {
+                p.circle_filled(at, r, c);
+                p.circle_stroke(at, r + 2.5, Stroke::new(2.0, GIL_GOLD));
+            },
+            "holds the GIL",
+        );
+        item(
+            ui,
+            &|p, at, r| {
+                p.circle_stroke(at, r, Stroke::new(1.0, ink.faint));
+            },
+            "idle thread",
+        );
+    });
+}
+
+fn dashed_ring(p: &egui::Painter, center: Pos2, r: f32, stroke: Stroke) {
+    let n = 10;
+    for i in 0..n {
+        let a0 = i as f32 / n as f32 * std::f32::consts::TAU;
+        let a1 = a0 + std::f32::consts::TAU / n as f32 * 0.55;
+        let pt = |a: f32| center + r * Vec2::angled(a);
+        p.line_segment([pt(a0), pt(a1)], stroke);
+    }
+}
+
+fn thread_glyph(p: &egui::Painter, at: Pos2, r: f32, t: &ThreadView, holder: bool, ink: &Ink) {
+    if t.retired && t.state == ThreadState::Idle {
+        return;
+    }
+    let c = t.class.map_or(ink.faint, class_color);
+    match t.state {
+        ThreadState::Idle => {
+            p.circle_stroke(at, r, Stroke::new(1.0, ink.faint));
+        }
+        ThreadState::Cpu => {
+            p.circle_filled(at, r, c);
+        }
+        ThreadState::Io => {
+            p.circle_stroke(at, r * 0.9, Stroke::new((r * 0.35).max(1.5), c));
+        }
+        ThreadState::GilWait => {
+            dashed_ring(p, at, r, Stroke::new(1.5, ink.faint));
+            p.circle_filled(at, r * 0.45, c);
+        }
+    }
+    if holder {
+        p.circle_stroke(at, r + 2.5, Stroke::new(2.0, GIL_GOLD));
+    }
+}
+
+/// Draw server `index`'s picture into a card of the given size.
+pub fn architecture_picture_ui(
+    ui: &mut Ui,
+    index: usize,
+    name: &str,
+    architecture: &str,
+    view: &ServerView,
+    size: Vec2,
+) {
+    let ink = Ink::of(ui);
+    let color = server_color(index);
+    let (rect, _) = ui.allocate_exact_size(size, Sense::hover());
+    let p = ui.painter_at(rect);
+    p.rect_stroke(rect.shrink(1.0), 6.0, Stroke::new(2.0, color), StrokeKind::Inside);
+    let body = ui.text_style_height(&egui::TextStyle::Body);
+    let small = FontId::proportional(body * 0.8);
+    let mut y = rect.top() + 6.0;
+    let title = p.text(pos2(rect.left() + 8.0, y), Align2::LEFT_TOP, name, FontId::proportional(body * 1.05), color);
+    let tag = p.layout_no_wrap(architecture.to_string(), small.clone(), ink.faint);
+    if title.right() + tag.size().x + 16.0 < rect.right() {
+        p.galley(pos2(rect.right() - 8.0 - tag.size().x, y + 2.0), tag, ink.faint);
+    }
+    y += body * 1.35;
+
+    // The listen queue: a row of request dots, then a count for the rest.
+    let r = (body * 0.28).clamp(3.0, 7.0);
+    let label = format!("queue {}", view.waiting_total);
+    let label_rect = p.text(pos2(rect.left() + 8.0, y), Align2::LEFT_TOP, label, small.clone(), ink.text);
+    let mut x = label_rect.right() + r + 6.0;
+    let cy = label_rect.center().y;
+    let room = ((rect.right() - 30.0 - x) / (2.0 * r + 2.0)).max(0.0) as usize;
+    for &c in view.waiting.iter().take(room) {
+        p.circle_filled(pos2(x, cy), r, class_color(c));
+        x += 2.0 * r + 2.0;
+    }
+    let shown = view.waiting.len().min(room);
+    if view.waiting_total > shown && shown > 0 {
+        p.text(pos2(x, cy), Align2::LEFT_CENTER, format!("+{}", view.waiting_total - shown), small.clone(), ink.text);
+    }
+    y = label_rect.bottom() + 6.0;
+
+    let area = Rect::from_min_max(pos2(rect.left() + 6.0, y), pos2(rect.right() - 6.0, rect.bottom() - 6.0));
+    if !processes_ui(&p, area, view, &ink, &small, color) {
+        aggregate_ui(&p, area, view, &ink, &small, color);
+    }
+}
+
+/// Box per process. Returns false (drawing nothing) if the boxes would be too small to read.
+fn processes_ui(p: &egui::Painter, area: Rect, view: &ServerView, ink: &Ink, font: &FontId, color: Color32) -> bool {
+    let n = view.processes.len().max(1);
+    let max_threads = view.processes.iter().map(|pr| pr.threads.len()).max().unwrap_or(1).max(1);
+    let max_mem = view.processes.iter().map(|pr| pr.memory_mb).fold(0.0f64, f64::max);
+    // Choose the column count that gives the largest thread glyphs.
+    let mut best: Option<(usize, f32, Vec2)> = None;
+    for cols in 1..=n {
+        let rows = n.div_ceil(cols);
+        let bw = (area.width() - 4.0 * (cols - 1) as f32) / cols as f32;
+        let bh = (area.height() - 4.0 * (rows - 1) as f32) / rows as f32;
+        // Inside a box: a header line, then a grid of thread cells.
+        let header = font.size + 8.0;
+        let inner = vec2(bw - 6.0, bh - header - 4.0);
+        if inner.x <= 0.0 || inner.y <= 0.0 {
+            continue;
+        }
+        let tcols = ((max_threads as f32 * inner.x / inner.y).sqrt().ceil() as usize).clamp(1, max_threads);
+        let trows = max_threads.div_ceil(tcols);
+        let cell = (inner.x / tcols as f32).min(inner.y / trows as f32);
+        if best.is_none_or(|b| cell > b.1) {
+            best = Some((cols, cell, vec2(bw, bh)));
+        }
+    }
+    let Some((cols, cell, box_size)) = best else { return false };
+    if cell < 7.0 || box_size.x < 36.0 {
+        return false;
+    }
+    let r = (cell * 0.36).min(12.0);
+    for (i, pr) in view.processes.iter().enumerate() {
+        let (col, row) = (i % cols, i / cols);
+        let min = area.min + vec2(col as f32 * (box_size.x + 4.0), row as f32 * (box_size.y + 4.0));
+        let b = Rect::from_min_size(min, box_size);
+        process_box(p, b, pr, r, cell, max_mem, ink, font, color);
+    }
+    true
+}
+
+#[allow(clippy::too_many_arguments)]
+fn process_box(
+    p: &egui::Painter,
+    b: Rect,
+    pr: &ProcessView,
+    r: f32,
+    cell: f32,
+    max_mem: f64,
+    ink: &Ink,
+    font: &FontId,
+    color: Color32,
+) {
+    // Nothing drawn for a process may spill into its neighbours.
+    let p = &p.with_clip_rect(b.intersect(p.clip_rect()));
+    let stroke = if !pr.alive {
+        Stroke::new(1.0, ink.dead)
+    } else if pr.retiring {
+        Stroke::new(1.0, ink.faint)
+    } else {
+        Stroke::new(1.5, color.gamma_multiply(0.8))
+    };
+    let fill = if pr.alive { Color32::TRANSPARENT } else { ink.dead.gamma_multiply(0.5) };
+    p.rect(b, 4.0, fill, stroke, StrokeKind::Inside);
+    // Header: role tag and memory bar.
+    let tag = match pr.role {
+        ProcessRole::Worker => "",
+        ProcessRole::EventLoop => "loop",
+        ProcessRole::FrontEnd => "front-end",
+        ProcessRole::Cgi if !pr.alive => "(no process)",
+        ProcessRole::Cgi => "cgi",
+    };
+    let top = b.top() + 4.0;
+    let bar = Rect::from_min_size(pos2(b.left() + 4.0, top), vec2((b.width() - 8.0).max(0.0), 4.0));
+    if pr.alive && max_mem > 0.0 {
+        p.rect_filled(bar, 1.0, ink.dead);
+        let w = bar.width() * (pr.memory_mb / max_mem) as f32;
+        p.rect_filled(Rect::from_min_size(bar.min, vec2(w, bar.height())), 1.0, color.gamma_multiply(0.7));
+    }
+    let mut header = if pr.alive && max_mem > 0.0 { format!("{:.0} MB", pr.memory_mb) } else { String::new() };
+    if pr.role == ProcessRole::EventLoop || pr.role == ProcessRole::FrontEnd {
+        header = format!("{tag} · ready {} · parked {}", pr.ready, pr.parked);
+    } else if !tag.is_empty() && !pr.alive {
+        header = tag.to_string();
+    }
+    if pr.retiring {
+        header.push_str(" · retiring");
+    }
+    p.text(pos2(b.left() + 4.0, top + 6.0), Align2::LEFT_TOP, header, font.clone(), ink.faint);
+    // Threads in a grid.
+    let inner_top = top + font.size + 8.0;
+    let tcols = (((b.width() - 6.0) / cell).floor() as usize).max(1);
+    for (i, t) in pr.threads.iter().enumerate() {
+        let (c, rr) = (i % tcols, i / tcols);
+        let at = pos2(b.left() + 3.0 + cell * (c as f32 + 0.5), inner_top + cell * (rr as f32 + 0.5));
+        if at.y + r > b.bottom() {
+            break;
+        }
+        thread_glyph(p, at, r, t, pr.gil_holder == Some(i), ink);
+    }
+}
+
+/// Many processes: one small square each (filled = busy on CPU, tinted = busy on IO, outline =
+/// idle, grey = not running) and a count line.
+fn aggregate_ui(p: &egui::Painter, area: Rect, view: &ServerView, ink: &Ink, font: &FontId, color: Color32) {
+    let n = view.processes.len().max(1);
+    let text_h = font.size + 6.0;
+    let grid = Rect::from_min_max(area.min, pos2(area.max.x, area.max.y - text_h));
+    let side = ((grid.width() * grid.height() / n as f32).sqrt()).max(3.0);
+    let cols = ((grid.width() / side).floor() as usize).max(1);
+    let side = (grid.width() / cols as f32).min(side);
+    let (mut cpu, mut io, mut busy_procs, mut alive) = (0, 0, 0, 0);
+    for (i, pr) in view.processes.iter().enumerate() {
+        let on_cpu = pr.threads.iter().filter(|t| t.state == ThreadState::Cpu).count();
+        let waiting = pr.threads.iter().filter(|t| matches!(t.state, ThreadState::Io | ThreadState::GilWait)).count();
+        cpu += on_cpu;
+        io += waiting;
+        alive += usize::from(pr.alive);
+        busy_procs += usize::from(on_cpu + waiting > 0);
+        let cell =
+            Rect::from_min_size(grid.min + vec2((i % cols) as f32 * side, (i / cols) as f32 * side), Vec2::splat(side))
+                .shrink(1.0);
+        if cell.bottom() > grid.bottom() {
+            break;
+        }
+        if !pr.alive {
+            p.rect_filled(cell, 1.0, ink.dead);
+        } else if on_cpu > 0 {
+            p.rect_filled(cell, 1.0, color);
+        } else if waiting > 0 {
+            p.rect_filled(cell, 1.0, color.gamma_multiply(0.4));
+        } else {
+            p.rect_stroke(cell, 1.0, Stroke::new(1.0, ink.faint), StrokeKind::Inside);
+        }
+    }
+    p.text(
+        pos2(area.left() + 2.0, area.bottom() - 2.0),
+        Align2::LEFT_BOTTOM,
+        format!(
+            "{} processes ({alive} running): {busy_procs} busy · {cpu} threads on CPU · {io} waiting",
+            view.processes.len()
+        ),
+        font.clone(),
+        ink.text,
+    );
+}

@@ -1,0 +1,118 @@
+//! The live time-series plots: one line per server, a shared time axis and hover read-outs; one
+//! shared legend (in the app) hides servers in every plot. Plots only read the runtime.
+
+use egui::{Id, Ui};
+use std::collections::HashSet;
+
+use egui_plot::{Line, LineStyle, Plot, PlotPoints};
+use models::metrics::SeriesRow;
+
+use crate::runtime::Runtime;
+use crate::theme::{line_width, server_color};
+
+/// How much simulated history the live plots show, seconds.
+pub const VISIBLE_S: f64 = 120.0;
+
+/// One plot: a title, a y-axis label with its unit, and the value of a series row.
+struct Metric {
+    id: &'static str,
+    title: &'static str,
+    y_label: &'static str,
+    value: fn(&SeriesRow) -> f64,
+}
+
+const METRICS: [Metric; 6] = [
+    Metric { id: "throughput", title: "Throughput", y_label: "completed / s", value: |r| r.completed_rps },
+    Metric { id: "latency", title: "Latency p99 (dashed: p50)", y_label: "ms", value: |r| r.latency_p99_ms },
+    Metric { id: "waiting", title: "Requests waiting", y_label: "requests", value: |r| r.waiting },
+    Metric { id: "busy", title: "Busy workers", y_label: "workers", value: |r| r.busy_workers },
+    Metric { id: "memory", title: "Memory", y_label: "MB", value: |r| r.memory_mb },
+    Metric {
+        id: "lost",
+        title: "Rejected + failed + timed out",
+        y_label: "requests / s",
+        value: |r| r.rejected_rps + r.failed_rps + r.timed_out_rps,
+    },
+];
+
+/// Number of plot lines currently drawn (for tests): servers × metrics plus the extra lines.
+pub fn line_count(rt: &Runtime) -> usize {
+    let n = rt.run.servers.len();
+    n * METRICS.len() + n + 1 // p50 lines, and the offered-load line
+}
+
+fn points(rows: &[SeriesRow], value: fn(&SeriesRow) -> f64) -> PlotPoints<'static> {
+    rows.iter().map(|r| [r.start_s + r.width_s, value(r)]).collect()
+}
+
+fn recent(rows: &[SeriesRow], now_s: f64) -> &[SeriesRow] {
+    let from = rows.partition_point(|r| r.start_s + r.width_s < now_s - VISIBLE_S);
+    &rows[from..]
+}
+
+/// The grid of time-series plots, filling `height` points.
+pub fn plots_ui(ui: &mut Ui, rt: &Runtime, hidden: &HashSet<String>, presenter: bool, height: f32) {
+    let columns = 3;
+    let rows = METRICS.len().div_ceil(columns);
+    let gap = ui.spacing().item_spacing;
+    let plot_h = ((height - gap.y * rows as f32) / rows as f32).max(80.0);
+    let width = ui.available_width();
+    let plot_w = (width - gap.x * (columns - 1) as f32) / columns as f32;
+    let now = rt.now_s();
+    let lw = line_width(presenter);
+    let link = Id::unique("series-x");
+    for (row, chunk) in METRICS.chunks(columns).enumerate() {
+        let last_row = row + 1 == rows;
+        ui.horizontal(|ui| {
+            for m in chunk {
+                ui.vertical(|ui| {
+                    ui.set_width(plot_w);
+                    ui.strong(m.title);
+                    let plot = Plot::new(m.id)
+                        .height(plot_h - ui.text_style_height(&egui::TextStyle::Body) - gap.y)
+                        .width(plot_w)
+                        .x_axis_label(if last_row { "simulated time (s)" } else { "" })
+                        .y_axis_label(m.y_label)
+                        .include_y(0.0)
+                        .include_x((now - VISIBLE_S).max(0.0))
+                        .include_x(now.max(10.0))
+                        .link_axis(link, [true, false])
+                        .link_cursor(link, [true, false])
+                        .allow_scroll(false)
+                        .allow_zoom(false)
+                        .allow_drag(false)
+                        .auto_bounds([true, true]);
+                    plot.show(ui, |p| {
+                        if m.id == "throughput"
+                            && let Some(first) = rt.run.servers.first()
+                        {
+                            let rows = recent(first.sim.model.core.recorder.series(), now);
+                            p.line(
+                                Line::new("offered load", points(rows, |r| r.arrived_rps))
+                                    .color(egui::Color32::from_gray(140))
+                                    .style(LineStyle::dashed_loose())
+                                    .width(lw * 0.8),
+                            );
+                        }
+                        for (i, s) in rt.run.servers.iter().enumerate() {
+                            let rows = recent(s.sim.model.core.recorder.series(), now);
+                            let name = &s.config().name;
+                            if hidden.contains(name) {
+                                continue;
+                            }
+                            p.line(Line::new(name.clone(), points(rows, m.value)).color(server_color(i)).width(lw));
+                            if m.id == "latency" {
+                                p.line(
+                                    Line::new(name.clone(), points(rows, |r| r.latency_p50_ms))
+                                        .color(server_color(i))
+                                        .style(LineStyle::dashed_dense())
+                                        .width(lw * 0.7),
+                                );
+                            }
+                        }
+                    });
+                });
+            }
+        });
+    }
+}

@@ -1,0 +1,62 @@
+//! Colours and presenter-mode styling: a palette that stays distinct on light and dark
+//! backgrounds and on projectors (Okabe–Ito based), and larger text and lines for the stage.
+
+use egui::Color32;
+
+/// Colour of server `i` (lines, picture frame, table swatch).
+pub fn server_color(i: usize) -> Color32 {
+    const PALETTE: [Color32; 8] = [
+        Color32::from_rgb(0, 114, 178),   // blue
+        Color32::from_rgb(213, 94, 0),    // vermillion
+        Color32::from_rgb(0, 158, 115),   // bluish green
+        Color32::from_rgb(204, 121, 167), // reddish purple
+        Color32::from_rgb(230, 159, 0),   // orange
+        Color32::from_rgb(86, 180, 233),  // sky blue
+        Color32::from_rgb(140, 86, 75),   // brown
+        Color32::from_rgb(127, 127, 127), // grey
+    ];
+    PALETTE[i % PALETTE.len()]
+}
+
+/// Colour of request class `c` (dots in the architecture picture).
+pub fn class_color(c: u16) -> Color32 {
+    const CLASSES: [Color32; 6] = [
+        Color32::from_rgb(31, 158, 137), // teal
+        Color32::from_rgb(240, 180, 30), // gold
+        Color32::from_rgb(200, 60, 90),  // crimson
+        Color32::from_rgb(120, 90, 200), // violet
+        Color32::from_rgb(90, 160, 40),  // green
+        Color32::from_rgb(60, 120, 220), // blue
+    ];
+    CLASSES[c as usize % CLASSES.len()]
+}
+
+/// Red for crashed or refused things.
+pub const ALERT: Color32 = Color32::from_rgb(220, 40, 40);
+
+/// Apply the chosen look: presenter mode enlarges everything; `dark` picks the dark theme,
+/// otherwise a high-contrast light theme.
+pub fn apply(ctx: &egui::Context, presenter: bool, dark: bool) {
+    let mut visuals = if dark { egui::Visuals::dark() } else { egui::Visuals::light() };
+    if !dark && presenter {
+        // High contrast on a projector: pure white panels, black text, stronger strokes.
+        visuals.panel_fill = Color32::WHITE;
+        visuals.window_fill = Color32::WHITE;
+        visuals.override_text_color = Some(Color32::BLACK);
+        visuals.widgets.noninteractive.bg_stroke.color = Color32::from_gray(90);
+    }
+    ctx.set_visuals(visuals);
+    ctx.set_zoom_factor(if presenter { 1.45 } else { 1.0 });
+}
+
+/// Line width for plots.
+pub fn line_width(presenter: bool) -> f32 {
+    if presenter { 3.0 } else { 1.6 }
+}
+
+/// A small filled circle in `color`, in line with text (a legend or table swatch).
+pub fn swatch_ui(ui: &mut egui::Ui, color: Color32) {
+    let h = ui.text_style_height(&egui::TextStyle::Body);
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(h * 0.8, h), egui::Sense::hover());
+    ui.painter().circle_filled(rect.center(), h * 0.3, color);
+}
