@@ -44,4 +44,17 @@ sleep 2
 xdotool key t p h
 sleep 1
 /usr/bin/import -window root "$out/help.png"
+kill "$app"
+wait "$app" 2>/dev/null || true
+
+# The error panel: open a scenario file with a typo.
+printf '[load]\narrival = "poisson"\nrate_rps = 10.0\n[[request]]\ncpu_ms = 1.0\n[[server]]\narchitecture = "threaded"\nthread = 4\n' > "$state/typo.toml"
+env -u WAYLAND_DISPLAY DISPLAY="$display" XDG_RUNTIME_DIR="$state/runtime" XDG_DATA_HOME="$state/data" \
+  HOME="$state" LIBGL_ALWAYS_SOFTWARE=1 target/release/serversim gui "$state/typo.toml" &
+app=$!
+sleep 3
+win=$(xdotool search --name '^serversim$' | head -1)
+xdotool windowsize "$win" 1600 1000 windowmove "$win" 0 0
+sleep 2
+/usr/bin/import -window root "$out/error.png"
 echo "screenshots in $out: $(ls "$out" | tr '\n' ' ')"

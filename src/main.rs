@@ -25,6 +25,11 @@ struct Cli {
 enum Command {
     /// Simulate a scenario file (or the built-in default) and report per-server results.
     Run(RunArgs),
+    /// Open the window on a scenario file (the GUI; what runs with no command at all).
+    Gui {
+        /// Scenario file (TOML); the last one used, or the built-in default, if omitted.
+        file: Option<PathBuf>,
+    },
     /// List the architectures and their fields.
     Architectures,
     /// List the built-in presets.
@@ -98,6 +103,23 @@ fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Run(args)) => run_command(&args),
+        Some(Command::Gui { file }) => {
+            let scenario = match file {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| BadInputError(format!("cannot read scenario file {}: {e}", path.display())))?;
+                    Some((text, path.display().to_string()))
+                }
+                None => None,
+            };
+            if !gui::display_available() {
+                return Err(BadInputError(
+                    "no display found (DISPLAY/WAYLAND_DISPLAY unset): use `serversim run` in a terminal".into(),
+                )
+                .into());
+            }
+            gui::run_native_with(scenario).map_err(|e| anyhow::anyhow!("the window could not open: {e}"))
+        }
         Some(Command::Architectures) => {
             for a in &REGISTRY {
                 println!("{:<11} {}\n            own fields: {}", a.id, a.summary, a.fields.join(", "));

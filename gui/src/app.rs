@@ -120,6 +120,7 @@ impl ServersimApp {
             self.applied_look = Some(look);
         }
         self.shortcuts(ui);
+        self.dropped_files(ui);
         self.rt.tick(Instant::now());
         if self.rt.playing {
             ui.ctx().request_repaint();
@@ -138,6 +139,41 @@ impl ServersimApp {
         });
         if self.show_help {
             self.help_ui(ui);
+        }
+    }
+
+    /// Load scenario text (from a dropped or opened file): on success the new scenario starts
+    /// playing from time zero and is remembered; on failure the error panel names the file, line
+    /// and field, and the current simulation keeps running.
+    pub fn open_scenario_text(&mut self, text: &str, file: &str) {
+        match scenario::parse(text, file) {
+            Ok(sc) => {
+                self.rt = Runtime::new(sc, true, self.rt.speed);
+                self.settings.scenario_toml = Some(text.to_string());
+                self.hidden.clear();
+                self.error = None;
+            }
+            Err(e) => self.error = Some(e.to_string()),
+        }
+    }
+
+    /// Back to the built-in default scenario.
+    pub fn open_default(&mut self) {
+        self.rt = Runtime::new(scenario::default_scenario(), true, self.rt.speed);
+        self.settings.scenario_toml = None;
+        self.hidden.clear();
+        self.error = None;
+    }
+
+    fn dropped_files(&mut self, ui: &mut Ui) {
+        let dropped = ui.input(|i| i.raw.dropped_files.clone());
+        for f in dropped {
+            let name = f.path().display().to_string();
+            let text = f.bytes().and_then(|b| String::from_utf8(b).map_err(|e| format!("not UTF-8 text: {e}")));
+            match text {
+                Ok(text) => self.open_scenario_text(&text, &name),
+                Err(e) => self.error = Some(format!("cannot read {name}: {e}")),
+            }
         }
     }
 
@@ -207,9 +243,8 @@ impl ServersimApp {
                 self.rt.reset();
             }
             ui.separator();
-            ui.label("Speed");
             let mut speed = self.rt.speed;
-            egui::ComboBox::from_id_salt("speed").selected_text(Self::speed_label(SPEEDS[speed])).show_ui(ui, |ui| {
+            egui::ComboBox::new("speed", "Speed").selected_text(Self::speed_label(SPEEDS[speed])).show_ui(ui, |ui| {
                 for (i, s) in SPEEDS.iter().enumerate() {
                     ui.selectable_value(&mut speed, i, Self::speed_label(*s));
                 }
@@ -235,6 +270,14 @@ impl ServersimApp {
             }
             if ui.button(if self.settings.dark { "Light theme" } else { "Dark theme" }).on_hover_text("T").clicked() {
                 self.settings.dark = !self.settings.dark;
+            }
+            if self.settings.scenario_toml.is_some()
+                && ui
+                    .button("Default scenario")
+                    .on_hover_text("Drop a .toml scenario file on the window to open it")
+                    .clicked()
+            {
+                self.open_default();
             }
             if ui.button("Help").on_hover_text("H").clicked() {
                 self.show_help = !self.show_help;
@@ -347,7 +390,7 @@ impl ServersimApp {
             AddChoice::Architecture(k) => k.id().to_string(),
             AddChoice::Preset(p) => format!("preset: {p}"),
         };
-        egui::ComboBox::from_id_salt("add-server").selected_text(label(&self.add_choice)).show_ui(ui, |ui| {
+        egui::ComboBox::new("add-server", "kind").selected_text(label(&self.add_choice)).show_ui(ui, |ui| {
             for a in &REGISTRY {
                 let c = AddChoice::Architecture(a.kind);
                 let text = label(&c);
@@ -381,12 +424,13 @@ impl ServersimApp {
     fn error_panel_ui(&mut self, ui: &mut Ui, message: &str) {
         egui::Frame::group(ui.style()).fill(ui.visuals().error_fg_color.gamma_multiply(0.15)).show(ui, |ui| {
             ui.horizontal(|ui| {
-                ui.label(RichText::new("Error").color(theme::ALERT).strong());
-                ui.label(RichText::new(message).monospace());
+                ui.label(RichText::new("Could not open the scenario").color(theme::ALERT).strong());
                 if ui.button("Dismiss").clicked() {
                     self.error = None;
                 }
             });
+            // One problem per line (file:line:column: field: message); long lines wrap.
+            ui.add(egui::Label::new(RichText::new(message).monospace()).wrap());
         });
     }
 

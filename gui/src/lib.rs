@@ -22,6 +22,12 @@ pub fn display_available() -> bool {
 
 /// Open the window (blocks until it is closed).
 pub fn run_native() -> Result<(), eframe::Error> {
+    run_native_with(None)
+}
+
+/// Open the window on a scenario file's text and name (or the saved/default scenario if None).
+/// An invalid file shows the error panel over the default scenario.
+pub fn run_native_with(scenario: Option<(String, String)>) -> Result<(), eframe::Error> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("serversim")
@@ -29,5 +35,16 @@ pub fn run_native() -> Result<(), eframe::Error> {
             .with_min_inner_size([900.0, 600.0]),
         ..Default::default()
     };
-    eframe::run_native("serversim", options, Box::new(|cc| Ok(Box::new(ServersimApp::from_creation_context(cc)))))
+    eframe::run_native(
+        "serversim",
+        options,
+        Box::new(move |cc| {
+            let mut app = ServersimApp::from_creation_context(cc);
+            if let Some((text, name)) = scenario {
+                app.open_default();
+                app.open_scenario_text(&text, &name);
+            }
+            Ok(Box::new(app))
+        }),
+    )
 }

@@ -1,0 +1,100 @@
+//! Headless interaction tests (egui_kittest): the window starts on the default scenario, play
+//! advances simulated time, the rate slider changes the running simulation, adding a server adds
+//! its plot lines, and an invalid scenario file shows an error while the app keeps running.
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use gui::ServersimApp;
+use gui::runtime::SPEEDS;
+
+fn harness(app: ServersimApp) -> Harness<'static, ServersimApp> {
+    Harness::builder().with_size(egui::vec2(1400.0, 900.0)).build_ui_state(|ui, app: &mut ServersimApp| app.ui(ui), app)
+}
+
+/// The app paused at time zero, running as fast as possible when played.
+fn paused_app() -> ServersimApp {
+    let mut app = ServersimApp::default();
+    app.rt.playing = false;
+    app.rt.speed = SPEEDS.len() - 1;
+    app
+}
+
+#[test]
+fn starts_with_the_default_scenario() {
+    let mut h = harness(ServersimApp::default());
+    h.run_steps(2);
+    let default = models::scenario::default_scenario();
+    assert_eq!(h.state().rt.scenario.name, default.name);
+    assert_eq!(h.state().rt.run.servers.len(), default.servers.len());
+    for s in &default.servers {
+        // Each server appears in the legend, the controls and the table.
+        assert!(h.get_all_by_label(&s.name).count() >= 3, "{} not shown", s.name);
+    }
+}
+
+#[test]
+fn clicking_play_advances_simulated_time() {
+    let mut h = harness(paused_app());
+    h.run_steps(2);
+    assert_eq!(h.state().rt.now_s(), 0.0);
+    h.get_by_label("Play").click();
+    h.run_steps(5);
+    let t1 = h.state().rt.now_s();
+    assert!(t1 > 0.0, "time did not advance");
+    h.get_by_label("Pause").click();
+    h.run_steps(3);
+    let t2 = h.state().rt.now_s();
+    h.run_steps(3);
+    assert_eq!(h.state().rt.now_s(), t2, "time advanced while paused");
+}
+
+#[test]
+fn the_rate_slider_changes_the_running_simulation() {
+    let mut h = harness(paused_app());
+    h.state_mut().rt.step();
+    h.run_steps(2);
+    let before = h.state().rt.run.servers[0].sim.model.load.rate_rps();
+    assert_eq!(before, models::scenario::default_scenario().load.rate_rps);
+    h.get_by_role_and_label(Role::Slider, "Arrival rate").set_value_accesskit(150.0);
+    h.run_steps(2);
+    for s in &h.state().rt.run.servers {
+        assert_eq!(s.sim.model.load.rate_rps(), 150.0, "every running server gets the new rate");
+    }
+}
+
+#[test]
+fn adding_a_server_adds_its_plot_lines() {
+    let mut h = harness(paused_app());
+    h.run_steps(2);
+    let lines = gui::plots::line_count(&h.state().rt);
+    // "threaded" is also the architecture tag of the CherryPy server in the controls.
+    let before = h.query_all_by_label("threaded").count();
+    h.get_by_label("Add server").click();
+    h.run_steps(2);
+    assert_eq!(h.state().rt.run.servers.len(), 5);
+    assert_eq!(gui::plots::line_count(&h.state().rt), lines + 7, "six metrics plus its p50 line");
+    // The new server ("threaded", the default choice) shows in the legend, the controls (name and
+    // architecture tag) and the table.
+    assert_eq!(h.query_all_by_label("threaded").count(), before + 4);
+}
+
+#[test]
+fn an_invalid_scenario_shows_an_error_and_the_app_keeps_running() {
+    let mut h = harness(paused_app());
+    h.run_steps(2);
+    let bad = "[load]\narrival = \"poisson\"\nrate_rps = 10.0\n[[request]]\ncpu_ms = 1.0\n[[server]]\narchitecture = \"threaded\"\nthread = 4\n";
+    h.state_mut().open_scenario_text(bad, "bad.toml");
+    h.run_steps(2);
+    let error = h.state().error.clone().expect("an error is shown");
+    assert!(error.contains("bad.toml:8:1") && error.contains("did you mean `threads`"), "{error}");
+    assert!(h.query_by_label_contains("did you mean").is_some(), "the error panel is visible");
+    // The previous scenario is still there and still runs.
+    assert_eq!(h.state().rt.scenario.name, models::scenario::default_scenario().name);
+    h.get_by_label("Play").click();
+    h.run_steps(3);
+    assert!(h.state().rt.now_s() > 0.0);
+    h.get_by_label("Dismiss").click();
+    h.run_steps(2);
+    assert!(h.state().error.is_none());
+}
