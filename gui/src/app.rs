@@ -231,6 +231,7 @@ impl ServersimApp {
         ui.horizontal_wrapped(|ui| {
             ui.heading(RichText::new("serversim").strong());
             ui.separator();
+            ui.menu_button("File", |ui| self.file_menu_ui(ui));
             let play = if self.rt.playing { "Pause" } else { "Play" };
             if ui.button(play).on_hover_text("Space").clicked() {
                 self.rt.playing = !self.rt.playing;
@@ -283,6 +284,59 @@ impl ServersimApp {
                 self.show_help = !self.show_help;
             }
         });
+    }
+
+    fn file_menu_ui(&mut self, ui: &mut Ui) {
+        if ui.button("Open scenario…").clicked() {
+            ui.close();
+            if let Some(path) = rfd::FileDialog::new().add_filter("scenario", &["toml"]).pick_file() {
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => self.open_scenario_text(&text, &path.display().to_string()),
+                    Err(e) => self.error = Some(format!("cannot read {}: {e}", path.display())),
+                }
+            }
+        }
+        if ui.button("Save scenario as…").on_hover_text("The scenario with every live change applied").clicked() {
+            ui.close();
+            if let Some(path) =
+                rfd::FileDialog::new().add_filter("scenario", &["toml"]).set_file_name("scenario.toml").save_file()
+            {
+                let text = scenario::to_toml(&self.rt.current_scenario());
+                self.report(std::fs::write(&path, &text).map_err(|e| e.to_string()), &path);
+            }
+        }
+        if ui.button("Default scenario").clicked() {
+            ui.close();
+            self.open_default();
+        }
+        ui.separator();
+        let exports: [(&str, &str, &str); 4] = [
+            ("Export plots as PNG…", "png", "serversim.png"),
+            ("Export plots as SVG…", "svg", "serversim.svg"),
+            ("Export time series as CSV…", "csv", "serversim-series.csv"),
+            ("Export summary as JSON…", "json", "serversim-summary.json"),
+        ];
+        for (label, ext, default) in exports {
+            if ui.button(label).clicked() {
+                ui.close();
+                if let Some(path) = rfd::FileDialog::new().add_filter(ext, &[ext]).set_file_name(default).save_file() {
+                    let result = match ext {
+                        "png" => crate::export::export_png(&path, &self.rt),
+                        "svg" => crate::export::export_svg(&path, &self.rt),
+                        "csv" => std::fs::write(&path, crate::export::series_csv(&self.rt)).map_err(|e| e.to_string()),
+                        _ => std::fs::write(&path, crate::export::summary_json(&self.rt)).map_err(|e| e.to_string()),
+                    };
+                    self.report(result, &path);
+                }
+            }
+        }
+    }
+
+    /// Show a failed file operation in the error panel.
+    fn report(&mut self, result: Result<(), String>, path: &std::path::Path) {
+        if let Err(e) = result {
+            self.error = Some(format!("could not write {}: {e}", path.display()));
+        }
     }
 
     fn controls_ui(&mut self, ui: &mut Ui) {
@@ -424,7 +478,7 @@ impl ServersimApp {
     fn error_panel_ui(&mut self, ui: &mut Ui, message: &str) {
         egui::Frame::group(ui.style()).fill(ui.visuals().error_fg_color.gamma_multiply(0.15)).show(ui, |ui| {
             ui.horizontal(|ui| {
-                ui.label(RichText::new("Could not open the scenario").color(theme::ALERT).strong());
+                ui.label(RichText::new("Problem").color(theme::ALERT).strong());
                 if ui.button("Dismiss").clicked() {
                     self.error = None;
                 }

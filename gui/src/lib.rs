@@ -2,6 +2,7 @@
 //! the stage (presenter mode) and the desk.
 
 pub mod app;
+pub mod export;
 pub mod picture;
 pub mod plots;
 pub mod runtime;

@@ -116,3 +116,19 @@ pub fn plots_ui(ui: &mut Ui, rt: &Runtime, hidden: &HashSet<String>, presenter: 
         });
     }
 }
+
+/// (title, y label) of each plot, in order, for exports.
+pub const METRIC_TITLES: [(&str, &str); 6] = [
+    ("Throughput", "completed / s"),
+    ("Latency p99", "ms"),
+    ("Requests waiting", "requests"),
+    ("Busy workers", "workers"),
+    ("Memory", "MB"),
+    ("Rejected + failed + timed out", "requests / s"),
+];
+
+/// The visible points of metric `m` (index into the plots) for server `i`.
+pub fn metric_points(rt: &Runtime, i: usize, m: usize) -> Vec<(f64, f64)> {
+    let rows = recent(rt.run.servers[i].sim.model.core.recorder.series(), rt.now_s());
+    rows.iter().map(|r| (r.start_s + r.width_s, (METRICS[m].value)(r))).collect()
+}

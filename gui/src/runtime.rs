@@ -167,6 +167,26 @@ impl Runtime {
         self.run.change(Some(i), Change::Gil(on));
     }
 
+    /// The scenario as it is now: the loaded one with every live control applied (for "Save"
+    /// and for background sweeps).
+    pub fn current_scenario(&self) -> Scenario {
+        let mut sc = self.scenario.clone();
+        sc.load.rate_rps = self.rate_rps;
+        for (class, c) in sc.requests.iter_mut().zip(&self.classes) {
+            if let Ok(d) = class.cpu_s.with_mean(c.cpu_ms / 1e3) {
+                class.cpu_s = d;
+            }
+            if let Ok(d) = class.io_s.with_mean(c.io_ms / 1e3) {
+                class.io_s = d;
+            }
+        }
+        for (server, c) in sc.servers.iter_mut().zip(&self.servers) {
+            (server.processes, server.threads, server.listen_backlog, server.gil) =
+                (c.processes, c.threads, c.backlog, c.gil);
+        }
+        sc
+    }
+
     /// Add a server to the running comparison (it replays the traffic so far and catches up).
     pub fn add_server(&mut self, mut config: ServerConfig) {
         let mut n = 2;

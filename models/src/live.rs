@@ -91,6 +91,14 @@ impl LiveServer {
     /// Advance to `target_s`, applying due changes on the way, handling at most `budget` events.
     /// Returns the events handled.
     fn advance(&mut self, target_s: f64, budget: u64) -> u64 {
+        let used = self.advance_events(target_s, budget);
+        // Close every time-series window up to the clock, even if no event fell on its end.
+        let now = self.sim.now_s();
+        self.sim.model.core.set_now_for_control(now);
+        used
+    }
+
+    fn advance_events(&mut self, target_s: f64, budget: u64) -> u64 {
         let mut used = 0;
         loop {
             let next_change = self.pending.front().map(|c| c.0).filter(|&t| t <= target_s);

@@ -5,6 +5,9 @@
 pub mod locate;
 pub mod presets;
 pub(crate) mod raw;
+pub mod write;
+
+pub use write::to_toml;
 
 use std::path::Path;
 

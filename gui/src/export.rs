@@ -1,0 +1,183 @@
+//! Export for slides and analysis: the live plots as PNG or SVG (drawn with plotters, white
+//! background, large type) and the results as CSV (time series) or JSON (summary table).
+
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::plots::{METRIC_TITLES, metric_points};
+use crate::runtime::Runtime;
+use crate::table::summary;
+use crate::theme::server_color;
+
+/// One chart's worth of data, independent of the drawing backend.
+#[derive(Debug, Clone)]
+pub struct ChartData {
+    /// Chart title.
+    pub title: String,
+    /// Y-axis label with its unit.
+    pub y_label: String,
+    /// One line per server: name, colour, points (simulated s, value).
+    pub lines: Vec<(String, (u8, u8, u8), Vec<(f64, f64)>)>,
+}
+
+/// The six live charts, from the runtime.
+pub fn charts(rt: &Runtime) -> Vec<ChartData> {
+    METRIC_TITLES
+        .iter()
+        .enumerate()
+        .map(|(m, (title, y_label))| ChartData {
+            title: (*title).to_string(),
+            y_label: (*y_label).to_string(),
+            lines: rt
+                .run
+                .servers
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let c = server_color(i);
+                    (s.config().name.clone(), (c.r(), c.g(), c.b()), metric_points(rt, i, m))
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn register_fonts() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // The fonts egui itself ships; plotters' default font lookup needs system libraries.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, epaint_default_fonts::UBUNTU_LIGHT);
+    });
+}
+
+fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, charts: &[ChartData], title: &str) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    root.fill(&WHITE).map_err(err)?;
+    let root = root.margin(12, 0, 0, 0).titled(title, ("sans-serif", 34)).map_err(err)?;
+    let cells = root.split_evenly((2, 3));
+    for (area, chart) in cells.iter().zip(charts) {
+        let x_max = chart.lines.iter().flat_map(|l| l.2.iter().map(|p| p.0)).fold(1.0f64, f64::max);
+        let x_min = chart.lines.iter().flat_map(|l| l.2.iter().map(|p| p.0)).fold(x_max, f64::min).min(x_max - 1.0);
+        let data_max = chart.lines.iter().flat_map(|l| l.2.iter().map(|p| p.1)).fold(0.0f64, f64::max);
+        // An all-zero chart still gets a readable 0..1 axis.
+        let y_max = if data_max > 1e-9 { data_max * 1.1 } else { 1.0 };
+        let mut c = ChartBuilder::on(area)
+            .caption(&chart.title, ("sans-serif", 26))
+            .margin(14)
+            .x_label_area_size(48)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x_min..x_max, 0.0..y_max)
+            .map_err(err)?;
+        c.configure_mesh()
+            .x_desc("simulated time (s)")
+            .y_desc(&chart.y_label)
+            .label_style(("sans-serif", 18))
+            .axis_desc_style(("sans-serif", 20))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(err)?;
+        for (name, (r, g, b), points) in &chart.lines {
+            let color = RGBColor(*r, *g, *b);
+            c.draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(3)))
+                .map_err(err)?
+                .label(name.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(4)));
+        }
+        c.configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font(("sans-serif", 16))
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(180, 180, 180))
+            .draw()
+            .map_err(err)?;
+    }
+    root.present().map_err(err)
+}
+
+/// Size of exported images in pixels (1080p: a slide).
+pub const IMAGE_SIZE: (u32, u32) = (1920, 1080);
+
+/// Write the charts as a PNG image.
+pub fn export_png(path: &Path, rt: &Runtime) -> Result<(), String> {
+    register_fonts();
+    let root = BitMapBackend::new(path, IMAGE_SIZE).into_drawing_area();
+    draw(root, &charts(rt), &rt.scenario.name)
+}
+
+/// Write the charts as an SVG image.
+pub fn export_svg(path: &Path, rt: &Runtime) -> Result<(), String> {
+    register_fonts();
+    let root = SVGBackend::new(path, IMAGE_SIZE).into_drawing_area();
+    draw(root, &charts(rt), &rt.scenario.name)
+}
+
+/// The time series of every server as CSV (same columns as `serversim run --series`).
+pub fn series_csv(rt: &Runtime) -> String {
+    let mut out = String::from(
+        "server,architecture,start_s,width_s,arrived_rps,completed_rps,rejected_rps,timed_out_rps,failed_rps,\
+         latency_mean_ms,latency_p50_ms,latency_p99_ms,in_system,waiting,busy_workers,cpu_utilization,memory_mb\n",
+    );
+    for s in &rt.run.servers {
+        let name = s.config().name.replace('"', "\"\"");
+        for r in s.sim.model.core.recorder.series() {
+            out.push_str(&format!(
+                "\"{name}\",{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                s.config().architecture.id(),
+                r.start_s,
+                r.width_s,
+                r.arrived_rps,
+                r.completed_rps,
+                r.rejected_rps,
+                r.timed_out_rps,
+                r.failed_rps,
+                r.latency_mean_ms,
+                r.latency_p50_ms,
+                r.latency_p99_ms,
+                r.in_system,
+                r.waiting,
+                r.busy_workers,
+                r.cpu_utilization,
+                r.memory_mb
+            ));
+        }
+    }
+    out
+}
+
+/// The summary table (last 10 s) of every server as JSON.
+pub fn summary_json(rt: &Runtime) -> String {
+    let servers: Vec<serde_json::Value> = rt
+        .run
+        .servers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let m = summary(rt, i);
+            serde_json::json!({
+                "name": s.config().name,
+                "architecture": s.config().architecture.id(),
+                "throughput_rps": m.throughput_rps,
+                "latency_mean_ms": m.mean_ms,
+                "latency_p99_ms": m.p99_ms,
+                "waiting": m.waiting,
+                "rejected_rps": m.rejected_rps,
+                "timed_out_rps": m.timed_out_rps,
+                "failed_rps": m.failed_rps,
+                "cpu_utilization": m.cpu,
+                "busy_workers": m.busy_workers,
+                "workers": m.workers,
+                "memory_mb": m.memory_mb,
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "scenario": rt.scenario.name,
+        "simulated_time_s": rt.now_s(),
+        "window": "last 10 s of simulated time",
+        "servers": servers,
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
