@@ -19,8 +19,19 @@ pub struct ChartData {
     pub title: String,
     /// Y-axis label with its unit.
     pub y_label: String,
-    /// One line per server: name, colour, points (simulated s, value).
-    pub lines: Vec<(String, (u8, u8, u8), Vec<(f64, f64)>)>,
+    /// One line per server.
+    pub lines: Vec<ChartLine>,
+}
+
+/// One server's line in a chart.
+#[derive(Debug, Clone)]
+pub struct ChartLine {
+    /// Server name (legend).
+    pub name: String,
+    /// Colour as (red, green, blue).
+    pub rgb: (u8, u8, u8),
+    /// Points as (simulated seconds, value).
+    pub points: Vec<(f64, f64)>,
 }
 
 /// The six live charts, from the runtime.
@@ -38,7 +49,11 @@ pub fn charts(rt: &Runtime) -> Vec<ChartData> {
                 .enumerate()
                 .map(|(i, s)| {
                     let c = server_color(i);
-                    (s.config().name.clone(), (c.r(), c.g(), c.b()), metric_points(rt, i, m))
+                    ChartLine {
+                        name: s.config().name.clone(),
+                        rgb: (c.r(), c.g(), c.b()),
+                        points: metric_points(rt, i, m),
+                    }
                 })
                 .collect(),
         })
@@ -59,9 +74,10 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, charts: &[ChartData], 
     let root = root.margin(12, 0, 0, 0).titled(title, ("sans-serif", 34)).map_err(err)?;
     let cells = root.split_evenly((2, 3));
     for (area, chart) in cells.iter().zip(charts) {
-        let x_max = chart.lines.iter().flat_map(|l| l.2.iter().map(|p| p.0)).fold(1.0f64, f64::max);
-        let x_min = chart.lines.iter().flat_map(|l| l.2.iter().map(|p| p.0)).fold(x_max, f64::min).min(x_max - 1.0);
-        let data_max = chart.lines.iter().flat_map(|l| l.2.iter().map(|p| p.1)).fold(0.0f64, f64::max);
+        let x_max = chart.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)).fold(1.0f64, f64::max);
+        let x_min =
+            chart.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)).fold(x_max, f64::min).min(x_max - 1.0);
+        let data_max = chart.lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)).fold(0.0f64, f64::max);
         // An all-zero chart still gets a readable 0..1 axis.
         let y_max = if data_max > 1e-9 { data_max * 1.1 } else { 1.0 };
         let mut c = ChartBuilder::on(area)
@@ -79,11 +95,12 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, charts: &[ChartData], 
             .light_line_style(RGBColor(235, 235, 235))
             .draw()
             .map_err(err)?;
-        for (name, (r, g, b), points) in &chart.lines {
-            let color = RGBColor(*r, *g, *b);
-            c.draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(3)))
+        for line in &chart.lines {
+            let (r, g, b) = line.rgb;
+            let color = RGBColor(r, g, b);
+            c.draw_series(LineSeries::new(line.points.iter().copied(), color.stroke_width(3)))
                 .map_err(err)?
-                .label(name.clone())
+                .label(line.name.clone())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(4)));
         }
         c.configure_series_labels()
