@@ -44,6 +44,16 @@ sleep 2
 xdotool key t p h
 sleep 1
 /usr/bin/import -window root "$out/help.png"
+xdotool key h 2
+sleep 2
+/usr/bin/import -window root "$out/latency.png"
+xdotool key 3
+sleep 1
+# "Run sweep" is the first button in the sweep view.
+xdotool mousemove 372 88 click 1
+sleep "${SWEEP_DELAY:-25}"
+/usr/bin/import -window root "$out/sweep.png"
+xdotool key 1
 kill "$app"
 wait "$app" 2>/dev/null || true
 

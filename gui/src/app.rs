@@ -26,11 +26,25 @@ pub struct Settings {
     pub speed: usize,
     /// The scenario in use, as TOML (None = the built-in default).
     pub scenario_toml: Option<String>,
+    /// Which view fills the window.
+    pub view: View,
+}
+
+/// The views of the main area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum View {
+    /// Live plots, architecture pictures and the table.
+    #[default]
+    Live,
+    /// Latency distribution per server.
+    Latency,
+    /// Throughput and latency versus offered load.
+    Sweep,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { presenter: false, dark: true, speed: 3, scenario_toml: None }
+        Self { presenter: false, dark: true, speed: 3, scenario_toml: None, view: View::Live }
     }
 }
 
@@ -54,6 +68,8 @@ pub struct ServersimApp {
     applied_look: Option<(bool, bool)>,
     /// Servers hidden from the plots by clicking the shared legend (by name).
     pub hidden: std::collections::HashSet<String>,
+    /// The load sweep, running or finished.
+    pub sweep: Option<crate::sweep::Sweep>,
 }
 
 impl Default for ServersimApp {
@@ -103,6 +119,7 @@ impl ServersimApp {
             add_choice: AddChoice::Architecture(ArchitectureKind::Threaded),
             applied_look: None,
             hidden: Default::default(),
+            sweep: None,
         }
     }
 
@@ -135,7 +152,15 @@ impl ServersimApp {
             if let Some(e) = self.error.clone() {
                 self.error_panel_ui(ui, &e);
             }
-            egui::ScrollArea::vertical().show(ui, |ui| self.main_view_ui(ui));
+            match self.settings.view {
+                View::Live => {
+                    egui::ScrollArea::vertical().show(ui, |ui| self.main_view_ui(ui));
+                }
+                View::Latency => crate::views::latency_view_ui(ui, &self.rt, self.settings.presenter),
+                View::Sweep => {
+                    crate::views::sweep_view_ui(ui, &mut self.sweep, &self.rt, self.settings.presenter, &mut self.error)
+                }
+            }
         });
         if self.show_help {
             self.help_ui(ui);
@@ -210,6 +235,11 @@ impl ServersimApp {
             let full = ui.input(|i| i.viewport().fullscreen.unwrap_or(false));
             ui.ctx().send_viewport_cmd(ViewportCommand::Fullscreen(!full));
         }
+        for (key, view) in [(Key::Num1, View::Live), (Key::Num2, View::Latency), (Key::Num3, View::Sweep)] {
+            if pressed(key) {
+                self.settings.view = view;
+            }
+        }
         if pressed(Key::H) || pressed(Key::Questionmark) {
             self.show_help = !self.show_help;
         }
@@ -264,6 +294,14 @@ impl ServersimApp {
                 .text("Arrival rate");
             if ui.add(slider).changed() {
                 self.rt.set_rate(rate);
+            }
+            ui.separator();
+            for (view, label) in
+                [(View::Live, "Live"), (View::Latency, "Latency distribution"), (View::Sweep, "Load sweep")]
+            {
+                if ui.selectable_label(self.settings.view == view, label).clicked() {
+                    self.settings.view = view;
+                }
             }
             ui.separator();
             if ui.selectable_label(self.settings.presenter, "Presenter").on_hover_text("P").clicked() {
@@ -569,6 +607,7 @@ impl ServersimApp {
                         ("P", "presenter mode"),
                         ("T", "light / dark theme"),
                         ("F", "full screen"),
+                        ("1 / 2 / 3", "live view / latency distribution / load sweep"),
                         ("H or ?", "this help"),
                     ] {
                         ui.strong(k);

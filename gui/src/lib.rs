@@ -6,10 +6,12 @@ pub mod export;
 pub mod picture;
 pub mod plots;
 pub mod runtime;
+pub mod sweep;
 pub mod table;
 pub mod theme;
+pub mod views;
 
-pub use app::{ServersimApp, Settings};
+pub use app::{ServersimApp, Settings, View};
 
 /// True if this machine has a display a window can open on.
 pub fn display_available() -> bool {

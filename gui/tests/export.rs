@@ -58,3 +58,34 @@ fn saving_keeps_live_changes() {
     assert_eq!(back.load.rate_rps, 123.0);
     assert_eq!(back.servers[2].processes, 12);
 }
+
+/// The background sweep fills every (server, rate) point, and below capacity each server's
+/// throughput is the offered rate (within Poisson noise over 60 s: sd = sqrt(rate/60) req/s).
+#[test]
+fn the_load_sweep_measures_every_point() {
+    let mut sc = models::scenario::default_scenario();
+    sc.servers.truncate(2);
+    let mut sweep = gui::sweep::Sweep::start(&sc, 4).unwrap();
+    sweep.join();
+    assert_eq!(sweep.done(), sweep.total());
+    let points = sweep.points.lock().unwrap();
+    for (s, row) in points.iter().enumerate() {
+        let cap = models::runner::capacity(&sc, s).unwrap().1;
+        for p in row.iter().map(|p| p.expect("every point is measured")) {
+            if p.offered_rps < 0.8 * cap {
+                let sd = (p.offered_rps / gui::sweep::SWEEP_DURATION_S).sqrt();
+                assert!((p.throughput_rps - p.offered_rps).abs() < 5.0 * sd, "{p:?}");
+            }
+        }
+    }
+}
+
+/// Cancelling stops the sweep early.
+#[test]
+fn the_load_sweep_can_be_cancelled() {
+    let sc = models::scenario::default_scenario();
+    let mut sweep = gui::sweep::Sweep::start(&sc, 40).unwrap();
+    sweep.cancel();
+    sweep.join();
+    assert!(sweep.done() < sweep.total());
+}

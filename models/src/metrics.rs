@@ -178,6 +178,11 @@ impl Recorder {
         &self.counts
     }
 
+    /// Latency of every completed request counted so far (after warm-up).
+    pub fn latency(&self) -> &LatencyHistogram {
+        &self.latency
+    }
+
     /// The time series rows closed so far.
     pub fn series(&self) -> &[SeriesRow] {
         self.series.as_ref().map_or(&[], |s| &s.rows)

@@ -63,13 +63,21 @@ pub struct ServerReport {
     pub warnings: Vec<String>,
 }
 
+/// Estimated saturation rate (requests per second) of server `index` and the resource that sets
+/// it, from mean demands (see docs/model.md).
+pub fn capacity(scenario: &Scenario, index: usize) -> Option<(String, f64)> {
+    let config = &scenario.servers[index];
+    let info = architectures::info(config.architecture);
+    let workload = Workload::of(&scenario.requests);
+    let resources = (info.resources)(config, &workload, scenario.machine.cores);
+    bottleneck(&resources).map(|(r, c)| (r.name.clone(), c))
+}
+
 impl ServerReport {
     fn new(scenario: &Scenario, index: usize, runs: Vec<RunResult>) -> Self {
         let config = &scenario.servers[index];
         let info = architectures::info(config.architecture);
-        let workload = Workload::of(&scenario.requests);
-        let resources = (info.resources)(config, &workload, scenario.machine.cores);
-        let capacity = bottleneck(&resources).map(|(r, c)| (r.name.clone(), c));
+        let capacity = capacity(scenario, index);
         let mut warnings = Vec::new();
         let offered = scenario.load.peak_rate_rps();
         if let Some((name, cap)) = &capacity

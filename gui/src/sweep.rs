@@ -1,0 +1,139 @@
+//! The throughput-versus-offered-load sweep (the "hockey stick"), computed on a background
+//! thread with progress and cancel so the window never waits for it: every server of the current
+//! scenario at a grid of arrival rates, each an independent run with the same seed.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use models::config::{Arrival, Scenario};
+use models::runner::{capacity, run_one};
+use rayon::prelude::*;
+
+/// One measured point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SweepPoint {
+    /// Offered arrival rate, req/s.
+    pub offered_rps: f64,
+    /// Completed per second.
+    pub throughput_rps: f64,
+    /// Mean latency, ms.
+    pub mean_ms: f64,
+    /// 99th-percentile latency, ms.
+    pub p99_ms: f64,
+}
+
+/// Simulated seconds measured per point (after `SWEEP_WARMUP_S`).
+pub const SWEEP_DURATION_S: f64 = 60.0;
+/// Simulated warm-up per point.
+pub const SWEEP_WARMUP_S: f64 = 10.0;
+
+/// A sweep in progress or finished.
+pub struct Sweep {
+    /// The arrival rates, req/s.
+    pub rates: Vec<f64>,
+    /// Server names, in order.
+    pub names: Vec<String>,
+    /// `points[server][rate]`, filled in as runs finish.
+    pub points: Arc<Mutex<Vec<Vec<Option<SweepPoint>>>>>,
+    done: Arc<AtomicUsize>,
+    cancel: Arc<AtomicBool>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Sweep {
+    /// The rates to try: `steps` evenly spaced up to 1.5 × the largest estimated capacity among
+    /// the servers (so every hockey stick shows its knee), or 3 × the current rate if no
+    /// estimate is finite.
+    pub fn rates_for(scenario: &Scenario, steps: usize) -> Vec<f64> {
+        let caps: Vec<f64> = (0..scenario.servers.len())
+            .filter_map(|i| capacity(scenario, i))
+            .map(|c| c.1)
+            .filter(|c| c.is_finite())
+            .collect();
+        let top = caps.iter().copied().fold(0.0, f64::max);
+        let max = if top > 0.0 { 1.5 * top } else { 3.0 * scenario.load.rate_rps.max(1.0) };
+        (1..=steps).map(|k| max * k as f64 / steps as f64).collect()
+    }
+
+    /// Start sweeping `scenario` (open loads only) on a background thread.
+    pub fn start(scenario: &Scenario, steps: usize) -> Result<Self, String> {
+        if matches!(scenario.load.arrival, Arrival::Closed { .. }) {
+            return Err("a load sweep varies the arrival rate, so it needs an open load (poisson or uniform)".into());
+        }
+        let rates = Self::rates_for(scenario, steps.max(2));
+        let names = scenario.servers.iter().map(|s| s.name.clone()).collect();
+        let points = Arc::new(Mutex::new(vec![vec![None; rates.len()]; scenario.servers.len()]));
+        let done = Arc::new(AtomicUsize::new(0));
+        let cancel = Arc::new(AtomicBool::new(false));
+        let mut base = scenario.clone();
+        base.run.duration_s = SWEEP_DURATION_S;
+        base.run.warmup_s = SWEEP_WARMUP_S;
+        base.run.replications = 1;
+        base.load.schedule.clear();
+        let handle = {
+            let (rates, points, done, cancel) = (rates.clone(), points.clone(), done.clone(), cancel.clone());
+            std::thread::spawn(move || {
+                let jobs: Vec<(usize, usize)> =
+                    (0..rates.len()).flat_map(|r| (0..base.servers.len()).map(move |s| (s, r))).collect();
+                jobs.par_iter().for_each(|&(s, r)| {
+                    if cancel.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let mut sc = base.clone();
+                    sc.load.rate_rps = rates[r];
+                    let result = run_one(&sc, s, 0, false);
+                    let point = SweepPoint {
+                        offered_rps: rates[r],
+                        throughput_rps: result.throughput_rps,
+                        mean_ms: result.latency.mean_ms(),
+                        p99_ms: result.latency.quantile_ms(0.99),
+                    };
+                    if let Ok(mut p) = points.lock() {
+                        p[s][r] = Some(point);
+                    }
+                    done.fetch_add(1, Ordering::Relaxed);
+                });
+            })
+        };
+        Ok(Self { rates, names, points, done, cancel, handle: Some(handle) })
+    }
+
+    /// Runs finished so far, out of `total()`.
+    pub fn done(&self) -> usize {
+        self.done.load(Ordering::Relaxed)
+    }
+
+    /// Runs in the whole sweep.
+    pub fn total(&self) -> usize {
+        self.rates.len() * self.names.len()
+    }
+
+    /// True once the background thread has stopped (finished or cancelled).
+    pub fn finished(&self) -> bool {
+        self.handle.as_ref().is_none_or(|h| h.is_finished())
+    }
+
+    /// Stop after the runs in progress.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    /// True if it was cancelled.
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// Wait for the background thread (tests).
+    pub fn join(&mut self) {
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Sweep {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
