@@ -1,0 +1,82 @@
+//! Measures the window's frame time headless: four servers at 2,000 req/s each, driven through
+//! egui_kittest (simulation slice + UI layout and tessellation; GPU drawing excluded).
+//! Run: `cargo run --release -p gui --example frame_time`
+
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use gui::ServersimApp;
+use gui::runtime::{Runtime, SPEEDS};
+
+/// Four architectures that can each serve 2,000 req/s: 0.4 ms of CPU and 4 ms of IO per request
+/// on 8 cores.
+const SCENARIO: &str = r#"
+name = "Four servers at 2,000 req/s"
+[machine]
+cores = 8
+[load]
+arrival = "poisson"
+rate_rps = 2000.0
+[[request]]
+name = "api"
+cpu_ms = { dist = "exp", mean = 0.4 }
+io_ms = { dist = "exp", mean = 4.0 }
+[[server]]
+name = "threaded"
+architecture = "threaded"
+threads = 40
+[[server]]
+name = "event loop"
+architecture = "event_loop"
+processes = 4
+[[server]]
+name = "prefork"
+architecture = "prefork"
+processes = 40
+[[server]]
+name = "daemons"
+architecture = "daemon"
+daemons = 4
+threads = 10
+"#;
+
+fn measure(speed: usize, label: &str) {
+    let sc = models::scenario::parse(SCENARIO, "frame_time").expect("valid");
+    let mut app = ServersimApp::default();
+    app.rt = Runtime::new(sc, true, speed);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1600.0, 1000.0))
+        .build_ui_state(|ui, app: &mut ServersimApp| app.ui(ui), app);
+    // Warm up for 3 s of wall time at 60 frames per second, then measure 600 frames.
+    let frame = Duration::from_secs_f64(1.0 / 60.0);
+    let mut times = Vec::new();
+    let start = Instant::now();
+    let mut n = 0;
+    while times.len() < 600 {
+        let t0 = Instant::now();
+        h.step();
+        let dt = t0.elapsed();
+        if start.elapsed() > Duration::from_secs(3) {
+            times.push(dt.as_secs_f64() * 1e3);
+        }
+        n += 1;
+        if let Some(rest) = frame.checked_sub(t0.elapsed()) {
+            std::thread::sleep(rest);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let mean = times.iter().sum::<f64>() / times.len() as f64;
+    let p95 = times[times.len() * 95 / 100];
+    let max = times[times.len() - 1];
+    let sim_t = h.state().rt.now_s();
+    println!(
+        "{label:<24} frames {n:>5}  frame time mean {mean:5.2} ms  p95 {p95:5.2} ms  max {max:5.2} ms  simulated {sim_t:8.1} s in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+}
+
+fn main() {
+    measure(3, "speed 1x");
+    measure(SPEEDS.len() - 2, "speed 100x");
+    measure(SPEEDS.len() - 1, "speed max");
+}
