@@ -24,6 +24,7 @@ pub fn mmc_reference(duration_s: f64) -> Scenario {
             request_kb: 0.0,
             response_kb: 0.0,
             is_static: false,
+            crash_fraction: 0.0,
         }],
         servers: vec![server],
     }

@@ -7,7 +7,7 @@ use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, StrokeKind, Ui, V
 use models::engine::ThreadState;
 use models::view::{ProcessRole, ProcessView, ServerView, ThreadView};
 
-use crate::theme::{class_color, server_color};
+use crate::theme::{ALERT, class_color, server_color};
 
 /// Gold ring around the thread that holds its process's GIL.
 const GIL_GOLD: Color32 = Color32::from_rgb(230, 170, 0);
@@ -80,6 +80,14 @@ pub fn legend_ui(ui: &mut Ui) {
             "idle thread",
         );
     });
+}
+
+/// Red that pulses twice a second (wall-clock time), for crashed processes.
+fn crash_flash(ctx: &egui::Context) -> Color32 {
+    let t = ctx.input(|i| i.time);
+    let pulse = 0.5 + 0.5 * (t * std::f64::consts::TAU * 2.0).sin() as f32;
+    ctx.request_repaint();
+    ALERT.gamma_multiply(0.35 + 0.5 * pulse)
 }
 
 fn dashed_ring(p: &egui::Painter, center: Pos2, r: f32, stroke: Stroke) {
@@ -223,7 +231,15 @@ fn process_box(
     } else {
         Stroke::new(1.5, color.gamma_multiply(0.8))
     };
-    let fill = if pr.alive { Color32::TRANSPARENT } else { ink.dead.gamma_multiply(0.5) };
+    let fill = if pr.down {
+        // Crashed: flashes red until it respawns.
+        crash_flash(p.ctx())
+    } else if pr.alive {
+        Color32::TRANSPARENT
+    } else {
+        ink.dead.gamma_multiply(0.5)
+    };
+    let stroke = if pr.down { Stroke::new(2.0, ALERT) } else { stroke };
     p.rect(b, 4.0, fill, stroke, StrokeKind::Inside);
     // Header: role tag and memory bar.
     let tag = match pr.role {
@@ -248,6 +264,9 @@ fn process_box(
     }
     if pr.retiring {
         header.push_str(" · retiring");
+    }
+    if pr.down {
+        header = "CRASHED · respawning".to_string();
     }
     p.text(pos2(b.left() + 4.0, top + 6.0), Align2::LEFT_TOP, header, font.clone(), ink.faint);
     // Threads in a grid.
@@ -286,7 +305,9 @@ fn aggregate_ui(p: &egui::Painter, area: Rect, view: &ServerView, ink: &Ink, fon
         if cell.bottom() > grid.bottom() {
             break;
         }
-        if !pr.alive {
+        if pr.down {
+            p.rect_filled(cell, 1.0, crash_flash(p.ctx()));
+        } else if !pr.alive {
             p.rect_filled(cell, 1.0, ink.dead);
         } else if on_cpu > 0 {
             p.rect_filled(cell, 1.0, color);

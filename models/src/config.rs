@@ -117,6 +117,8 @@ pub struct RequestClass {
     pub response_kb: f64,
     /// A static file: a front-end that can serve files serves it itself.
     pub is_static: bool,
+    /// Probability that a request's CPU work crashes its whole process (0..=1).
+    pub crash_fraction: f64,
 }
 
 /// Which architecture a server uses; each has its own file in `architectures/`.
@@ -177,6 +179,8 @@ pub struct ServerConfig {
     pub queue_timeout_s: Option<f64>,
     /// CGI: CPU time to start the interpreter and import the app, per request, in seconds.
     pub startup_s: f64,
+    /// Seconds from a crash until the process runs again.
+    pub respawn_s: f64,
 }
 
 impl ServerConfig {
@@ -202,6 +206,7 @@ impl ServerConfig {
             frontend_mb: 0.0,
             queue_timeout_s: None,
             startup_s: 0.0,
+            respawn_s: 0.0,
         }
     }
 }

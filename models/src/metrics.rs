@@ -19,6 +19,10 @@ pub struct Counts {
     pub failed: u64,
     /// Requests the server finished after the client had given up (wasted work).
     pub wasted: u64,
+    /// Process crashes (after warm-up).
+    pub crashes: u64,
+    /// Requests failed because their process crashed (part of `failed`).
+    pub lost_to_crashes: u64,
 }
 
 /// The levels tracked as time-weighted averages, in a fixed order.
@@ -55,6 +59,8 @@ pub struct SeriesRow {
     pub timed_out_rps: f64,
     /// Server failures per second.
     pub failed_rps: f64,
+    /// Process crashes in the window.
+    pub crashes: f64,
     /// Mean latency of requests completed in this window, ms (0 if none).
     pub latency_mean_ms: f64,
     /// Median latency of requests completed in this window, ms (0 if none).
@@ -80,6 +86,7 @@ struct WindowCounts {
     rejected: u64,
     timed_out: u64,
     failed: u64,
+    crashes: u64,
 }
 
 /// Builds the time series window by window, closing windows lazily as simulated time passes.
@@ -227,6 +234,7 @@ impl Recorder {
             rejected_rps: c.rejected as f64 / width,
             timed_out_rps: c.timed_out as f64 / width,
             failed_rps: c.failed as f64 / width,
+            crashes: c.crashes as f64,
             latency_mean_ms: s.latency.mean_ms(),
             latency_p50_ms: s.latency.quantile_ms(0.5),
             latency_p99_ms: s.latency.quantile_ms(0.99),
@@ -344,6 +352,24 @@ impl Recorder {
         }
         if let Some(s) = &mut self.series {
             s.counts.failed += 1;
+        }
+    }
+
+    /// A process crashed at `now_s`.
+    pub fn crashed(&mut self, now_s: f64) {
+        if now_s >= self.warmup_s {
+            self.counts.crashes += 1;
+        }
+        if let Some(s) = &mut self.series {
+            s.counts.crashes += 1;
+        }
+    }
+
+    /// A request that arrived at `arrival_s` is lost in a crash (before `failed` is recorded);
+    /// `abandoned` if its client had already given up.
+    pub fn lost_to_crash(&mut self, arrival_s: f64, abandoned: bool) {
+        if self.counted(arrival_s) && !abandoned {
+            self.counts.lost_to_crashes += 1;
         }
     }
 

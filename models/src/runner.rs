@@ -125,6 +125,8 @@ impl ServerReport {
             c.timed_out += r.counts.timed_out;
             c.failed += r.counts.failed;
             c.wasted += r.counts.wasted;
+            c.crashes += r.counts.crashes;
+            c.lost_to_crashes += r.counts.lost_to_crashes;
             in_flight += r.in_flight_at_end;
         }
         (c, in_flight)
@@ -156,6 +158,7 @@ struct JsonServer {
     utilization: JsonUtilization,
     mean_in_system: f64,
     memory_mb: JsonMemory,
+    crashes: u64,
     capacity_rps: Option<f64>,
     bottleneck: Option<String>,
     warnings: Vec<String>,
@@ -172,6 +175,7 @@ struct JsonRequests {
     failed: u64,
     in_flight_at_end: u64,
     wasted: u64,
+    lost_to_crashes: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -254,6 +258,7 @@ impl JsonReport {
                         failed: c.failed,
                         in_flight_at_end: in_flight,
                         wasted: c.wasted,
+                        lost_to_crashes: c.lost_to_crashes,
                     },
                     throughput_rps: m(&|r| r.throughput_rps).mean,
                     latency_ms: JsonLatency {
@@ -278,6 +283,7 @@ impl JsonReport {
                         mean: m(&|r| r.memory_mean_mb).mean,
                         peak: s.runs.iter().map(|r| r.memory_peak_mb).fold(0.0, f64::max),
                     },
+                    crashes: c.crashes,
                     capacity_rps: s.capacity.as_ref().and_then(|c| finite(c.1)),
                     bottleneck: s.capacity.as_ref().filter(|c| c.1.is_finite()).map(|c| c.0.clone()),
                     warnings: s.warnings.clone(),

@@ -51,6 +51,10 @@ pub struct ProcessView {
     pub ready: usize,
     /// Event loops: requests parked on non-blocking IO or in the offload pool.
     pub parked: usize,
+    /// Crashed and not yet respawned.
+    pub down: bool,
+    /// Simulated time of its last crash, seconds.
+    pub crashed_at_s: Option<f64>,
 }
 
 /// One thread.

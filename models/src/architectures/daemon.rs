@@ -84,6 +84,20 @@ impl Server for Daemon {
     fn set_backlog(&mut self, backlog: Option<u32>) {
         self.daemons.set_backlog(backlog);
     }
+    fn on_crash(&mut self, cx: &mut Ctx<'_>, process: u32) {
+        if self.frontend.owns_process(process) {
+            self.frontend.crash(cx, process);
+        } else {
+            self.daemons.crash(cx, process);
+        }
+    }
+    fn on_respawn(&mut self, cx: &mut Ctx<'_>, process: u32) {
+        if self.frontend.owns_process(process) {
+            self.frontend.respawn(cx, process);
+        } else {
+            self.daemons.respawn(cx, process);
+        }
+    }
     fn resize(&mut self, cx: &mut Ctx<'_>, processes: u32, threads: u32) {
         self.daemons.resize(cx, processes, threads);
     }

@@ -39,6 +39,8 @@ struct Loop {
     in_flight: u32,
     /// Of those, requests parked on IO or in the offload pool.
     parked: u32,
+    /// Crashed and not yet respawned.
+    down: bool,
     ready: VecDeque<Item>,
     offload_idle: VecDeque<u32>,
     offload_queue: VecDeque<ReqId>,
@@ -119,6 +121,7 @@ impl Loops {
             accepting: true,
             in_flight: 0,
             parked: 0,
+            down: false,
             ready: VecDeque::new(),
             offload_idle,
             offload_queue: VecDeque::new(),
@@ -139,7 +142,7 @@ impl Loops {
             return;
         }
         // Retired loops (live resize) take no new connections.
-        let accepting = || (0..self.loops.len()).filter(|&i| self.loops[i].accepting);
+        let accepting = || (0..self.loops.len()).filter(|&i| self.loops[i].accepting && !self.loops[i].down);
         let Some(l) = accepting()
             .find(|&i| !self.loops[i].busy)
             .or_else(|| accepting().min_by_key(|&i| self.loops[i].ready.len()))
@@ -240,6 +243,10 @@ impl Loops {
 
     /// A parked request's IO finished: its callback joins its loop's ready queue.
     pub fn park_done(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
+        if !cx.core.is_live(request) {
+            // Its loop crashed while the IO was in flight: the request is already lost.
+            return;
+        }
         let l = self.owner[request.index as usize] as usize;
         self.loops[l].parked -= 1;
         self.loops[l].ready.push_back(Item::Resume(request));
@@ -296,6 +303,66 @@ impl Loops {
             .collect()
     }
 
+    /// True if `process` is one of these loops.
+    pub fn owns_process(&self, process: u32) -> bool {
+        self.loops.iter().any(|l| l.process == process)
+    }
+
+    /// The loop of `process` crashed: every request it held (running, ready, parked on IO or in
+    /// its offload pool) is lost, and it refuses connections until it respawns.
+    pub fn crash(&mut self, cx: &mut Ctx<'_>, process: u32) {
+        let Some(l) = self.loops.iter().position(|l| l.process == process) else { return };
+        for r in cx.crash_process(process, true) {
+            cx.lose_to_crash(r);
+        }
+        let lp = &mut self.loops[l];
+        for item in lp.ready.drain(..) {
+            match item {
+                Item::New(r) => {
+                    self.new_waiting -= 1;
+                    cx.core.waiting_changed(-1);
+                    cx.lose_to_crash(r);
+                }
+                Item::Resume(r) => cx.lose_to_crash(r),
+            }
+        }
+        for r in lp.offload_queue.drain(..) {
+            cx.core.waiting_changed(-1);
+            cx.lose_to_crash(r);
+        }
+        // Requests parked on IO (or held by its offload threads) belonged to the dead process too.
+        for r in cx.core.live_ids() {
+            if self.owner.get(r.index as usize) == Some(&(l as u32))
+                && cx.core.request(r).started
+                && self.accepted_here(cx.core, r)
+            {
+                cx.lose_to_crash(r);
+            }
+        }
+        let lp = &mut self.loops[l];
+        lp.busy = false;
+        lp.in_flight = 0;
+        lp.parked = 0;
+        lp.down = true;
+        lp.offload_idle =
+            cx.core.processes[process as usize].threads.iter().copied().filter(|&t| t != lp.thread).collect();
+    }
+
+    /// True if `request` went through these loops (the daemon's dynamic requests never do).
+    fn accepted_here(&self, core: &Core, request: ReqId) -> bool {
+        // Loops only ever serve the requests routed to them: every static request in a daemon,
+        // every request in an event-loop server.
+        self.role_kind == ProcessRole::EventLoop || core.request(request).is_static
+    }
+
+    /// The loop of `process` runs again.
+    pub fn respawn(&mut self, cx: &mut Ctx<'_>, process: u32) {
+        if let Some(l) = self.loops.iter().position(|l| l.process == process) {
+            self.loops[l].down = false;
+            self.run(cx, l);
+        }
+    }
+
     /// The loops' processes.
     pub fn process_ids(&self) -> Vec<u32> {
         self.loops.iter().map(|l| l.process).collect()
@@ -333,6 +400,12 @@ impl Server for Loops {
     }
     fn set_backlog(&mut self, backlog: Option<u32>) {
         Loops::set_backlog(self, backlog);
+    }
+    fn on_crash(&mut self, cx: &mut Ctx<'_>, process: u32) {
+        self.crash(cx, process);
+    }
+    fn on_respawn(&mut self, cx: &mut Ctx<'_>, process: u32) {
+        self.respawn(cx, process);
     }
     fn resize(&mut self, cx: &mut Ctx<'_>, processes: u32, _threads: u32) {
         Loops::resize(self, cx, processes);

@@ -29,6 +29,11 @@ pub trait Server: Send {
         // Architectures that never park leave this alone; completing keeps the books balanced.
         cx.core.complete(request);
     }
+    /// A request's CPU work crashed `process`: fail every request it held (`Ctx::crash_process`
+    /// stops its threads and schedules the respawn).
+    fn on_crash(&mut self, cx: &mut Ctx<'_>, process: u32);
+    /// A crashed `process` runs again: its threads take work.
+    fn on_respawn(&mut self, cx: &mut Ctx<'_>, process: u32);
     /// Change how many requests may wait for a worker (`None` = unlimited), live.
     fn set_backlog(&mut self, backlog: Option<u32>);
     /// Resize the worker pool to `processes` × `threads` while running (each architecture

@@ -37,6 +37,10 @@ pub struct WorkerPool {
     spawn: Spawn,
     gil: bool,
     process_mb: f64,
+    /// The listening socket belongs to a parent that survives worker crashes (Apache's and
+    /// gunicorn's master, a daemon front-end); false for a single-process server, whose socket
+    /// dies with it.
+    master_socket: bool,
 }
 
 impl WorkerPool {
@@ -60,6 +64,7 @@ impl WorkerPool {
             spawn,
             gil,
             process_mb,
+            master_socket: true,
         };
         for _ in 0..processes {
             pool.add_process(core, threads);
@@ -81,6 +86,56 @@ impl WorkerPool {
         self
     }
 
+    /// The listening socket lives in the worker process itself (a single-process server).
+    pub fn without_master(mut self) -> Self {
+        self.master_socket = false;
+        self
+    }
+
+    fn listener_down(&self, core: &Core) -> bool {
+        !self.master_socket && self.processes.iter().all(|(p, _)| core.processes[*p as usize].down)
+    }
+
+    /// `process` crashed: its requests are lost; a single-process server also loses its listen
+    /// queue and refuses connections until it respawns.
+    pub fn crash(&mut self, cx: &mut Ctx<'_>, process: u32) {
+        let per_request = matches!(self.spawn, Spawn::PerRequest { .. });
+        for r in cx.crash_process(process, !per_request) {
+            cx.lose_to_crash(r);
+        }
+        let threads = cx.core.processes[process as usize].threads.clone();
+        if per_request {
+            // A CGI process dies with its request; the slot takes the next one (a new process).
+            for t in threads {
+                if cx.core.threads[t as usize].enabled {
+                    self.next(cx, t);
+                }
+            }
+            return;
+        }
+        self.idle.retain(|t| !threads.contains(t));
+        if self.listener_down(cx.core) {
+            while let Some(r) = self.queue.pop_front() {
+                cx.core.waiting_changed(-1);
+                cx.lose_to_crash(r);
+            }
+        }
+    }
+
+    /// A crashed `process` runs again: its threads take waiting requests.
+    pub fn respawn(&mut self, cx: &mut Ctx<'_>, process: u32) {
+        let threads = cx.core.processes[process as usize].threads.clone();
+        let enabled: Vec<u32> = threads.into_iter().filter(|&t| cx.core.threads[t as usize].enabled).collect();
+        if enabled.is_empty() {
+            // Retired by a resize while it was down: it stays down.
+            cx.core.set_alive(process, false);
+            return;
+        }
+        for t in enabled {
+            self.next(cx, t);
+        }
+    }
+
     /// Requests waiting for a worker.
     pub fn waiting(&self) -> usize {
         self.queue.len()
@@ -89,7 +144,10 @@ impl WorkerPool {
     /// A request arrives: an idle worker takes it, or it waits, or the backlog is full and it is
     /// refused.
     pub fn arrive(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
-        if let Some(thread) = self.idle.pop_front() {
+        if self.listener_down(cx.core) {
+            // Connection refused: the only process (and its socket) is gone.
+            cx.core.reject(request);
+        } else if let Some(thread) = self.idle.pop_front() {
             self.serve(cx, thread, request);
         } else if self.backlog.is_none_or(|b| self.queue.len() < b as usize) {
             self.queue.push_back(request);
@@ -224,6 +282,12 @@ impl Server for WorkerPool {
     }
     fn set_backlog(&mut self, backlog: Option<u32>) {
         WorkerPool::set_backlog(self, backlog);
+    }
+    fn on_crash(&mut self, cx: &mut Ctx<'_>, process: u32) {
+        self.crash(cx, process);
+    }
+    fn on_respawn(&mut self, cx: &mut Ctx<'_>, process: u32) {
+        self.respawn(cx, process);
     }
     fn resize(&mut self, cx: &mut Ctx<'_>, processes: u32, threads: u32) {
         let threads = if matches!(self.spawn, Spawn::PerRequest { .. }) { 1 } else { threads };

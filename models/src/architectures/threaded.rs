@@ -18,7 +18,11 @@ impl Architecture for Threaded {
     const REQUIRED: &'static [&'static str] = &["threads"];
 
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
-        Box::new(WorkerPool::build(core, 1, c.threads, c.gil, c.process_mb, c.listen_backlog, Spawn::Persistent))
+        // The listening socket lives in the one process: when it crashes, connections are refused.
+        Box::new(
+            WorkerPool::build(core, 1, c.threads, c.gil, c.process_mb, c.listen_backlog, Spawn::Persistent)
+                .without_master(),
+        )
     }
 
     fn resources(c: &ServerConfig, w: &Workload, cores: u32) -> Vec<Resource> {

@@ -23,6 +23,8 @@ pub struct Request {
     pub io_s: f64,
     /// A static file (a front-end may serve it itself).
     pub is_static: bool,
+    /// Its CPU work ends in a crash that kills its process (a segfault in a C extension).
+    pub crashes: bool,
     /// The closed-load client that sent it (`u32::MAX` for open loads).
     pub user: u32,
     /// The client has given up on it.
@@ -86,6 +88,10 @@ pub struct Process {
     pub memory_mb: f64,
     /// Its threads' indices.
     pub threads: Vec<u32>,
+    /// Crashed and waiting to be respawned.
+    pub down: bool,
+    /// Simulated time of its last crash, seconds.
+    pub crashed_at_s: Option<f64>,
 }
 
 /// Memory and GIL settings of the server being simulated.
@@ -101,6 +107,8 @@ pub struct CoreSettings {
     pub request_mb: f64,
     /// Seconds after which a client gives up, if any.
     pub timeout_s: Option<f64>,
+    /// Seconds from a crash until the process is running again.
+    pub respawn_s: f64,
 }
 
 /// The simulated machine and server state shared by all architectures.
@@ -186,6 +194,8 @@ impl Core {
             gil: gil.then(Gil::default),
             memory_mb: image_mb,
             threads: Vec::new(),
+            down: false,
+            crashed_at_s: None,
         });
         if alive {
             self.set_alive(id, true);
@@ -281,6 +291,8 @@ impl Core {
             threads,
             ready: 0,
             parked: 0,
+            down: p.down,
+            crashed_at_s: p.crashed_at_s,
         }
     }
 
@@ -328,6 +340,16 @@ impl Core {
         self.requests.get(id.index as usize).is_some_and(|r| r.live && r.generation == id.generation)
     }
 
+    /// The ids of the requests currently inside the server.
+    pub fn live_ids(&self) -> Vec<ReqId> {
+        self.requests
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.live)
+            .map(|(i, r)| ReqId { index: i as u32, generation: r.generation })
+            .collect()
+    }
+
     /// Requests currently inside the server.
     pub fn requests(&self) -> impl Iterator<Item = &Request> {
         self.requests.iter().filter(|r| r.live)
@@ -341,6 +363,7 @@ impl Core {
         cpu_s: f64,
         io_s: f64,
         is_static: bool,
+        crashes: bool,
         user: u32,
     ) -> ReqId {
         let req = Request {
@@ -349,6 +372,7 @@ impl Core {
             cpu_s,
             io_s,
             is_static,
+            crashes,
             user,
             abandoned: false,
             started: false,
@@ -528,6 +552,71 @@ impl Ctx<'_> {
         self.core.rearm_cpu(self.sched);
     }
 
+    /// `process` crashes now: every thread stops (off the CPU, out of the GIL queue, its IO
+    /// forgotten), the process's memory is released, and it is scheduled to respawn after
+    /// `respawn_s` (unless `respawn` is false, as for a CGI process that would exit anyway).
+    /// Returns the requests its threads were serving; the architecture fails them together with
+    /// any others it holds for this process. Does nothing if the process is already down.
+    pub fn crash_process(&mut self, process: u32, respawn: bool) -> Vec<ReqId> {
+        let now = self.core.now_s;
+        let p = process as usize;
+        if !self.core.processes[p].alive {
+            return Vec::new();
+        }
+        let mut lost = Vec::new();
+        for t in self.core.processes[p].threads.clone() {
+            if self.core.threads[t as usize].state == ThreadState::Idle {
+                continue;
+            }
+            if self.core.cpu.contains(t) {
+                self.core.cpu.remove(now, t);
+            }
+            let th = &mut self.core.threads[t as usize];
+            lost.push(th.request);
+            th.state = ThreadState::Idle;
+            th.epoch = th.epoch.wrapping_add(1);
+            th.request = ReqId::NONE;
+            if th.is_worker {
+                self.core.recorder.add_level(now, Level::BusyWorkers, -1.0);
+            }
+        }
+        // Tasks finishing at this instant must not be delivered for the dead threads.
+        let threads = &self.core.processes[p].threads;
+        self.core.notices.retain(|n| !matches!(n, Notice::TaskDone { thread, .. } if threads.contains(thread)));
+        if let Some(g) = &mut self.core.processes[p].gil {
+            *g = Gil { acquisitions: g.acquisitions.wrapping_add(1), ..Gil::default() };
+        }
+        self.core.set_alive(process, false);
+        let pr = &mut self.core.processes[p];
+        pr.crashed_at_s = Some(now);
+        pr.down = respawn;
+        self.core.recorder.crashed(now);
+        if respawn {
+            self.sched.schedule_in(self.core.settings.respawn_s, Event::Respawn { process });
+        }
+        self.core.rearm_cpu(self.sched);
+        lost
+    }
+
+    /// Fail `request` because its process crashed.
+    pub fn lose_to_crash(&mut self, request: ReqId) {
+        if self.core.is_live(request) {
+            let r = self.core.request(request);
+            let (arrival, abandoned) = (r.arrival_s, r.abandoned);
+            self.core.recorder.lost_to_crash(arrival, abandoned);
+            self.core.fail(request);
+        }
+    }
+
+    /// A crashed process is running again.
+    pub(crate) fn respawned(&mut self, process: u32) {
+        let p = &mut self.core.processes[process as usize];
+        if p.down {
+            p.down = false;
+            self.core.set_alive(process, true);
+        }
+    }
+
     /// Park `request` for `delay_s` seconds without holding any thread (non-blocking IO); the
     /// architecture's `on_park_done` is called afterwards.
     pub fn park(&mut self, request: ReqId, delay_s: f64) {
@@ -624,6 +713,12 @@ impl Ctx<'_> {
                     self.core.processes[process as usize].gil.as_ref().is_some_and(|g| g.holder == Some(thread));
                 if holds_gil {
                     self.hand_gil_to_next(process);
+                }
+                let request = self.core.threads[thread as usize].request;
+                if self.core.is_live(request) && self.core.request(request).crashes {
+                    // The C extension segfaults: the whole process goes, see `crash_process`.
+                    self.core.notices.push_back(Notice::Crash { process });
+                    continue;
                 }
                 self.begin_io(thread);
             }

@@ -93,6 +93,11 @@ impl Cpu {
         self.running += 1;
     }
 
+    /// True if `thread` is on the CPU.
+    pub fn contains(&self, thread: u32) -> bool {
+        self.tag_of.get(thread as usize).is_some_and(|t| !t.is_nan())
+    }
+
     /// Take `thread` off the CPU before it finishes; returns the CPU-seconds it still needs.
     pub fn remove(&mut self, now_s: f64, thread: u32) -> f64 {
         self.advance(now_s);

@@ -20,6 +20,7 @@ struct ClassSampler {
     cpu_s: Dist,
     io_s: Dist,
     is_static: bool,
+    crash_fraction: f64,
 }
 
 /// One drawn request.
@@ -33,6 +34,8 @@ pub struct Demand {
     pub io_s: f64,
     /// Static file.
     pub is_static: bool,
+    /// Its CPU work crashes its process.
+    pub crashes: bool,
 }
 
 /// Generates the arrivals and demands of one replication.
@@ -65,6 +68,7 @@ impl LoadGen {
                     cpu_s: c.cpu_s.clone(),
                     io_s: c.io_s.clone(),
                     is_static: c.is_static,
+                    crash_fraction: c.crash_fraction,
                 }
             })
             .collect();
@@ -176,6 +180,8 @@ impl LoadGen {
         let c = &self.classes[class];
         let cpu_s = c.cpu_s.sample(&mut self.demands_rng);
         let io_s = c.io_s.sample(&mut self.demands_rng);
-        Demand { class: class as u16, cpu_s, io_s, is_static: c.is_static }
+        // Drawn only for classes that can crash, so scenarios without crashes keep their streams.
+        let crashes = c.crash_fraction > 0.0 && unit(&mut self.demands_rng) < c.crash_fraction;
+        Demand { class: class as u16, cpu_s, io_s, is_static: c.is_static, crashes }
     }
 }

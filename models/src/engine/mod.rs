@@ -73,6 +73,11 @@ pub enum Event {
     },
     /// Warm-up ends: statistics start.
     WarmupEnd,
+    /// A crashed process has been restarted.
+    Respawn {
+        /// The process.
+        process: u32,
+    },
 }
 
 /// Something the core tells the driver after handling an event.
@@ -82,6 +87,8 @@ pub(crate) enum Notice {
     TaskDone { thread: u32, request: ReqId },
     /// A closed-load client has its answer (or gave up) and starts thinking.
     UserFree { user: u32 },
+    /// A request's CPU work crashed its process.
+    Crash { process: u32 },
 }
 
 /// One server being simulated, with its own copy of the machine and its own load generator.
@@ -108,6 +115,7 @@ impl ServerSim {
             shared_mb: config.shared_mb,
             request_mb: config.memory_kb / 1024.0,
             timeout_s: scenario.load.timeout_s,
+            respawn_s: config.respawn_s,
         };
         let mut core = Core::new(scenario.machine.cores, settings, recorder);
         let server = (architectures::info(config.architecture).build)(&config, &mut core);
@@ -143,7 +151,7 @@ impl ServerSim {
 
     fn admit(&mut self, sched: &mut Scheduler<Event>, user: u32) {
         let d = self.load.draw_request();
-        let id = self.core.admit(sched, d.class, d.cpu_s, d.io_s, d.is_static, user);
+        let id = self.core.admit(sched, d.class, d.cpu_s, d.io_s, d.is_static, d.crashes, user);
         let mut cx = Ctx { core: &mut self.core, sched };
         self.server.on_arrival(&mut cx, id);
     }
@@ -173,6 +181,11 @@ impl Model for ServerSim {
             Event::ClientTimeout { request } => self.core.client_timeout(request),
             Event::RateChange { index } => self.load.rate_change(index, sched),
             Event::WarmupEnd => self.core.recorder.end_warmup(sched.now_s()),
+            Event::Respawn { process } => {
+                let mut cx = Ctx { core: &mut self.core, sched };
+                cx.respawned(process);
+                self.server.on_respawn(&mut cx, process);
+            }
         }
         self.drain_notices(sched);
     }
@@ -188,6 +201,10 @@ impl ServerSim {
                     self.server.on_task_done(&mut cx, thread, request);
                 }
                 Notice::UserFree { user } => self.load.user_free(user, sched),
+                Notice::Crash { process } => {
+                    let mut cx = Ctx { core: &mut self.core, sched };
+                    self.server.on_crash(&mut cx, process);
+                }
             }
         }
     }

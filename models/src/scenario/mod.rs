@@ -369,6 +369,15 @@ impl Validator<'_> {
                     request_kb: self.non_negative(&rp.key("request_kb"), r.request_kb, 0.0),
                     response_kb: self.non_negative(&rp.key("response_kb"), r.response_kb, 0.0),
                     is_static: r.is_static.unwrap_or(false),
+                    crash_fraction: match r.crash_fraction {
+                        Some(f) => self.number(
+                            &rp.key("crash_fraction"),
+                            f,
+                            |f| (0.0..=1.0).contains(&f),
+                            "a probability from 0 to 1",
+                        ),
+                        None => 0.0,
+                    },
                 }
             })
             .collect()
@@ -466,6 +475,7 @@ impl Validator<'_> {
         c.frontend_mb = self.non_negative(&p.key("frontend_mb"), s.frontend_mb, 0.0);
         c.queue_timeout_s = self.positive_opt(&p.key("queue_timeout_s"), s.queue_timeout_s);
         c.startup_s = self.non_negative(&p.key("startup_ms"), s.startup_ms, 0.0) / 1e3;
+        c.respawn_s = self.non_negative(&p.key("respawn_ms"), s.respawn_ms, 0.0) / 1e3;
         Some(c)
     }
 }

@@ -67,6 +67,7 @@ pub struct RawRequest {
     pub response_kb: Option<f64>,
     #[serde(rename = "static")]
     pub is_static: Option<bool>,
+    pub crash_fraction: Option<f64>,
 }
 
 /// One `[[server]]` (or a preset's `[server]`).
@@ -93,6 +94,7 @@ pub struct RawServer {
     pub frontend_mb: Option<f64>,
     pub max_processes: Option<u32>,
     pub startup_ms: Option<f64>,
+    pub respawn_ms: Option<f64>,
 }
 
 macro_rules! overlay {
@@ -106,7 +108,7 @@ impl RawServer {
     pub fn overlay(&mut self, base: &RawServer) {
         overlay!(self, base; name, architecture, listen_backlog, gil, gil_switch_ms, process_mb, shared_mb,
             thread_mb, memory_kb, threads, processes, blocking_io, offload_threads, daemons, queue_timeout_s,
-            frontend_processes, frontend_mb, max_processes, startup_ms);
+            frontend_processes, frontend_mb, max_processes, startup_ms, respawn_ms);
     }
 
     /// The architecture-specific fields that are set, by their file names.

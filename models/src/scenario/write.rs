@@ -113,6 +113,9 @@ pub fn to_toml(s: &Scenario) -> String {
         if c.is_static {
             o.push_str("static = true\n");
         }
+        if c.crash_fraction > 0.0 {
+            let _ = writeln!(o, "crash_fraction = {}", num(c.crash_fraction));
+        }
     }
     for v in &s.servers {
         o.push_str("\n[[server]]\n");
@@ -158,13 +161,14 @@ pub fn to_toml(s: &Scenario) -> String {
         }
         let _ = writeln!(
             o,
-            "gil = {}\ngil_switch_ms = {}\nprocess_mb = {}\nshared_mb = {}\nthread_mb = {}\nmemory_kb = {}",
+            "gil = {}\ngil_switch_ms = {}\nprocess_mb = {}\nshared_mb = {}\nthread_mb = {}\nmemory_kb = {}\nrespawn_ms = {}",
             v.gil,
             num(v.gil_switch_s * 1e3),
             num(v.process_mb),
             num(v.shared_mb),
             num(v.thread_mb),
-            num(v.memory_kb)
+            num(v.memory_kb),
+            num(v.respawn_s * 1e3)
         );
     }
     o
