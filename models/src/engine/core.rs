@@ -356,23 +356,14 @@ impl Core {
     }
 
     /// Admit a new request arriving now; schedules the client's time-out if there is one.
-    pub(crate) fn admit(
-        &mut self,
-        sched: &mut Scheduler<Event>,
-        class: u16,
-        cpu_s: f64,
-        io_s: f64,
-        is_static: bool,
-        crashes: bool,
-        user: u32,
-    ) -> ReqId {
+    pub(crate) fn admit(&mut self, sched: &mut Scheduler<Event>, d: &super::load::Demand, user: u32) -> ReqId {
         let req = Request {
             arrival_s: self.now_s,
-            class,
-            cpu_s,
-            io_s,
-            is_static,
-            crashes,
+            class: d.class,
+            cpu_s: d.cpu_s,
+            io_s: d.io_s,
+            is_static: d.is_static,
+            crashes: d.crashes,
             user,
             abandoned: false,
             started: false,

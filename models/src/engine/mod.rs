@@ -151,7 +151,7 @@ impl ServerSim {
 
     fn admit(&mut self, sched: &mut Scheduler<Event>, user: u32) {
         let d = self.load.draw_request();
-        let id = self.core.admit(sched, d.class, d.cpu_s, d.io_s, d.is_static, d.crashes, user);
+        let id = self.core.admit(sched, &d, user);
         let mut cx = Ctx { core: &mut self.core, sched };
         self.server.on_arrival(&mut cx, id);
     }
