@@ -398,12 +398,24 @@ impl ServersimApp {
                     .suffix(" ms")
                     .text("IO"),
             );
+            let mut percent = c.crash_fraction * 100.0;
+            let crash = ui
+                .add(egui::Slider::new(&mut percent, 0.0..=10.0).max_decimals(2).suffix(" %").text("crash"))
+                .on_hover_text("Probability that a request segfaults its whole process");
+            if crash.changed() {
+                c.crash_fraction = percent / 100.0;
+            }
             if cpu.changed() || io.changed() {
                 self.rt.apply_class(i);
+            }
+            if crash.changed() {
+                self.rt.apply_crash(i);
             }
         }
         ui.separator();
         ui.heading("Servers");
+        self.add_server_ui(ui);
+        ui.separator();
         let mut remove = None;
         let mut duplicate = None;
         for i in 0..self.rt.servers.len() {
@@ -473,30 +485,34 @@ impl ServersimApp {
         if let Some(i) = remove {
             self.rt.remove_server(i);
         }
-        self.add_server_ui(ui);
     }
 
     fn add_server_ui(&mut self, ui: &mut Ui) {
-        ui.label(RichText::new("Add a server").strong());
         let label = |c: &AddChoice| match c {
             AddChoice::Architecture(k) => k.id().to_string(),
             AddChoice::Preset(p) => format!("preset: {p}"),
         };
-        egui::ComboBox::new("add-server", "kind").selected_text(label(&self.add_choice)).show_ui(ui, |ui| {
-            for a in &REGISTRY {
-                let c = AddChoice::Architecture(a.kind);
-                let text = label(&c);
-                ui.selectable_value(&mut self.add_choice, c, text).on_hover_text(a.summary);
-            }
-            for p in presets::preset_names() {
-                let c = AddChoice::Preset(p);
-                let text = label(&c);
-                ui.selectable_value(&mut self.add_choice, c, text);
+        ui.horizontal(|ui| {
+            egui::ComboBox::new("add-server", "kind")
+                .selected_text(label(&self.add_choice))
+                .show_ui(ui, |ui| {
+                    for a in &REGISTRY {
+                        let c = AddChoice::Architecture(a.kind);
+                        let text = label(&c);
+                        ui.selectable_value(&mut self.add_choice, c, text).on_hover_text(a.summary);
+                    }
+                    for p in presets::preset_names() {
+                        let c = AddChoice::Preset(p);
+                        let text = label(&c);
+                        ui.selectable_value(&mut self.add_choice, c, text);
+                    }
+                })
+                .response
+                .on_hover_text("architecture or preset of the server to add");
+            if ui.button("Add server").clicked() {
+                self.add_server();
             }
         });
-        if ui.button("Add server").clicked() {
-            self.add_server();
-        }
     }
 
     /// Add the server chosen in the "Add a server" menu.

@@ -41,6 +41,8 @@ pub struct ClassControls {
     pub cpu_ms: f64,
     /// Mean IO per request, ms.
     pub io_ms: f64,
+    /// Probability that a request crashes its process.
+    pub crash_fraction: f64,
 }
 
 /// Everything that exists only while the app runs.
@@ -73,7 +75,11 @@ impl Runtime {
         let classes = scenario
             .requests
             .iter()
-            .map(|c| ClassControls { cpu_ms: c.cpu_s.mean() * 1e3, io_ms: c.io_s.mean() * 1e3 })
+            .map(|c| ClassControls {
+                cpu_ms: c.cpu_s.mean() * 1e3,
+                io_ms: c.io_s.mean() * 1e3,
+                crash_fraction: c.crash_fraction,
+            })
             .collect();
         let servers = scenario.servers.iter().map(ServerControls::of).collect();
         Self {
@@ -149,6 +155,12 @@ impl Runtime {
         self.run.change(None, Change::ClassMeans { class: i, cpu_s: Some(c.cpu_ms / 1e3), io_s: Some(c.io_ms / 1e3) });
     }
 
+    /// Apply class `i`'s crash probability to the running simulation.
+    pub fn apply_crash(&mut self, i: usize) {
+        let fraction = self.classes[i].crash_fraction;
+        self.run.change(None, Change::CrashFraction { class: i, fraction });
+    }
+
     /// Apply server `i`'s pool size to the running simulation.
     pub fn apply_resize(&mut self, i: usize) {
         let c = &self.servers[i];
@@ -179,6 +191,7 @@ impl Runtime {
             if let Ok(d) = class.io_s.with_mean(c.io_ms / 1e3) {
                 class.io_s = d;
             }
+            class.crash_fraction = c.crash_fraction;
         }
         for (server, c) in sc.servers.iter_mut().zip(&self.servers) {
             (server.processes, server.threads, server.listen_backlog, server.gil) =

@@ -98,3 +98,20 @@ fn an_invalid_scenario_shows_an_error_and_the_app_keeps_running() {
     h.run_steps(2);
     assert!(h.state().error.is_none());
 }
+
+#[test]
+fn the_crash_slider_makes_processes_crash_in_the_running_simulation() {
+    let mut h = harness(paused_app());
+    h.run_steps(2);
+    let crashes = |h: &Harness<'static, ServersimApp>| -> u64 {
+        h.state().rt.run.servers.iter().map(|s| s.sim.model.core.recorder.counts().crashes).sum()
+    };
+    h.state_mut().rt.run.advance(20.0, u64::MAX);
+    assert_eq!(crashes(&h), 0, "the default scenario has no crashes");
+    // The first "crash" slider belongs to the first request class ("page", 85% of requests).
+    h.get_all_by_role_and_label(Role::Slider, "crash").next().unwrap().set_value_accesskit(5.0);
+    h.run_steps(2);
+    h.state_mut().rt.run.advance(60.0, u64::MAX);
+    // 60 req/s × 85% × 5% over 40 s is about 100 crashing requests per server.
+    assert!(crashes(&h) > 100, "crashes: {}", crashes(&h));
+}

@@ -25,6 +25,13 @@ pub enum Change {
         /// New mean IO seconds (None = unchanged).
         io_s: Option<f64>,
     },
+    /// A request class's crash probability (0..=1).
+    CrashFraction {
+        /// Class index.
+        class: usize,
+        /// Probability that a request crashes its process.
+        fraction: f64,
+    },
     /// Resize the server's pool (processes × threads, in its own terms).
     Resize {
         /// Processes (loops, daemons, CGI slots).
@@ -40,7 +47,7 @@ pub enum Change {
 
 impl Change {
     fn is_global(&self) -> bool {
-        matches!(self, Change::Rate(_) | Change::ClassMeans { .. })
+        matches!(self, Change::Rate(_) | Change::ClassMeans { .. } | Change::CrashFraction { .. })
     }
 }
 
@@ -75,6 +82,7 @@ impl LiveServer {
         match change {
             Change::Rate(r) => load.set_rate_rps(*r, sched),
             Change::ClassMeans { class, cpu_s, io_s } => load.set_class_means(*class, *cpu_s, *io_s),
+            Change::CrashFraction { class, fraction } => load.set_crash_fraction(*class, *fraction),
             Change::Resize { processes, threads } => {
                 server.resize(&mut Ctx { core, sched }, *processes, *threads);
             }

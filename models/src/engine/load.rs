@@ -164,6 +164,13 @@ impl LoadGen {
         }
     }
 
+    /// Change class `class`'s crash probability (clamped to 0..=1).
+    pub fn set_crash_fraction(&mut self, class: usize, fraction: f64) {
+        if let Some(c) = self.classes.get_mut(class) {
+            c.crash_fraction = if fraction.is_finite() { fraction.clamp(0.0, 1.0) } else { 0.0 };
+        }
+    }
+
     /// A closed-load client got its answer: it thinks, then sends its next request.
     pub fn user_free(&mut self, user: u32, sched: &mut Scheduler<Event>) {
         if let Arrival::Closed { think_s, .. } = &self.arrival {
