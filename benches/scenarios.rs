@@ -15,7 +15,13 @@ pub fn mmc_reference(duration_s: f64) -> Scenario {
         name: "M/M/8 reference".into(),
         run: RunConfig { duration_s, warmup_s: 0.0, seed: 1, replications: 1, window_s: 1.0 },
         machine: MachineConfig { cores: 8, memory_mb: None },
-        load: LoadConfig { arrival: Arrival::Poisson, rate_rps: 72.0, schedule: vec![], timeout_s: None },
+        load: LoadConfig {
+            arrival: Arrival::Poisson,
+            rate_rps: 72.0,
+            schedule: vec![],
+            timeout_s: None,
+            clients: vec![],
+        },
         requests: vec![RequestClass {
             name: "io".into(),
             weight: 1.0,

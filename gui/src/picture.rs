@@ -79,6 +79,7 @@ pub fn legend_ui(ui: &mut Ui) {
             },
             "idle thread",
         );
+        item(ui, &|p, at, r| diamond(p, at, r, Stroke::new(2.0, c)), "talking to a slow client");
     });
 }
 
@@ -88,6 +89,14 @@ fn crash_flash(ctx: &egui::Context) -> Color32 {
     let pulse = 0.5 + 0.5 * (t * std::f64::consts::TAU * 2.0).sin() as f32;
     ctx.request_repaint();
     ALERT.gamma_multiply(0.35 + 0.5 * pulse)
+}
+
+/// A diamond outline: a thread reading from or writing to a (slow) client.
+fn diamond(p: &egui::Painter, at: Pos2, r: f32, stroke: Stroke) {
+    let pts = [at + vec2(0.0, -r), at + vec2(r, 0.0), at + vec2(0.0, r), at + vec2(-r, 0.0)];
+    for i in 0..4 {
+        p.line_segment([pts[i], pts[(i + 1) % 4]], stroke);
+    }
 }
 
 fn dashed_ring(p: &egui::Painter, center: Pos2, r: f32, stroke: Stroke) {
@@ -119,6 +128,7 @@ fn thread_glyph(p: &egui::Painter, at: Pos2, r: f32, t: &ThreadView, holder: boo
             dashed_ring(p, at, r, Stroke::new(1.5, ink.faint));
             p.circle_filled(at, r * 0.45, c);
         }
+        ThreadState::Net => diamond(p, at, r, Stroke::new((r * 0.3).max(1.5), c)),
     }
     if holder {
         p.circle_stroke(at, r + 2.5, Stroke::new(2.0, GIL_GOLD));
@@ -294,7 +304,11 @@ fn aggregate_ui(p: &egui::Painter, area: Rect, view: &ServerView, ink: &Ink, fon
     let (mut cpu, mut io, mut busy_procs, mut alive) = (0, 0, 0, 0);
     for (i, pr) in view.processes.iter().enumerate() {
         let on_cpu = pr.threads.iter().filter(|t| t.state == ThreadState::Cpu).count();
-        let waiting = pr.threads.iter().filter(|t| matches!(t.state, ThreadState::Io | ThreadState::GilWait)).count();
+        let waiting = pr
+            .threads
+            .iter()
+            .filter(|t| matches!(t.state, ThreadState::Io | ThreadState::GilWait | ThreadState::Net))
+            .count();
         cpu += on_cpu;
         io += waiting;
         alive += usize::from(pr.alive);

@@ -88,6 +88,21 @@ pub struct LoadConfig {
     pub schedule: Vec<RateStep>,
     /// Seconds after which a client gives up on a request, if any.
     pub timeout_s: Option<f64>,
+    /// The clients' network links, mixed by weight (empty = an infinitely fast local network).
+    pub clients: Vec<ClientClass>,
+}
+
+/// A kind of client link.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientClass {
+    /// Name, for reports.
+    pub name: String,
+    /// Relative frequency (> 0).
+    pub weight: f64,
+    /// Bandwidth in kbit/s (both directions).
+    pub bandwidth_kbps: f64,
+    /// Round-trip time in seconds.
+    pub rtt_s: f64,
 }
 
 impl LoadConfig {
@@ -181,6 +196,9 @@ pub struct ServerConfig {
     pub startup_s: f64,
     /// Seconds from a crash until the process runs again.
     pub respawn_s: f64,
+    /// Kernel socket send buffer per connection, KB: a blocking worker can finish writing once
+    /// the rest of the response fits in it.
+    pub socket_buffer_kb: f64,
 }
 
 impl ServerConfig {
@@ -207,6 +225,7 @@ impl ServerConfig {
             queue_timeout_s: None,
             startup_s: 0.0,
             respawn_s: 0.0,
+            socket_buffer_kb: 0.0,
         }
     }
 }

@@ -18,15 +18,18 @@ impl Architecture for Cgi {
     const REQUIRED: &'static [&'static str] = &["max_processes"];
 
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
-        Box::new(WorkerPool::build(
-            core,
-            c.processes,
-            1,
-            false,
-            c.process_mb,
-            c.listen_backlog,
-            Spawn::PerRequest { startup_s: c.startup_s },
-        ))
+        Box::new(
+            WorkerPool::build(
+                core,
+                c.processes,
+                1,
+                false,
+                c.process_mb,
+                c.listen_backlog,
+                Spawn::PerRequest { startup_s: c.startup_s },
+            )
+            .with_socket_buffer(c.socket_buffer_kb),
+        )
     }
 
     fn resources(c: &ServerConfig, w: &Workload, cores: u32) -> Vec<Resource> {

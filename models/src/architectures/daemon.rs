@@ -14,6 +14,11 @@ use crate::view::{ProcessRole, ServerView};
 pub struct Daemon {
     frontend: Loops,
     daemons: WorkerPool,
+    /// Per request slot: true while a dynamic request's response drains from the front-end's
+    /// buffer to the client (otherwise a parked dynamic request is uploading).
+    downloading: Vec<bool>,
+    /// Dynamic responses buffered in the front-end for slow clients, MB.
+    buffered_mb: f64,
 }
 
 impl Architecture for Daemon {
@@ -29,8 +34,9 @@ impl Architecture for Daemon {
             Loops::build(core, c.frontend_processes, false, c.frontend_mb, IoMode::NonBlocking, 0, None, false);
         let daemons =
             WorkerPool::build(core, c.processes, c.threads, c.gil, c.process_mb, c.listen_backlog, Spawn::Persistent)
-                .with_queue_timeout(c.queue_timeout_s);
-        Box::new(Daemon { frontend, daemons })
+                .with_queue_timeout(c.queue_timeout_s)
+                .behind_front_end();
+        Box::new(Daemon { frontend, daemons, downloading: Vec::new(), buffered_mb: 0.0 })
     }
 
     fn resources(c: &ServerConfig, w: &Workload, cores: u32) -> Vec<Resource> {
@@ -65,8 +71,18 @@ impl Architecture for Daemon {
 
 impl Server for Daemon {
     fn on_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
-        if cx.core.request(request).is_static {
+        let r = cx.core.request(request);
+        if r.is_static {
             self.frontend.arrive(cx, request);
+        } else if r.upload_s > 0.0 {
+            // The front-end reads the whole request before it bothers a daemon.
+            let slot = request.index as usize;
+            if self.downloading.len() <= slot {
+                self.downloading.resize(slot + 1, false);
+            }
+            self.downloading[slot] = false;
+            let upload = r.upload_s;
+            cx.park(request, upload);
         } else {
             self.daemons.arrive(cx, request);
         }
@@ -74,12 +90,41 @@ impl Server for Daemon {
     fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
         if self.frontend.owns_thread(thread) {
             self.frontend.task_done(cx, thread, request);
-        } else {
-            self.daemons.done(cx, thread, request);
+            return;
         }
+        // The daemon hands its response to the front-end, which buffers it and sends it to the
+        // client; the daemon thread is free at once.
+        let r = cx.core.request(request);
+        let (download, mb) = (r.download_s, r.response_kb / 1024.0);
+        if download > 0.0 {
+            let slot = request.index as usize;
+            if self.downloading.len() <= slot {
+                self.downloading.resize(slot + 1, false);
+            }
+            self.downloading[slot] = true;
+            self.buffered_mb += mb;
+            cx.core.buffer_memory_changed(mb);
+            cx.park(request, download);
+        } else {
+            cx.core.complete(request);
+        }
+        self.daemons.release(cx, thread);
     }
     fn on_park_done(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
-        self.frontend.park_done(cx, request);
+        if !cx.core.is_live(request) {
+            return;
+        }
+        if cx.core.request(request).is_static {
+            self.frontend.park_done(cx, request);
+        } else if self.downloading[request.index as usize] {
+            self.downloading[request.index as usize] = false;
+            let mb = cx.core.request(request).response_kb / 1024.0;
+            self.buffered_mb -= mb;
+            cx.core.buffer_memory_changed(-mb);
+            cx.core.complete(request);
+        } else {
+            self.daemons.arrive(cx, request);
+        }
     }
     fn set_backlog(&mut self, backlog: Option<u32>) {
         self.daemons.set_backlog(backlog);

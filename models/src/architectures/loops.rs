@@ -20,6 +20,17 @@ pub enum IoMode {
     Offload,
 }
 
+/// What a request parked by a loop is waiting for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Its request bytes, arriving over the client's link.
+    Upload,
+    /// Its IO (or nothing: it is being worked on).
+    Work,
+    /// Its response draining to the client.
+    Download,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Item {
     /// A newly accepted request: run its CPU.
@@ -41,6 +52,8 @@ struct Loop {
     parked: u32,
     /// Crashed and not yet respawned.
     down: bool,
+    /// Responses buffered for slow clients, MB.
+    buffered_mb: f64,
     ready: VecDeque<Item>,
     offload_idle: VecDeque<u32>,
     offload_queue: VecDeque<ReqId>,
@@ -54,6 +67,8 @@ pub struct Loops {
     role: Vec<(u32, bool)>,
     /// For each request slot: the loop that accepted it.
     owner: Vec<u32>,
+    /// For each request slot: what a parked request is waiting for.
+    stage: Vec<Stage>,
     io: IoMode,
     backlog: Option<u32>,
     new_waiting: u32,
@@ -83,6 +98,7 @@ impl Loops {
             loops: Vec::new(),
             role: Vec::new(),
             owner: Vec::new(),
+            stage: Vec::new(),
             io,
             backlog,
             new_waiting: 0,
@@ -122,6 +138,7 @@ impl Loops {
             in_flight: 0,
             parked: 0,
             down: false,
+            buffered_mb: 0.0,
             ready: VecDeque::new(),
             offload_idle,
             offload_queue: VecDeque::new(),
@@ -153,9 +170,19 @@ impl Loops {
         let slot = request.index as usize;
         if self.owner.len() <= slot {
             self.owner.resize(slot + 1, 0);
+            self.stage.resize(slot + 1, Stage::Work);
         }
         self.owner[slot] = l as u32;
+        self.stage[slot] = Stage::Work;
         self.loops[l].in_flight += 1;
+        let upload = cx.core.request(request).upload_s;
+        if upload > 0.0 {
+            // The connection is accepted; the request arrives over the client's link without
+            // holding the loop.
+            self.stage[slot] = Stage::Upload;
+            cx.park(request, upload);
+            return;
+        }
         self.new_waiting += 1;
         cx.core.waiting_changed(1);
         self.loops[l].ready.push_back(Item::New(request));
@@ -169,12 +196,10 @@ impl Loops {
         if lp.busy {
             return;
         }
-        while let Some(item) = lp.ready.pop_front() {
+        while let Some(item) = self.loops[l].ready.pop_front() {
+            let lp = &mut self.loops[l];
             match item {
-                Item::Resume(r) => {
-                    lp.in_flight -= 1;
-                    cx.core.complete(r);
-                }
+                Item::Resume(r) => self.respond(cx, l, r),
                 Item::New(r) => {
                     self.new_waiting -= 1;
                     cx.core.waiting_changed(-1);
@@ -188,6 +213,7 @@ impl Loops {
                 }
             }
         }
+        let lp = &mut self.loops[l];
         if !lp.accepting && lp.in_flight == 0 {
             let process = lp.process;
             cx.core.set_alive(process, false);
@@ -215,14 +241,8 @@ impl Loops {
         self.loops[l].busy = false;
         let io = cx.core.request(request).io_s;
         match self.io {
-            _ if io <= 0.0 => {
-                self.loops[l].in_flight -= 1;
-                cx.core.complete(request);
-            }
-            IoMode::Blocking => {
-                self.loops[l].in_flight -= 1;
-                cx.core.complete(request);
-            }
+            _ if io <= 0.0 => self.respond(cx, l, request),
+            IoMode::Blocking => self.respond(cx, l, request),
             IoMode::NonBlocking => {
                 self.loops[l].parked += 1;
                 cx.park(request, io);
@@ -247,10 +267,46 @@ impl Loops {
             // Its loop crashed while the IO was in flight: the request is already lost.
             return;
         }
-        let l = self.owner[request.index as usize] as usize;
-        self.loops[l].parked -= 1;
-        self.loops[l].ready.push_back(Item::Resume(request));
+        let slot = request.index as usize;
+        let l = self.owner[slot] as usize;
+        match self.stage[slot] {
+            Stage::Upload => {
+                // The whole request has arrived: it joins the loop's ready queue.
+                self.stage[slot] = Stage::Work;
+                self.new_waiting += 1;
+                cx.core.waiting_changed(1);
+                self.loops[l].ready.push_back(Item::New(request));
+            }
+            Stage::Download => {
+                let mb = cx.core.request(request).response_kb / 1024.0;
+                self.loops[l].buffered_mb -= mb;
+                cx.core.buffer_memory_changed(-mb);
+                self.loops[l].in_flight -= 1;
+                cx.core.complete(request);
+            }
+            Stage::Work => {
+                self.loops[l].parked -= 1;
+                self.loops[l].ready.push_back(Item::Resume(request));
+            }
+        }
         self.run(cx, l);
+    }
+
+    /// The loop has the response of `request` (in loop `l`): it goes into the connection's write
+    /// buffer and drains to the client without holding the loop; the request completes when the
+    /// client has all of it.
+    fn respond(&mut self, cx: &mut Ctx<'_>, l: usize, request: ReqId) {
+        let r = cx.core.request(request);
+        let (download, mb) = (r.download_s, r.response_kb / 1024.0);
+        if download > 0.0 {
+            self.stage[request.index as usize] = Stage::Download;
+            self.loops[l].buffered_mb += mb;
+            cx.core.buffer_memory_changed(mb);
+            cx.park(request, download);
+        } else {
+            self.loops[l].in_flight -= 1;
+            cx.core.complete(request);
+        }
     }
 
     /// Change how many accepted requests may wait to start (`None` = unlimited).
@@ -332,14 +388,13 @@ impl Loops {
         }
         // Requests parked on IO (or held by its offload threads) belonged to the dead process too.
         for r in cx.core.live_ids() {
-            if self.owner.get(r.index as usize) == Some(&(l as u32))
-                && cx.core.request(r).started
-                && self.accepted_here(cx.core, r)
-            {
+            if self.owner.get(r.index as usize) == Some(&(l as u32)) && self.accepted_here(cx.core, r) {
                 cx.lose_to_crash(r);
             }
         }
         let lp = &mut self.loops[l];
+        cx.core.buffer_memory_changed(-lp.buffered_mb);
+        lp.buffered_mb = 0.0;
         lp.busy = false;
         lp.in_flight = 0;
         lp.parked = 0;

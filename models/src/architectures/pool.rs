@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 
 use super::Server;
-use crate::engine::{Core, Ctx, ReqId};
+use crate::engine::{Core, Ctx, ReqId, Task};
 use crate::view::{MAX_DOTS, ProcessRole, ServerView};
 
 /// How the pool's processes live.
@@ -41,6 +41,11 @@ pub struct WorkerPool {
     /// gunicorn's master, a daemon front-end); false for a single-process server, whose socket
     /// dies with it.
     master_socket: bool,
+    /// Workers talk to clients themselves (reading the request, writing the response beyond the
+    /// socket buffer); false behind a front-end that does it for them.
+    direct_clients: bool,
+    /// Kernel socket send buffer per connection, KB.
+    socket_buffer_kb: f64,
 }
 
 impl WorkerPool {
@@ -65,6 +70,8 @@ impl WorkerPool {
             gil,
             process_mb,
             master_socket: true,
+            direct_clients: true,
+            socket_buffer_kb: 0.0,
         };
         for _ in 0..processes {
             pool.add_process(core, threads);
@@ -84,6 +91,27 @@ impl WorkerPool {
     pub fn with_queue_timeout(mut self, timeout_s: Option<f64>) -> Self {
         self.queue_timeout_s = timeout_s;
         self
+    }
+
+    /// Workers write responses through a kernel socket buffer of `kb` KB: a worker is free once
+    /// the rest of the response fits in it.
+    pub fn with_socket_buffer(mut self, kb: f64) -> Self {
+        self.socket_buffer_kb = kb;
+        self
+    }
+
+    /// A front-end reads requests and buffers responses for these workers (daemon mode).
+    pub fn behind_front_end(mut self) -> Self {
+        self.direct_clients = false;
+        self
+    }
+
+    /// Seconds a worker spends writing `request`'s response before the rest fits in the socket
+    /// buffer (0 for a fast client or a small response).
+    fn write_hold_s(&self, core: &Core, request: ReqId) -> f64 {
+        let r = core.request(request);
+        let beyond_kb = (r.response_kb - self.socket_buffer_kb).max(0.0);
+        if beyond_kb > 0.0 && r.bandwidth_kbps.is_finite() { beyond_kb * 8.0 / r.bandwidth_kbps } else { 0.0 }
     }
 
     /// The listening socket lives in the worker process itself (a single-process server).
@@ -157,10 +185,22 @@ impl WorkerPool {
         }
     }
 
-    /// `thread` finished `request`: the response is sent and the thread takes the next request
-    /// (or retires, if a resize asked it to).
+    /// `thread` finished `request` and wrote its response: the kernel delivers the rest (the
+    /// request completes when the client has it all) and the thread moves on.
     pub fn done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
-        cx.core.complete(request);
+        let r = cx.core.request(request);
+        let rest = if self.direct_clients { r.download_s - self.write_hold_s(cx.core, request) } else { 0.0 };
+        if rest > 1e-12 {
+            cx.park(request, rest);
+        } else {
+            cx.core.complete(request);
+        }
+        self.release(cx, thread);
+    }
+
+    /// `thread` has handed its request on: it takes the next request (or retires, if a resize
+    /// asked it to; a CGI process exits).
+    pub fn release(&mut self, cx: &mut Ctx<'_>, thread: u32) {
         let process = cx.core.threads[thread as usize].process;
         if let Spawn::PerRequest { .. } = self.spawn {
             cx.core.set_alive(process, false);
@@ -195,13 +235,15 @@ impl WorkerPool {
 
     fn serve(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
         let r = cx.core.request(request);
-        let (mut cpu, io) = (r.cpu_s, r.io_s);
+        let (mut cpu, io, upload) = (r.cpu_s, r.io_s, r.upload_s);
         if let Spawn::PerRequest { startup_s } = self.spawn {
             let process = cx.core.threads[thread as usize].process;
             cx.core.set_alive(process, true);
             cpu += startup_s;
         }
-        cx.start(thread, request, cpu, io);
+        let (pre_s, post_s) =
+            if self.direct_clients { (upload, self.write_hold_s(cx.core, request)) } else { (0.0, 0.0) };
+        cx.start_task(thread, request, Task { pre_s, cpu_s: cpu, io_s: io, post_s });
     }
 
     /// Change the backlog limit (requests already waiting stay).

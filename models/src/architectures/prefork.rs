@@ -17,7 +17,10 @@ impl Architecture for Prefork {
     const REQUIRED: &'static [&'static str] = &["processes"];
 
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
-        Box::new(WorkerPool::build(core, c.processes, 1, c.gil, c.process_mb, c.listen_backlog, Spawn::Persistent))
+        Box::new(
+            WorkerPool::build(core, c.processes, 1, c.gil, c.process_mb, c.listen_backlog, Spawn::Persistent)
+                .with_socket_buffer(c.socket_buffer_kb),
+        )
     }
 
     fn resources(c: &ServerConfig, w: &Workload, cores: u32) -> Vec<Resource> {

@@ -21,7 +21,8 @@ impl Architecture for Threaded {
         // The listening socket lives in the one process: when it crashes, connections are refused.
         Box::new(
             WorkerPool::build(core, 1, c.threads, c.gil, c.process_mb, c.listen_backlog, Spawn::Persistent)
-                .without_master(),
+                .without_master()
+                .with_socket_buffer(c.socket_buffer_kb),
         )
     }
 

@@ -25,6 +25,14 @@ pub struct Request {
     pub is_static: bool,
     /// Its CPU work ends in a crash that kills its process (a segfault in a C extension).
     pub crashes: bool,
+    /// Seconds for the request to reach the server over the client's link (rtt/2 + upload).
+    pub upload_s: f64,
+    /// Seconds for the whole response to reach the client (rtt/2 + download).
+    pub download_s: f64,
+    /// Response size, KB.
+    pub response_kb: f64,
+    /// The client's bandwidth, kbit/s (infinite without a client mix).
+    pub bandwidth_kbps: f64,
     /// The closed-load client that sent it (`u32::MAX` for open loads).
     pub user: u32,
     /// The client has given up on it.
@@ -46,6 +54,8 @@ pub enum ThreadState {
     Cpu,
     /// Waiting on blocking IO (uses no CPU).
     Io,
+    /// Reading a request from or writing a response to a (slow) client (uses no CPU).
+    Net,
 }
 
 /// A thread of some process.
@@ -63,6 +73,10 @@ pub struct Thread {
     pub enabled: bool,
     cpu_left_s: f64,
     io_s: f64,
+    /// Network wait before the CPU (reading the request), seconds; 0 once done.
+    pre_s: f64,
+    /// Network wait after the IO (writing the response), seconds.
+    post_s: f64,
     epoch: u32,
 }
 
@@ -129,6 +143,19 @@ pub struct Core {
     alive_processes: u32,
     worker_threads: u32,
     done_buf: Vec<u32>,
+}
+
+/// A thread's work for one request, in order: read the request, CPU, IO, write the response.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Task {
+    /// Network wait reading the request, seconds.
+    pub pre_s: f64,
+    /// CPU seconds.
+    pub cpu_s: f64,
+    /// Blocking IO seconds.
+    pub io_s: f64,
+    /// Network wait writing the response, seconds.
+    pub post_s: f64,
 }
 
 /// What an architecture gets while it handles something: the core and the scheduler.
@@ -214,6 +241,8 @@ impl Core {
             enabled: true,
             cpu_left_s: 0.0,
             io_s: 0.0,
+            pre_s: 0.0,
+            post_s: 0.0,
             epoch: 0,
         });
         let p = &mut self.processes[process as usize];
@@ -364,6 +393,10 @@ impl Core {
             io_s: d.io_s,
             is_static: d.is_static,
             crashes: d.crashes,
+            upload_s: d.upload_s,
+            download_s: d.download_s,
+            response_kb: d.response_kb,
+            bandwidth_kbps: d.bandwidth_kbps,
             user,
             abandoned: false,
             started: false,
@@ -446,6 +479,13 @@ impl Core {
         }
     }
 
+    /// Memory outside processes (connection buffers) changed by `delta_mb`.
+    pub fn buffer_memory_changed(&mut self, delta_mb: f64) {
+        if delta_mb != 0.0 {
+            self.recorder.add_level(self.now_s, Level::MemoryMb, delta_mb);
+        }
+    }
+
     /// Requests waiting for a worker changed by `delta`.
     #[inline]
     pub fn waiting_changed(&mut self, delta: i32) {
@@ -490,16 +530,31 @@ impl Ctx<'_> {
     /// its process has one), then `io_s` seconds of blocking wait. When both are done the
     /// architecture's `on_task_done` is called with the thread, now idle again.
     pub fn start(&mut self, thread: u32, request: ReqId, cpu_s: f64, io_s: f64) {
+        self.start_task(thread, request, Task { pre_s: 0.0, cpu_s, io_s, post_s: 0.0 });
+    }
+
+    /// Like `start`, with network waits: `pre_s` reading the request before the CPU and `post_s`
+    /// writing the response after the IO, both holding the thread without using CPU.
+    pub fn start_task(&mut self, thread: u32, request: ReqId, task: Task) {
         self.core.begin_service(request);
         let th = &mut self.core.threads[thread as usize];
         debug_assert_eq!(th.state, ThreadState::Idle, "thread {thread} is busy");
         th.request = request;
-        th.cpu_left_s = cpu_s;
-        th.io_s = io_s;
+        th.cpu_left_s = task.cpu_s;
+        th.io_s = task.io_s;
+        th.pre_s = task.pre_s;
+        th.post_s = task.post_s;
         if th.is_worker {
             self.core.recorder.add_level(self.core.now_s, Level::BusyWorkers, 1.0);
         }
-        self.begin_cpu(thread);
+        if task.pre_s > 0.0 {
+            let th = &mut self.core.threads[thread as usize];
+            th.state = ThreadState::Net;
+            let epoch = th.epoch;
+            self.sched.schedule_in(task.pre_s, Event::IoDone { thread, epoch });
+        } else {
+            self.begin_cpu(thread);
+        }
     }
 
     /// Turn the GIL of `process` on or off in the running simulation. Turning it on keeps one
@@ -725,16 +780,35 @@ impl Ctx<'_> {
             th.state = ThreadState::Io;
             let (io, epoch) = (th.io_s, th.epoch);
             self.sched.schedule_in(io, Event::IoDone { thread, epoch });
+        } else if th.post_s > 0.0 {
+            th.state = ThreadState::Net;
+            let (post, epoch) = (th.post_s, th.epoch);
+            self.sched.schedule_in(post, Event::IoDone { thread, epoch });
         } else {
             self.task_done(thread);
         }
     }
 
-    /// A thread's IO finished.
+    /// A thread's IO or network wait finished.
     pub(crate) fn io_done(&mut self, thread: u32, epoch: u32) {
-        let th = &self.core.threads[thread as usize];
-        if th.epoch == epoch && th.state == ThreadState::Io {
-            self.task_done(thread);
+        let th = &mut self.core.threads[thread as usize];
+        if th.epoch != epoch {
+            return;
+        }
+        match th.state {
+            ThreadState::Net if th.pre_s > 0.0 => {
+                // The request has been read: now its CPU.
+                th.pre_s = 0.0;
+                self.begin_cpu(thread);
+            }
+            ThreadState::Io if th.post_s > 0.0 => {
+                // Writing the part of the response that does not fit in the socket buffer.
+                th.state = ThreadState::Net;
+                let delay = th.post_s;
+                self.sched.schedule_in(delay, Event::IoDone { thread, epoch });
+            }
+            ThreadState::Io | ThreadState::Net => self.task_done(thread),
+            ThreadState::Idle | ThreadState::Cpu | ThreadState::GilWait => {}
         }
     }
 

@@ -21,6 +21,8 @@ struct ClassSampler {
     io_s: Dist,
     is_static: bool,
     crash_fraction: f64,
+    request_kb: f64,
+    response_kb: f64,
 }
 
 /// One drawn request.
@@ -36,7 +38,27 @@ pub struct Demand {
     pub is_static: bool,
     /// Its CPU work crashes its process.
     pub crashes: bool,
+    /// Seconds for the request to reach the server (rtt/2 + request_kb over the link).
+    pub upload_s: f64,
+    /// Seconds for the response to reach the client (rtt/2 + response_kb over the link).
+    pub download_s: f64,
+    /// Response size, KB.
+    pub response_kb: f64,
+    /// The client's bandwidth, kbit/s (infinite without a client mix).
+    pub bandwidth_kbps: f64,
 }
+
+/// A client link ready for sampling.
+#[derive(Debug, Clone)]
+struct ClientSampler {
+    weight: f64,
+    bandwidth_kbps: f64,
+    rtt_s: f64,
+}
+
+/// The link used when a slow-client control is turned on for a scenario without a client mix:
+/// a 56 kbit/s modem with a 150 ms round trip.
+const MODEM: ClientSampler = ClientSampler { weight: 0.0, bandwidth_kbps: 56.0, rtt_s: 0.15 };
 
 /// Generates the arrivals and demands of one replication.
 #[derive(Debug)]
@@ -47,6 +69,7 @@ pub struct LoadGen {
     generation: u32,
     classes: Vec<ClassSampler>,
     total_weight: f64,
+    clients: Vec<ClientSampler>,
     arrivals_rng: SimRng,
     demands_rng: SimRng,
     think_rng: SimRng,
@@ -69,6 +92,8 @@ impl LoadGen {
                     io_s: c.io_s.clone(),
                     is_static: c.is_static,
                     crash_fraction: c.crash_fraction,
+                    request_kb: c.request_kb,
+                    response_kb: c.response_kb,
                 }
             })
             .collect();
@@ -79,6 +104,12 @@ impl LoadGen {
             generation: 0,
             classes,
             total_weight: total,
+            clients: scenario
+                .load
+                .clients
+                .iter()
+                .map(|c| ClientSampler { weight: c.weight, bandwidth_kbps: c.bandwidth_kbps, rtt_s: c.rtt_s })
+                .collect(),
             arrivals_rng: stream(seed, rep, STREAM_ARRIVALS),
             demands_rng: stream(seed, rep, STREAM_DEMANDS),
             think_rng: stream(seed, rep, STREAM_THINK),
@@ -164,6 +195,42 @@ impl LoadGen {
         }
     }
 
+    /// Make `fraction` (0..=1) of clients use the slowest link of the mix (a 56 kbit/s modem if
+    /// the scenario has no client mix), the other links keeping their relative weights.
+    pub fn set_slow_client_fraction(&mut self, fraction: f64) {
+        let f = if fraction.is_finite() { fraction.clamp(0.0, 1.0) } else { 0.0 };
+        if self.clients.is_empty() {
+            if f == 0.0 {
+                return;
+            }
+            // A fast local network plus modems.
+            self.clients = vec![ClientSampler { weight: 1.0, bandwidth_kbps: f64::INFINITY, rtt_s: 0.0 }, MODEM];
+        }
+        let slow = (0..self.clients.len())
+            .min_by(|&a, &b| self.clients[a].bandwidth_kbps.total_cmp(&self.clients[b].bandwidth_kbps))
+            .expect("a client mix is never empty");
+        let others: f64 = self.clients.iter().enumerate().filter(|(i, _)| *i != slow).map(|(_, c)| c.weight).sum();
+        let n_others = (self.clients.len() - 1).max(1) as f64;
+        for (i, c) in self.clients.iter_mut().enumerate() {
+            c.weight = if i == slow {
+                f
+            } else if others > 0.0 {
+                c.weight / others * (1.0 - f)
+            } else {
+                (1.0 - f) / n_others
+            };
+        }
+    }
+
+    /// The fraction of clients on the slowest link (0 without a client mix).
+    pub fn slow_client_fraction(&self) -> f64 {
+        let total: f64 = self.clients.iter().map(|c| c.weight).sum();
+        self.clients
+            .iter()
+            .min_by(|a, b| a.bandwidth_kbps.total_cmp(&b.bandwidth_kbps))
+            .map_or(0.0, |c| if total > 0.0 { c.weight / total } else { 0.0 })
+    }
+
     /// Change class `class`'s crash probability (clamped to 0..=1).
     pub fn set_crash_fraction(&mut self, class: usize, fraction: f64) {
         if let Some(c) = self.classes.get_mut(class) {
@@ -189,6 +256,35 @@ impl LoadGen {
         let io_s = c.io_s.sample(&mut self.demands_rng);
         // Drawn only for classes that can crash, so scenarios without crashes keep their streams.
         let crashes = c.crash_fraction > 0.0 && unit(&mut self.demands_rng) < c.crash_fraction;
-        Demand { class: class as u16, cpu_s, io_s, is_static: c.is_static, crashes }
+        let (request_kb, response_kb, is_static) = (c.request_kb, c.response_kb, c.is_static);
+        // Likewise the client link, only when there is a client mix.
+        let (bandwidth_kbps, rtt_s) = if self.clients.is_empty() {
+            (f64::INFINITY, 0.0)
+        } else {
+            let total: f64 = self.clients.iter().map(|c| c.weight).sum();
+            let mut x = unit(&mut self.demands_rng) * total;
+            let last = self.clients.len() - 1;
+            let link = self
+                .clients
+                .iter()
+                .position(|c| {
+                    x -= c.weight;
+                    x < 0.0
+                })
+                .unwrap_or(last);
+            (self.clients[link].bandwidth_kbps, self.clients[link].rtt_s)
+        };
+        let transfer = |kb: f64| if kb > 0.0 { kb * 8.0 / bandwidth_kbps } else { 0.0 };
+        Demand {
+            class: class as u16,
+            cpu_s,
+            io_s,
+            is_static,
+            crashes,
+            upload_s: rtt_s / 2.0 + transfer(request_kb),
+            download_s: rtt_s / 2.0 + transfer(response_kb),
+            response_kb,
+            bandwidth_kbps,
+        }
     }
 }

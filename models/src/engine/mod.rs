@@ -10,7 +10,7 @@ use sim::{Model, Scheduler, Simulation};
 use crate::architectures::{self, Server};
 use crate::config::{Scenario, ServerConfig};
 use crate::metrics::{Recorder, RunResult};
-pub use core::{Core, CoreSettings, Ctx, Request, ThreadState};
+pub use core::{Core, CoreSettings, Ctx, Request, Task, ThreadState};
 pub use load::LoadGen;
 
 /// Names a request in the server; the generation tells a recycled slot from the old request.

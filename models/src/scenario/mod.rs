@@ -344,7 +344,20 @@ impl Validator<'_> {
             }
             schedule.push(RateStep { at_s, rate_rps: rate });
         }
-        Some(LoadConfig { arrival, rate_rps, schedule, timeout_s })
+        let mut clients = Vec::new();
+        for (i, c) in l.clients.unwrap_or_default().into_iter().enumerate() {
+            let cp = p.key("clients").index(i);
+            clients.push(ClientClass {
+                name: c.name.unwrap_or_else(|| format!("clients{i}")),
+                weight: match c.weight {
+                    Some(w) => self.number(&cp.key("weight"), w, |w| w > 0.0, "a relative weight > 0"),
+                    None => 1.0,
+                },
+                bandwidth_kbps: self.number(&cp.key("bandwidth_kbps"), c.bandwidth_kbps, |b| b > 0.0, "kbit/s > 0"),
+                rtt_s: self.non_negative(&cp.key("rtt_ms"), c.rtt_ms, 0.0) / 1e3,
+            });
+        }
+        Some(LoadConfig { arrival, rate_rps, schedule, timeout_s, clients })
     }
 
     fn requests(&mut self, p: &FieldPath, raw: Vec<RawRequest>) -> Vec<RequestClass> {
@@ -476,6 +489,7 @@ impl Validator<'_> {
         c.queue_timeout_s = self.positive_opt(&p.key("queue_timeout_s"), s.queue_timeout_s);
         c.startup_s = self.non_negative(&p.key("startup_ms"), s.startup_ms, 0.0) / 1e3;
         c.respawn_s = self.non_negative(&p.key("respawn_ms"), s.respawn_ms, 0.0) / 1e3;
+        c.socket_buffer_kb = self.non_negative(&p.key("socket_buffer_kb"), s.socket_buffer_kb, 0.0);
         Some(c)
     }
 }

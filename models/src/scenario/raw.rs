@@ -45,6 +45,17 @@ pub struct RawLoad {
     pub users: Option<u32>,
     pub think_ms: Option<RawDist>,
     pub timeout_s: Option<f64>,
+    pub clients: Option<Vec<RawClient>>,
+}
+
+/// One `[[load.clients]]` link.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClient {
+    pub name: Option<String>,
+    pub weight: Option<f64>,
+    pub bandwidth_kbps: f64,
+    pub rtt_ms: Option<f64>,
 }
 
 /// One `[[load.schedule]]` entry.
@@ -95,6 +106,7 @@ pub struct RawServer {
     pub max_processes: Option<u32>,
     pub startup_ms: Option<f64>,
     pub respawn_ms: Option<f64>,
+    pub socket_buffer_kb: Option<f64>,
 }
 
 macro_rules! overlay {
@@ -108,7 +120,7 @@ impl RawServer {
     pub fn overlay(&mut self, base: &RawServer) {
         overlay!(self, base; name, architecture, listen_backlog, gil, gil_switch_ms, process_mb, shared_mb,
             thread_mb, memory_kb, threads, processes, blocking_io, offload_threads, daemons, queue_timeout_s,
-            frontend_processes, frontend_mb, max_processes, startup_ms, respawn_ms);
+            frontend_processes, frontend_mb, max_processes, startup_ms, respawn_ms, socket_buffer_kb);
     }
 
     /// The architecture-specific fields that are set, by their file names.

@@ -95,6 +95,16 @@ pub fn to_toml(s: &Scenario) -> String {
     if let Some(t) = s.load.timeout_s {
         let _ = writeln!(o, "timeout_s = {}", num(t));
     }
+    for c in &s.load.clients {
+        let _ = writeln!(
+            o,
+            "\n[[load.clients]]\nname = {}\nweight = {}\nbandwidth_kbps = {}\nrtt_ms = {}",
+            string(&c.name),
+            num(c.weight),
+            num(c.bandwidth_kbps),
+            num(c.rtt_s * 1e3)
+        );
+    }
     for c in &s.requests {
         let _ = writeln!(
             o,
@@ -161,14 +171,15 @@ pub fn to_toml(s: &Scenario) -> String {
         }
         let _ = writeln!(
             o,
-            "gil = {}\ngil_switch_ms = {}\nprocess_mb = {}\nshared_mb = {}\nthread_mb = {}\nmemory_kb = {}\nrespawn_ms = {}",
+            "gil = {}\ngil_switch_ms = {}\nprocess_mb = {}\nshared_mb = {}\nthread_mb = {}\nmemory_kb = {}\nrespawn_ms = {}\nsocket_buffer_kb = {}",
             v.gil,
             num(v.gil_switch_s * 1e3),
             num(v.process_mb),
             num(v.shared_mb),
             num(v.thread_mb),
             num(v.memory_kb),
-            num(v.respawn_s * 1e3)
+            num(v.respawn_s * 1e3),
+            num(v.socket_buffer_kb)
         );
     }
     o
