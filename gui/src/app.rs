@@ -380,6 +380,15 @@ impl ServersimApp {
     fn controls_ui(&mut self, ui: &mut Ui) {
         ui.heading("Load");
         ui.label(RichText::new(&self.rt.scenario.name).weak());
+        let mut slow = self.rt.slow_clients * 100.0;
+        let slider = egui::Slider::new(&mut slow, 0.0..=100.0).max_decimals(0).suffix(" %").text("slow clients");
+        if ui
+            .add(slider)
+            .on_hover_text("Share of clients on the slowest link (a 56 kbit/s modem if the scenario has no client mix)")
+            .changed()
+        {
+            self.rt.set_slow_clients(slow / 100.0);
+        }
         for i in 0..self.rt.classes.len() {
             let name = self.rt.scenario.requests[i].name.clone();
             ui.label(RichText::new(format!("Request class “{name}”")).strong().color(theme::class_color(i as u16)));

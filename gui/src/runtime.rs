@@ -57,6 +57,8 @@ pub struct Runtime {
     pub speed: usize,
     /// Current arrival rate, req/s.
     pub rate_rps: f64,
+    /// Fraction of clients on the slowest link.
+    pub slow_clients: f64,
     /// Per request class.
     pub classes: Vec<ClassControls>,
     /// Per server.
@@ -84,6 +86,15 @@ impl Runtime {
         let servers = scenario.servers.iter().map(ServerControls::of).collect();
         Self {
             rate_rps: scenario.load.rate_rps,
+            slow_clients: {
+                let total: f64 = scenario.load.clients.iter().map(|c| c.weight).sum();
+                scenario
+                    .load
+                    .clients
+                    .iter()
+                    .min_by(|a, b| a.bandwidth_kbps.total_cmp(&b.bandwidth_kbps))
+                    .map_or(0.0, |c| c.weight / total)
+            },
             scenario,
             run,
             playing,
@@ -155,6 +166,12 @@ impl Runtime {
         self.run.change(None, Change::ClassMeans { class: i, cpu_s: Some(c.cpu_ms / 1e3), io_s: Some(c.io_ms / 1e3) });
     }
 
+    /// Set the fraction of slow clients in the running simulation.
+    pub fn set_slow_clients(&mut self, fraction: f64) {
+        self.slow_clients = fraction.clamp(0.0, 1.0);
+        self.run.change(None, Change::SlowClients(self.slow_clients));
+    }
+
     /// Apply class `i`'s crash probability to the running simulation.
     pub fn apply_crash(&mut self, i: usize) {
         let fraction = self.classes[i].crash_fraction;
@@ -184,6 +201,7 @@ impl Runtime {
     pub fn current_scenario(&self) -> Scenario {
         let mut sc = self.scenario.clone();
         sc.load.rate_rps = self.rate_rps;
+        set_slow_share(&mut sc.load.clients, self.slow_clients);
         for (class, c) in sc.requests.iter_mut().zip(&self.classes) {
             if let Ok(d) = class.cpu_s.with_mean(c.cpu_ms / 1e3) {
                 class.cpu_s = d;
@@ -221,4 +239,37 @@ impl Runtime {
             self.run.remove_server(i);
         }
     }
+}
+
+/// Give the slowest link of `clients` the share `fraction`, keeping the others' proportions (adds
+/// a modem link to a scenario without a client mix) — the same rule the live control applies.
+fn set_slow_share(clients: &mut Vec<models::config::ClientClass>, fraction: f64) {
+    if clients.is_empty() {
+        if fraction <= 0.0 {
+            return;
+        }
+        clients.push(models::config::ClientClass { name: "fast".into(), weight: 1.0, bandwidth_kbps: 1e9, rtt_s: 0.0 });
+        clients.push(models::config::ClientClass {
+            name: "modem".into(),
+            weight: 0.0,
+            bandwidth_kbps: 56.0,
+            rtt_s: 0.15,
+        });
+    }
+    let slow = (0..clients.len())
+        .min_by(|&a, &b| clients[a].bandwidth_kbps.total_cmp(&clients[b].bandwidth_kbps))
+        .unwrap_or(0);
+    let others: f64 = clients.iter().enumerate().filter(|(i, _)| *i != slow).map(|(_, c)| c.weight).sum();
+    let n = (clients.len() - 1).max(1) as f64;
+    for (i, c) in clients.iter_mut().enumerate() {
+        c.weight = if i == slow {
+            fraction
+        } else if others > 0.0 {
+            c.weight / others * (1.0 - fraction)
+        } else {
+            (1.0 - fraction) / n
+        };
+    }
+    // A zero weight is not a valid scenario: drop links nobody uses.
+    clients.retain(|c| c.weight > 0.0);
 }

@@ -115,3 +115,21 @@ fn the_crash_slider_makes_processes_crash_in_the_running_simulation() {
     // 60 req/s × 85% × 5% over 40 s is about 100 crashing requests per server.
     assert!(crashes(&h) > 100, "crashes: {}", crashes(&h));
 }
+
+#[test]
+fn the_slow_client_slider_changes_the_running_client_mix() {
+    let mut h = harness(paused_app());
+    h.state_mut().rt.step();
+    h.run_steps(2);
+    assert_eq!(h.state().rt.run.servers[0].sim.model.load.slow_client_fraction(), 0.0);
+    h.get_by_role_and_label(Role::Slider, "slow clients").set_value_accesskit(30.0);
+    h.run_steps(2);
+    for s in &h.state().rt.run.servers {
+        assert!((s.sim.model.load.slow_client_fraction() - 0.3).abs() < 1e-12);
+    }
+    // Saving keeps it: 30% of clients on the modem link.
+    let saved = h.state().rt.current_scenario();
+    let modem = saved.load.clients.iter().find(|c| c.bandwidth_kbps == 56.0).expect("a modem link");
+    let total: f64 = saved.load.clients.iter().map(|c| c.weight).sum();
+    assert!((modem.weight / total - 0.3).abs() < 1e-12);
+}

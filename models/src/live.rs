@@ -32,6 +32,9 @@ pub enum Change {
         /// Probability that a request crashes its process.
         fraction: f64,
     },
+    /// The fraction of clients on the slowest link (a 56 kbit/s modem if the scenario has no
+    /// client mix).
+    SlowClients(f64),
     /// Resize the server's pool (processes × threads, in its own terms).
     Resize {
         /// Processes (loops, daemons, CGI slots).
@@ -47,7 +50,10 @@ pub enum Change {
 
 impl Change {
     fn is_global(&self) -> bool {
-        matches!(self, Change::Rate(_) | Change::ClassMeans { .. } | Change::CrashFraction { .. })
+        matches!(
+            self,
+            Change::Rate(_) | Change::ClassMeans { .. } | Change::CrashFraction { .. } | Change::SlowClients(_)
+        )
     }
 }
 
@@ -83,6 +89,7 @@ impl LiveServer {
             Change::Rate(r) => load.set_rate_rps(*r, sched),
             Change::ClassMeans { class, cpu_s, io_s } => load.set_class_means(*class, *cpu_s, *io_s),
             Change::CrashFraction { class, fraction } => load.set_crash_fraction(*class, *fraction),
+            Change::SlowClients(f) => load.set_slow_client_fraction(*f),
             Change::Resize { processes, threads } => {
                 server.resize(&mut Ctx { core, sched }, *processes, *threads);
             }

@@ -68,7 +68,7 @@ pub struct ServerReport {
 pub fn capacity(scenario: &Scenario, index: usize) -> Option<(String, f64)> {
     let config = &scenario.servers[index];
     let info = architectures::info(config.architecture);
-    let workload = Workload::of(&scenario.requests);
+    let workload = Workload::of(&scenario.requests).with_clients(&scenario.load.clients);
     let resources = (info.resources)(config, &workload, scenario.machine.cores);
     bottleneck(&resources).map(|(r, c)| (r.name.clone(), c))
 }

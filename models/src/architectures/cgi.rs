@@ -36,7 +36,11 @@ impl Architecture for Cgi {
         let p = f64::from(c.processes);
         let cpu = w.cpu_s() + c.startup_s;
         vec![
-            Resource { name: format!("{} CGI processes", c.processes), busy_per_rps: cpu + w.io_s(), units: p },
+            Resource {
+                name: format!("{} CGI processes", c.processes),
+                busy_per_rps: cpu + w.io_s() + w.blocking_net_s(c.socket_buffer_kb),
+                units: p,
+            },
             cpu_resource(cpu, cores, p),
         ]
     }

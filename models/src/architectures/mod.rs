@@ -46,7 +46,7 @@ pub trait Server: Send {
 }
 
 /// The mean demands of the request mix, for capacity estimates.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Workload {
     /// Fraction of requests that are static files.
     pub static_fraction: f64,
@@ -58,6 +58,10 @@ pub struct Workload {
     pub dynamic_cpu_s: f64,
     /// Mean IO seconds of a dynamic request.
     pub dynamic_io_s: f64,
+    /// (share, request KB, response KB) of each request class.
+    sizes: Vec<(f64, f64, f64)>,
+    /// (share, bandwidth kbit/s, round trip s) of each client link (empty = instant network).
+    links: Vec<(f64, f64, f64)>,
 }
 
 impl Workload {
@@ -87,7 +91,28 @@ impl Workload {
             w.dynamic_io_s /= dw;
         }
         w.static_fraction = sw;
+        w.sizes = classes.iter().map(|c| (c.weight / total, c.request_kb, c.response_kb)).collect();
         w
+    }
+
+    /// The mix with the clients' links (for the time blocking workers spend on the network).
+    pub fn with_clients(mut self, clients: &[crate::config::ClientClass]) -> Self {
+        let total: f64 = clients.iter().map(|c| c.weight).sum();
+        self.links = clients.iter().map(|c| (c.weight / total, c.bandwidth_kbps, c.rtt_s)).collect();
+        self
+    }
+
+    /// Mean seconds a worker that talks to clients itself is held by the network per request:
+    /// reading the request (rtt/2 + upload) and writing what exceeds a `socket_buffer_kb` buffer.
+    pub fn blocking_net_s(&self, socket_buffer_kb: f64) -> f64 {
+        let mut t = 0.0;
+        for &(share, req_kb, resp_kb) in &self.sizes {
+            for &(link, bw, rtt) in &self.links {
+                let beyond = (resp_kb - socket_buffer_kb).max(0.0);
+                t += share * link * (rtt / 2.0 + (req_kb + beyond) * 8.0 / bw);
+            }
+        }
+        t
     }
 
     /// Mean CPU seconds over all requests.
@@ -208,5 +233,33 @@ impl ArchitectureKind {
     /// Its name in scenario files.
     pub fn id(self) -> &'static str {
         info(self).id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ClientClass;
+    use sim::Dist;
+
+    /// By hand: 20 KB at 56 kbit/s is 2.857 s; with a 150 ms round trip the worker also waits
+    /// 75 ms to read the request. A 64 KB socket buffer takes the whole response.
+    #[test]
+    fn blocking_network_time_by_hand() {
+        let class = RequestClass {
+            name: "page".into(),
+            weight: 1.0,
+            cpu_s: Dist::Const(0.0),
+            io_s: Dist::Const(0.0),
+            request_kb: 0.0,
+            response_kb: 20.0,
+            is_static: false,
+            crash_fraction: 0.0,
+        };
+        let modem = ClientClass { name: "modem".into(), weight: 1.0, bandwidth_kbps: 56.0, rtt_s: 0.15 };
+        let w = Workload::of(std::slice::from_ref(&class)).with_clients(&[modem]);
+        assert!((w.blocking_net_s(0.0) - (0.075 + 20.0 * 8.0 / 56.0)).abs() < 1e-12);
+        assert!((w.blocking_net_s(64.0) - 0.075).abs() < 1e-12);
+        assert_eq!(Workload::of(&[class]).blocking_net_s(0.0), 0.0, "no client mix, no network time");
     }
 }

@@ -26,7 +26,11 @@ impl Architecture for Prefork {
     fn resources(c: &ServerConfig, w: &Workload, cores: u32) -> Vec<Resource> {
         let p = f64::from(c.processes);
         vec![
-            Resource { name: format!("{} processes", c.processes), busy_per_rps: w.cpu_s() + w.io_s(), units: p },
+            Resource {
+                name: format!("{} processes", c.processes),
+                busy_per_rps: w.cpu_s() + w.io_s() + w.blocking_net_s(c.socket_buffer_kb),
+                units: p,
+            },
             cpu_resource(w.cpu_s(), cores, p),
         ]
     }

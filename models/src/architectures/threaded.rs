@@ -30,7 +30,11 @@ impl Architecture for Threaded {
         let threads = f64::from(c.threads);
         let usable = if c.gil { 1.0 } else { threads };
         vec![
-            Resource { name: format!("{} threads", c.threads), busy_per_rps: w.cpu_s() + w.io_s(), units: threads },
+            Resource {
+                name: format!("{} threads", c.threads),
+                busy_per_rps: w.cpu_s() + w.io_s() + w.blocking_net_s(c.socket_buffer_kb),
+                units: threads,
+            },
             cpu_resource(w.cpu_s(), cores, usable),
         ]
     }

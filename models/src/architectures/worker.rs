@@ -30,7 +30,7 @@ impl Architecture for Worker {
         vec![
             Resource {
                 name: format!("{}x{} worker threads", c.processes, c.threads),
-                busy_per_rps: w.cpu_s() + w.io_s(),
+                busy_per_rps: w.cpu_s() + w.io_s() + w.blocking_net_s(c.socket_buffer_kb),
                 units: workers,
             },
             cpu_resource(w.cpu_s(), cores, usable),
