@@ -19,6 +19,8 @@ pub struct Daemon {
     downloading: Vec<bool>,
     /// Dynamic responses buffered in the front-end for slow clients, MB.
     buffered_mb: f64,
+    /// Dynamic requests the front-end is reading from or writing to clients.
+    in_transfer: usize,
 }
 
 impl Architecture for Daemon {
@@ -36,7 +38,7 @@ impl Architecture for Daemon {
             WorkerPool::build(core, c.processes, c.threads, c.gil, c.process_mb, c.listen_backlog, Spawn::Persistent)
                 .with_queue_timeout(c.queue_timeout_s)
                 .behind_front_end();
-        Box::new(Daemon { frontend, daemons, downloading: Vec::new(), buffered_mb: 0.0 })
+        Box::new(Daemon { frontend, daemons, downloading: Vec::new(), buffered_mb: 0.0, in_transfer: 0 })
     }
 
     fn resources(c: &ServerConfig, w: &Workload, cores: u32) -> Vec<Resource> {
@@ -82,8 +84,10 @@ impl Server for Daemon {
             }
             self.downloading[slot] = false;
             let upload = r.upload_s;
+            self.in_transfer += 1;
             cx.park(request, upload);
         } else {
+            self.in_transfer -= 1;
             self.daemons.arrive(cx, request);
         }
     }
@@ -102,6 +106,7 @@ impl Server for Daemon {
                 self.downloading.resize(slot + 1, false);
             }
             self.downloading[slot] = true;
+            self.in_transfer += 1;
             self.buffered_mb += mb;
             cx.core.buffer_memory_changed(mb);
             cx.park(request, download);
@@ -117,12 +122,14 @@ impl Server for Daemon {
         if cx.core.request(request).is_static {
             self.frontend.park_done(cx, request);
         } else if self.downloading[request.index as usize] {
+            self.in_transfer -= 1;
             self.downloading[request.index as usize] = false;
             let mb = cx.core.request(request).response_kb / 1024.0;
             self.buffered_mb -= mb;
             cx.core.buffer_memory_changed(-mb);
             cx.core.complete(request);
         } else {
+            self.in_transfer -= 1;
             self.daemons.arrive(cx, request);
         }
     }
@@ -149,6 +156,10 @@ impl Server for Daemon {
     fn view(&self, core: &Core) -> ServerView {
         let mut v = self.daemons.view(core, ProcessRole::Worker);
         let mut processes = self.frontend.process_views(core);
+        // The front-end also holds the dynamic requests' client connections.
+        if let Some(first) = processes.first_mut() {
+            first.parked += self.in_transfer;
+        }
         processes.append(&mut v.processes);
         ServerView { processes, ..v }
     }
