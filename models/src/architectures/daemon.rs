@@ -87,7 +87,6 @@ impl Server for Daemon {
             self.in_transfer += 1;
             cx.park(request, upload);
         } else {
-            self.in_transfer -= 1;
             self.daemons.arrive(cx, request);
         }
     }
