@@ -70,6 +70,8 @@ pub struct ServersimApp {
     pub hidden: std::collections::HashSet<String>,
     /// The load sweep, running or finished.
     pub sweep: Option<crate::sweep::Sweep>,
+    /// Request dots' positions per server, for the pictures' animation.
+    motion: Vec<crate::picture::Motion>,
 }
 
 impl Default for ServersimApp {
@@ -120,6 +122,7 @@ impl ServersimApp {
             applied_look: None,
             hidden: Default::default(),
             sweep: None,
+            motion: Vec::new(),
         }
     }
 
@@ -176,6 +179,7 @@ impl ServersimApp {
                 self.rt = Runtime::new(sc, true, self.rt.speed);
                 self.settings.scenario_toml = Some(text.to_string());
                 self.hidden.clear();
+                self.motion.clear();
                 self.error = None;
             }
             Err(e) => self.error = Some(e.to_string()),
@@ -187,6 +191,7 @@ impl ServersimApp {
         self.rt = Runtime::new(scenario::default_scenario(), true, self.rt.speed);
         self.settings.scenario_toml = None;
         self.hidden.clear();
+        self.motion.clear();
         self.error = None;
     }
 
@@ -224,6 +229,7 @@ impl ServersimApp {
         }
         if pressed(Key::R) {
             self.rt.reset();
+            self.motion.clear();
         }
         if pressed(Key::P) {
             self.settings.presenter = !self.settings.presenter;
@@ -259,19 +265,24 @@ impl ServersimApp {
 
     fn toolbar_ui(&mut self, ui: &mut Ui) {
         ui.horizontal_wrapped(|ui| {
+            // Presenter mode keeps only what a speaker touches; the rest is on the keyboard (H).
+            let full = !self.settings.presenter;
             ui.heading(RichText::new("serversim").strong());
             ui.separator();
-            ui.menu_button("File", |ui| self.file_menu_ui(ui));
+            if full {
+                ui.menu_button("File", |ui| self.file_menu_ui(ui));
+            }
             let play = if self.rt.playing { "Pause" } else { "Play" };
             if ui.button(play).on_hover_text("Space").clicked() {
                 self.rt.playing = !self.rt.playing;
             }
-            if ui.button("Step").on_hover_text("Advance one simulated second").clicked() {
+            if full && ui.button("Step").on_hover_text("Advance one simulated second").clicked() {
                 self.rt.playing = false;
                 self.rt.step();
             }
             if ui.button("Reset").on_hover_text("R").clicked() {
                 self.rt.reset();
+                self.motion.clear();
             }
             ui.separator();
             let mut speed = self.rt.speed;
@@ -296,16 +307,19 @@ impl ServersimApp {
                 self.rt.set_rate(rate);
             }
             ui.separator();
-            for (view, label) in
-                [(View::Live, "Live"), (View::Latency, "Latency distribution"), (View::Sweep, "Load sweep")]
-            {
-                if ui.selectable_label(self.settings.view == view, label).clicked() {
-                    self.settings.view = view;
+            if full {
+                for (view, label) in [(View::Live, "Live"), (View::Latency, "Latency"), (View::Sweep, "Load sweep")] {
+                    if ui.selectable_label(self.settings.view == view, label).clicked() {
+                        self.settings.view = view;
+                    }
                 }
+                ui.separator();
             }
-            ui.separator();
             if ui.selectable_label(self.settings.presenter, "Presenter").on_hover_text("P").clicked() {
                 self.settings.presenter = !self.settings.presenter;
+            }
+            if !full {
+                return;
             }
             if ui.button(if self.settings.dark { "Light theme" } else { "Dark theme" }).on_hover_text("T").clicked() {
                 self.settings.dark = !self.settings.dark;
@@ -568,10 +582,12 @@ impl ServersimApp {
         let height = (free * 0.38).max(160.0);
         egui::ScrollArea::horizontal().id_salt("pictures").show(ui, |ui| {
             ui.horizontal(|ui| {
+                self.motion.resize_with(self.rt.run.servers.len(), Default::default);
                 for (i, s) in self.rt.run.servers.iter().enumerate() {
                     let view = s.view();
                     let c = s.config();
-                    architecture_picture_ui(ui, i, &c.name, c.architecture.id(), &view, egui::vec2(width, height));
+                    let size = egui::vec2(width, height);
+                    architecture_picture_ui(ui, i, &c.name, c.architecture.id(), &view, size, &mut self.motion[i]);
                 }
             });
         });

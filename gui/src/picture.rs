@@ -109,26 +109,132 @@ fn dashed_ring(p: &egui::Painter, center: Pos2, r: f32, stroke: Stroke) {
     }
 }
 
-fn thread_glyph(p: &egui::Painter, at: Pos2, r: f32, t: &ThreadView, holder: bool, ink: &Ink) {
-    if t.retired && t.state == ThreadState::Idle {
-        return;
-    }
-    let c = t.class.map_or(ink.faint, class_color);
-    match t.state {
-        ThreadState::Idle => {
-            p.circle_stroke(at, r, Stroke::new(1.0, ink.faint));
+/// What a request dot shows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum DotKind {
+    /// Waiting in the listen queue.
+    Queued,
+    /// On a thread, in this state.
+    On(ThreadState),
+}
+
+/// Where a request's dot belongs this frame.
+#[derive(Debug, Clone, Copy)]
+struct DotTarget {
+    id: u64,
+    at: Pos2,
+    r: f32,
+    kind: DotKind,
+    color: Color32,
+}
+
+/// A request that left the picture (answered, refused, lost, or parked off its thread): its dot
+/// drifts off and fades.
+#[derive(Debug, Clone, Copy)]
+struct Leaving {
+    from: Pos2,
+    since: f64,
+    color: Color32,
+    r: f32,
+}
+
+/// How long a leaving dot stays visible, seconds of wall-clock time.
+const LEAVE_S: f64 = 0.25;
+/// Time constant of a dot's glide to its new place, seconds.
+const GLIDE_S: f64 = 0.035;
+
+/// Positions of request dots between frames, so requests move from the queue to a thread and
+/// out instead of jumping.
+#[derive(Debug, Default)]
+pub struct Motion {
+    pos: std::collections::HashMap<u64, (Pos2, Color32, f32)>,
+    leaving: Vec<Leaving>,
+    last_time: Option<f64>,
+    /// The card's rectangle last frame: when the layout changes (zoom, resize) dots snap.
+    last_rect: Option<Rect>,
+}
+
+impl Motion {
+    /// Draw every dot eased towards its target; dots that vanished start leaving. Returns true
+    /// while anything is still moving.
+    fn draw(&mut self, p: &egui::Painter, targets: &[DotTarget], now: f64, entry: Pos2, ink: &Ink) -> bool {
+        let dt = self.last_time.map_or(0.0, |t| (now - t).clamp(0.0, 0.25));
+        self.last_time = Some(now);
+        let rect = p.clip_rect();
+        if self.last_rect != Some(rect) {
+            // The layout moved: positions from the old layout mean nothing here.
+            self.last_rect = Some(rect);
+            self.pos.clear();
+            self.leaving.clear();
+            for t in targets {
+                draw_dot(p, t.at, t.r, t.kind, t.color, ink);
+                self.pos.insert(t.id, (t.at, t.color, t.r));
+            }
+            return false;
         }
-        ThreadState::Cpu => {
+        let k = (1.0 - (-dt / GLIDE_S).exp()) as f32;
+        let mut next = std::collections::HashMap::with_capacity(targets.len());
+        let mut moving = false;
+        for t in targets {
+            let cur = self.pos.remove(&t.id).map_or(entry, |v| v.0);
+            let mut at = cur + (t.at - cur) * k;
+            if (at - t.at).length() < 0.5 {
+                at = t.at;
+            } else {
+                moving = true;
+            }
+            draw_dot(p, at, t.r, t.kind, t.color, ink);
+            next.insert(t.id, (at, t.color, t.r));
+        }
+        for (_, (from, color, r)) in self.pos.drain() {
+            if self.leaving.len() < 100 {
+                self.leaving.push(Leaving { from, since: now, color, r: (r * 0.5).min(4.0) });
+            }
+        }
+        self.pos = next;
+        self.leaving.retain(|l| now - l.since < LEAVE_S);
+        for l in &self.leaving {
+            let age = ((now - l.since) / LEAVE_S) as f32;
+            let at = l.from + vec2(24.0 * age, -6.0 * age);
+            p.circle_filled(at, l.r, l.color.gamma_multiply(0.8 * (1.0 - age)));
+        }
+        moving || !self.leaving.is_empty()
+    }
+}
+
+fn draw_dot(p: &egui::Painter, at: Pos2, r: f32, kind: DotKind, c: Color32, ink: &Ink) {
+    match kind {
+        DotKind::Queued | DotKind::On(ThreadState::Cpu) => {
             p.circle_filled(at, r, c);
         }
-        ThreadState::Io => {
+        DotKind::On(ThreadState::Io) => {
             p.circle_stroke(at, r * 0.9, Stroke::new((r * 0.35).max(1.5), c));
         }
-        ThreadState::GilWait => {
+        DotKind::On(ThreadState::GilWait) => {
             dashed_ring(p, at, r, Stroke::new(1.5, ink.faint));
             p.circle_filled(at, r * 0.45, c);
         }
-        ThreadState::Net => diamond(p, at, r, Stroke::new((r * 0.3).max(1.5), c)),
+        DotKind::On(ThreadState::Net) => diamond(p, at, r, Stroke::new((r * 0.3).max(1.5), c)),
+        DotKind::On(ThreadState::Idle) => {}
+    }
+}
+
+/// Draw a thread's slot (and its GIL ring) and record where its request's dot belongs.
+fn thread_glyph(
+    p: &egui::Painter,
+    at: Pos2,
+    r: f32,
+    t: &ThreadView,
+    holder: bool,
+    ink: &Ink,
+    dots: &mut Vec<DotTarget>,
+) {
+    if t.retired && t.state == ThreadState::Idle {
+        return;
+    }
+    p.circle_stroke(at, r, Stroke::new(1.0, ink.faint.gamma_multiply(0.6)));
+    if let (Some(id), Some(class)) = (t.request_id, t.class) {
+        dots.push(DotTarget { id, at, r, kind: DotKind::On(t.state), color: class_color(class) });
     }
     if holder {
         p.circle_stroke(at, r + 2.5, Stroke::new(2.0, GIL_GOLD));
@@ -143,6 +249,7 @@ pub fn architecture_picture_ui(
     architecture: &str,
     view: &ServerView,
     size: Vec2,
+    motion: &mut Motion,
 ) {
     let ink = Ink::of(ui);
     let color = server_color(index);
@@ -165,9 +272,12 @@ pub fn architecture_picture_ui(
     let label_rect = p.text(pos2(rect.left() + 8.0, y), Align2::LEFT_TOP, label, small.clone(), ink.text);
     let mut x = label_rect.right() + r + 6.0;
     let cy = label_rect.center().y;
+    // New requests enter from the left edge of the queue row.
+    let entry = pos2(rect.left() + 4.0, cy);
     let room = ((rect.right() - 30.0 - x) / (2.0 * r + 2.0)).max(0.0) as usize;
-    for &c in view.waiting.iter().take(room) {
-        p.circle_filled(pos2(x, cy), r, class_color(c));
+    let mut dots = Vec::new();
+    for (&c, &id) in view.waiting.iter().zip(&view.waiting_ids).take(room) {
+        dots.push(DotTarget { id, at: pos2(x, cy), r, kind: DotKind::Queued, color: class_color(c) });
         x += 2.0 * r + 2.0;
     }
     let shown = view.waiting.len().min(room);
@@ -177,13 +287,25 @@ pub fn architecture_picture_ui(
     y = label_rect.bottom() + 6.0;
 
     let area = Rect::from_min_max(pos2(rect.left() + 6.0, y), pos2(rect.right() - 6.0, rect.bottom() - 6.0));
-    if !processes_ui(&p, area, view, &ink, &small, color) {
+    if !processes_ui(&p, area, view, &ink, &small, color, &mut dots) {
         aggregate_ui(&p, area, view, &ink, &small, color);
+    }
+    let now = ui.input(|i| i.time);
+    if motion.draw(&p, &dots, now, entry, &ink) {
+        ui.ctx().request_repaint();
     }
 }
 
 /// Box per process. Returns false (drawing nothing) if the boxes would be too small to read.
-fn processes_ui(p: &egui::Painter, area: Rect, view: &ServerView, ink: &Ink, font: &FontId, color: Color32) -> bool {
+fn processes_ui(
+    p: &egui::Painter,
+    area: Rect,
+    view: &ServerView,
+    ink: &Ink,
+    font: &FontId,
+    color: Color32,
+    dots: &mut Vec<DotTarget>,
+) -> bool {
     let n = view.processes.len().max(1);
     let max_threads = view.processes.iter().map(|pr| pr.threads.len()).max().unwrap_or(1).max(1);
     let max_mem = view.processes.iter().map(|pr| pr.memory_mb).fold(0.0f64, f64::max);
@@ -215,7 +337,7 @@ fn processes_ui(p: &egui::Painter, area: Rect, view: &ServerView, ink: &Ink, fon
         let (col, row) = (i % cols, i / cols);
         let min = area.min + vec2(col as f32 * (box_size.x + 4.0), row as f32 * (box_size.y + 4.0));
         let b = Rect::from_min_size(min, box_size);
-        process_box(p, b, pr, r, cell, max_mem, ink, font, color);
+        process_box(p, b, pr, r, cell, max_mem, ink, font, color, dots);
     }
     true
 }
@@ -231,6 +353,7 @@ fn process_box(
     ink: &Ink,
     font: &FontId,
     color: Color32,
+    dots: &mut Vec<DotTarget>,
 ) {
     // Nothing drawn for a process may spill into its neighbours.
     let p = &p.with_clip_rect(b.intersect(p.clip_rect()));
@@ -288,7 +411,7 @@ fn process_box(
         if at.y + r > b.bottom() {
             break;
         }
-        thread_glyph(p, at, r, t, pr.gil_holder == Some(i), ink);
+        thread_glyph(p, at, r, t, pr.gil_holder == Some(i), ink, dots);
     }
 }
 

@@ -8,6 +8,8 @@ use crate::engine::ThreadState;
 pub struct ServerView {
     /// Classes of the first requests waiting for a worker, in queue order (at most `MAX_DOTS`).
     pub waiting: Vec<u16>,
+    /// Stable ids of the requests in `waiting` (for animating them).
+    pub waiting_ids: Vec<u64>,
     /// How many requests wait for a worker in total.
     pub waiting_total: usize,
     /// One box per process (or event loop, front-end, daemon, CGI slot).
@@ -64,6 +66,8 @@ pub struct ThreadView {
     pub state: ThreadState,
     /// The class of the request it works on (if busy).
     pub class: Option<u16>,
+    /// Stable id of that request (for animating it).
+    pub request_id: Option<u64>,
     /// Retired or retiring after a live resize.
     pub retired: bool,
     /// An offload (deferToThread) pool thread rather than a loop or worker thread.

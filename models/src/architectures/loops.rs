@@ -468,6 +468,16 @@ impl Server for Loops {
     fn view(&self, core: &Core) -> ServerView {
         ServerView {
             waiting: waiting_classes(self, core),
+            waiting_ids: self
+                .loops
+                .iter()
+                .flat_map(|l| l.ready.iter())
+                .filter_map(|i| match i {
+                    Item::New(r) => Some(r.stable_id()),
+                    Item::Resume(_) => None,
+                })
+                .take(MAX_DOTS)
+                .collect(),
             waiting_total: self.new_waiting(),
             processes: self.process_views(core),
         }

@@ -309,6 +309,7 @@ impl WorkerPool {
     pub fn view(&self, core: &Core, role: ProcessRole) -> ServerView {
         ServerView {
             waiting: self.queue.iter().take(MAX_DOTS).map(|&r| core.request(r).class).collect(),
+            waiting_ids: self.queue.iter().take(MAX_DOTS).map(|r| r.stable_id()).collect(),
             waiting_total: self.queue.len(),
             processes: self.processes.iter().map(|(p, _)| core.process_view(*p, role, usize::MAX)).collect(),
         }

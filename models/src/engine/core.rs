@@ -304,6 +304,7 @@ impl Core {
                 crate::view::ThreadView {
                     state: th.state,
                     class: self.thread_class(t),
+                    request_id: self.thread_class(t).map(|_| th.request.stable_id()),
                     retired: !th.enabled,
                     offload: i >= offload_from,
                 }

@@ -25,6 +25,11 @@ pub struct ReqId {
 impl ReqId {
     /// Names no request.
     pub const NONE: ReqId = ReqId { index: u32::MAX, generation: 0 };
+
+    /// A number naming this request for as long as the run lasts (for pictures).
+    pub fn stable_id(self) -> u64 {
+        u64::from(self.index) | (u64::from(self.generation) << 32)
+    }
 }
 
 /// Everything that can happen in a server simulation.
