@@ -31,6 +31,10 @@ pub fn mmc_reference(duration_s: f64) -> Scenario {
             response_kb: 0.0,
             is_static: false,
             crash_fraction: 0.0,
+            hang_fraction: 0.0,
+            hang: Default::default(),
+            leak_kb: 0.0,
+            memory_hog_mb: 0.0,
         }],
         servers: vec![server],
     }

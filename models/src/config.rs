@@ -134,6 +134,24 @@ pub struct RequestClass {
     pub is_static: bool,
     /// Probability that a request's CPU work crashes its whole process (0..=1).
     pub crash_fraction: f64,
+    /// Probability that a request never finishes (0..=1).
+    pub hang_fraction: f64,
+    /// How a hanging request hangs.
+    pub hang: Hang,
+    /// Memory each request leaks into its process for good, KB.
+    pub leak_kb: f64,
+    /// Extra memory a request allocates while it runs, MB.
+    pub memory_hog_mb: f64,
+}
+
+/// How a hanging request hangs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Hang {
+    /// An infinite loop: it burns CPU (its share of a core) forever.
+    #[default]
+    Cpu,
+    /// A wait that never returns (a lost database connection): it holds its thread, no CPU.
+    Io,
 }
 
 /// Which architecture a server uses; each has its own file in `architectures/`.
@@ -199,6 +217,13 @@ pub struct ServerConfig {
     /// Kernel socket send buffer per connection, KB: a blocking worker can finish writing once
     /// the rest of the response fits in it.
     pub socket_buffer_kb: f64,
+    /// Watchdog: a worker busy with one request for longer than this is killed, with its whole
+    /// process (mod_wsgi request-timeout, gunicorn timeout), seconds.
+    pub request_timeout_s: Option<f64>,
+    /// Recycle a process after it has served this many requests (MaxRequestsPerChild).
+    pub max_requests: Option<u32>,
+    /// CPU seconds a recycled process spends starting again (fork, and imports if not preloaded).
+    pub spawn_s: f64,
 }
 
 impl ServerConfig {
@@ -226,6 +251,9 @@ impl ServerConfig {
             startup_s: 0.0,
             respawn_s: 0.0,
             socket_buffer_kb: 0.0,
+            request_timeout_s: None,
+            max_requests: None,
+            spawn_s: 0.0,
         }
     }
 }

@@ -21,8 +21,12 @@ pub struct Counts {
     pub wasted: u64,
     /// Process crashes (after warm-up).
     pub crashes: u64,
-    /// Requests failed because their process crashed (part of `failed`).
+    /// Requests failed because their process crashed or was killed (part of `failed`).
     pub lost_to_crashes: u64,
+    /// Processes killed by the watchdog (after warm-up).
+    pub kills: u64,
+    /// Processes recycled after `max_requests` (after warm-up).
+    pub recycles: u64,
 }
 
 /// The levels tracked as time-weighted averages, in a fixed order.
@@ -352,6 +356,20 @@ impl Recorder {
         }
         if let Some(s) = &mut self.series {
             s.counts.failed += 1;
+        }
+    }
+
+    /// The watchdog killed a process at `now_s`.
+    pub fn killed(&mut self, now_s: f64) {
+        if now_s >= self.warmup_s {
+            self.counts.kills += 1;
+        }
+    }
+
+    /// A process was recycled at `now_s`.
+    pub fn recycled(&mut self, now_s: f64) {
+        if now_s >= self.warmup_s {
+            self.counts.recycles += 1;
         }
     }
 

@@ -126,6 +126,8 @@ impl ServerReport {
             c.failed += r.counts.failed;
             c.wasted += r.counts.wasted;
             c.crashes += r.counts.crashes;
+            c.kills += r.counts.kills;
+            c.recycles += r.counts.recycles;
             c.lost_to_crashes += r.counts.lost_to_crashes;
             in_flight += r.in_flight_at_end;
         }
@@ -159,6 +161,8 @@ struct JsonServer {
     mean_in_system: f64,
     memory_mb: JsonMemory,
     crashes: u64,
+    kills: u64,
+    recycles: u64,
     capacity_rps: Option<f64>,
     bottleneck: Option<String>,
     warnings: Vec<String>,
@@ -284,6 +288,8 @@ impl JsonReport {
                         peak: s.runs.iter().map(|r| r.memory_peak_mb).fold(0.0, f64::max),
                     },
                     crashes: c.crashes,
+                    kills: c.kills,
+                    recycles: c.recycles,
                     capacity_rps: s.capacity.as_ref().and_then(|c| finite(c.1)),
                     bottleneck: s.capacity.as_ref().filter(|c| c.1.is_finite()).map(|c| c.0.clone()),
                     warnings: s.warnings.clone(),

@@ -37,7 +37,8 @@ impl Architecture for Daemon {
         let daemons =
             WorkerPool::build(core, c.processes, c.threads, c.gil, c.process_mb, c.listen_backlog, Spawn::Persistent)
                 .with_queue_timeout(c.queue_timeout_s)
-                .behind_front_end();
+                .behind_front_end()
+                .with_recycling(c.max_requests, c.spawn_s);
         Box::new(Daemon { frontend, daemons, downloading: Vec::new(), buffered_mb: 0.0, in_transfer: 0 })
     }
 
@@ -93,6 +94,11 @@ impl Server for Daemon {
     fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
         if self.frontend.owns_thread(thread) {
             self.frontend.task_done(cx, thread, request);
+            return;
+        }
+        if request == ReqId::NONE {
+            // A recycled daemon finished starting.
+            self.daemons.done(cx, thread, request);
             return;
         }
         // The daemon hands its response to the front-end, which buffers it and sends it to the

@@ -255,6 +255,10 @@ mod tests {
             response_kb: 20.0,
             is_static: false,
             crash_fraction: 0.0,
+            hang_fraction: 0.0,
+            hang: Default::default(),
+            leak_kb: 0.0,
+            memory_hog_mb: 0.0,
         };
         let modem = ClientClass { name: "modem".into(), weight: 1.0, bandwidth_kbps: 56.0, rtt_s: 0.15 };
         let w = Workload::of(std::slice::from_ref(&class)).with_clients(&[modem]);

@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 
 use super::Server;
-use crate::engine::{Core, Ctx, ReqId, Task};
+use crate::engine::{Core, Ctx, ReqId, Task, ThreadState};
 use crate::view::{MAX_DOTS, ProcessRole, ServerView};
 
 /// How the pool's processes live.
@@ -46,6 +46,14 @@ pub struct WorkerPool {
     direct_clients: bool,
     /// Kernel socket send buffer per connection, KB.
     socket_buffer_kb: f64,
+    /// Recycle a process after this many requests.
+    max_requests: Option<u32>,
+    /// CPU seconds a recycled process spends starting again.
+    spawn_s: f64,
+    /// Per pool process (same order as `processes`): requests served since it (re)started.
+    served: Vec<u32>,
+    /// Per pool process: finishing its last requests before it is recycled.
+    recycling: Vec<bool>,
 }
 
 impl WorkerPool {
@@ -72,6 +80,10 @@ impl WorkerPool {
             master_socket: true,
             direct_clients: true,
             socket_buffer_kb: 0.0,
+            max_requests: None,
+            spawn_s: 0.0,
+            served: Vec::new(),
+            recycling: Vec::new(),
         };
         for _ in 0..processes {
             pool.add_process(core, threads);
@@ -84,6 +96,8 @@ impl WorkerPool {
         let ts: Vec<u32> = (0..threads).map(|_| core.add_thread(p, true)).collect();
         self.idle.extend(ts.iter().copied());
         self.processes.push((p, ts));
+        self.served.push(0);
+        self.recycling.push(false);
     }
 
     /// Fail requests that waited longer than `timeout_s` for a worker (checked when a worker
@@ -97,6 +111,14 @@ impl WorkerPool {
     /// the rest of the response fits in it.
     pub fn with_socket_buffer(mut self, kb: f64) -> Self {
         self.socket_buffer_kb = kb;
+        self
+    }
+
+    /// Recycle each process after `max_requests` requests (MaxRequestsPerChild, gunicorn
+    /// max_requests); a recycled process spends `spawn_s` of CPU starting again.
+    pub fn with_recycling(mut self, max_requests: Option<u32>, spawn_s: f64) -> Self {
+        self.max_requests = max_requests;
+        self.spawn_s = spawn_s;
         self
     }
 
@@ -132,6 +154,10 @@ impl WorkerPool {
             cx.lose_to_crash(r);
         }
         let threads = cx.core.processes[process as usize].threads.clone();
+        if let Some(i) = self.processes.iter().position(|(p, _)| *p == process) {
+            self.served[i] = 0;
+            self.recycling[i] = false;
+        }
         if per_request {
             // A CGI process dies with its request; the slot takes the next one (a new process).
             for t in threads {
@@ -188,6 +214,11 @@ impl WorkerPool {
     /// `thread` finished `request` and wrote its response: the kernel delivers the rest (the
     /// request completes when the client has it all) and the thread moves on.
     pub fn done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
+        if request == ReqId::NONE {
+            // A recycled process finished starting: all its threads take work.
+            self.started(cx, cx.core.threads[thread as usize].process);
+            return;
+        }
         let r = cx.core.request(request);
         let rest = if self.direct_clients { r.download_s - self.write_hold_s(cx.core, request) } else { 0.0 };
         if rest > 1e-12 {
@@ -205,10 +236,53 @@ impl WorkerPool {
         if let Spawn::PerRequest { .. } = self.spawn {
             cx.core.set_alive(process, false);
         }
+        if let Some(i) = self.processes.iter().position(|(p, _)| *p == process) {
+            self.served[i] += 1;
+            if self.max_requests.is_some_and(|m| self.served[i] >= m) && !self.recycling[i] {
+                // Graceful restart: no new work for this process; it goes when its threads are idle.
+                self.recycling[i] = true;
+                let threads = &self.processes[i].1;
+                self.idle.retain(|t| !threads.contains(t));
+            }
+            if self.recycling[i] {
+                if self.processes[i].1.iter().all(|&t| cx.core.threads[t as usize].state == ThreadState::Idle) {
+                    self.recycle(cx, i);
+                }
+                return;
+            }
+        }
         if cx.core.threads[thread as usize].enabled {
             self.next(cx, thread);
         } else if self.spawn == Spawn::Persistent && self.all_retired_and_idle(cx.core, process) {
             cx.core.set_alive(process, false);
+        }
+    }
+
+    /// Process `i` exits (releasing what its requests leaked) and starts again.
+    fn recycle(&mut self, cx: &mut Ctx<'_>, i: usize) {
+        let (process, threads) = self.processes[i].clone();
+        cx.core.recorder.recycled(cx.now_s());
+        cx.core.set_alive(process, false);
+        self.served[i] = 0;
+        self.recycling[i] = false;
+        if !threads.iter().any(|&t| cx.core.threads[t as usize].enabled) {
+            return;
+        }
+        cx.core.set_alive(process, true);
+        match threads.iter().copied().find(|&t| cx.core.threads[t as usize].enabled) {
+            Some(first) if self.spawn_s > 0.0 => cx.start_spawn(first, self.spawn_s),
+            _ => self.started(cx, process),
+        }
+    }
+
+    /// `process` is ready to serve: its enabled idle threads take waiting requests.
+    fn started(&mut self, cx: &mut Ctx<'_>, process: u32) {
+        let threads = cx.core.processes[process as usize].threads.clone();
+        for t in threads {
+            let th = &cx.core.threads[t as usize];
+            if th.enabled && th.state == ThreadState::Idle && !self.idle.contains(&t) {
+                self.next(cx, t);
+            }
         }
     }
 

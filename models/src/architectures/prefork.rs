@@ -19,7 +19,8 @@ impl Architecture for Prefork {
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
         Box::new(
             WorkerPool::build(core, c.processes, 1, c.gil, c.process_mb, c.listen_backlog, Spawn::Persistent)
-                .with_socket_buffer(c.socket_buffer_kb),
+                .with_socket_buffer(c.socket_buffer_kb)
+                .with_recycling(c.max_requests, c.spawn_s),
         )
     }
 

@@ -22,7 +22,8 @@ impl Architecture for Threaded {
         Box::new(
             WorkerPool::build(core, 1, c.threads, c.gil, c.process_mb, c.listen_backlog, Spawn::Persistent)
                 .without_master()
-                .with_socket_buffer(c.socket_buffer_kb),
+                .with_socket_buffer(c.socket_buffer_kb)
+                .with_recycling(c.max_requests, c.spawn_s),
         )
     }
 

@@ -33,6 +33,10 @@ pub struct Request {
     pub response_kb: f64,
     /// The client's bandwidth, kbit/s (infinite without a client mix).
     pub bandwidth_kbps: f64,
+    /// Memory it leaks into the process that serves it, KB.
+    pub leak_kb: f64,
+    /// Memory it holds while in progress beyond the server's per-request memory, MB.
+    pub hog_mb: f64,
     /// The closed-load client that sent it (`u32::MAX` for open loads).
     pub user: u32,
     /// The client has given up on it.
@@ -106,6 +110,8 @@ pub struct Process {
     pub down: bool,
     /// Simulated time of its last crash, seconds.
     pub crashed_at_s: Option<f64>,
+    /// Memory leaked by the requests it served (part of `memory_mb`; released when it exits).
+    pub leaked_mb: f64,
 }
 
 /// Memory and GIL settings of the server being simulated.
@@ -123,6 +129,8 @@ pub struct CoreSettings {
     pub timeout_s: Option<f64>,
     /// Seconds from a crash until the process is running again.
     pub respawn_s: f64,
+    /// Watchdog: seconds a thread may spend on one request before its process is killed.
+    pub request_timeout_s: Option<f64>,
 }
 
 /// The simulated machine and server state shared by all architectures.
@@ -223,6 +231,7 @@ impl Core {
             threads: Vec::new(),
             down: false,
             crashed_at_s: None,
+            leaked_mb: 0.0,
         });
         if alive {
             self.set_alive(id, true);
@@ -354,6 +363,9 @@ impl Core {
                 delta += self.settings.shared_mb;
             }
             delta = -delta;
+            // An exiting process takes the memory its requests leaked with it.
+            p.memory_mb -= p.leaked_mb;
+            p.leaked_mb = 0.0;
         }
         self.recorder.add_level(self.now_s, Level::MemoryMb, delta);
     }
@@ -398,6 +410,8 @@ impl Core {
             download_s: d.download_s,
             response_kb: d.response_kb,
             bandwidth_kbps: d.bandwidth_kbps,
+            leak_kb: d.leak_kb,
+            hog_mb: d.hog_mb,
             user,
             abandoned: false,
             started: false,
@@ -449,8 +463,9 @@ impl Core {
         let r = r.clone();
         self.free_requests.push(id.index);
         self.recorder.add_level(self.now_s, Level::InSystem, -1.0);
-        if r.started && self.settings.request_mb > 0.0 {
-            self.recorder.add_level(self.now_s, Level::MemoryMb, -self.settings.request_mb);
+        let mb = self.settings.request_mb + r.hog_mb;
+        if r.started && mb > 0.0 {
+            self.recorder.add_level(self.now_s, Level::MemoryMb, -mb);
         }
         if !r.abandoned && r.user != u32::MAX {
             self.notices.push_back(Notice::UserFree { user: r.user });
@@ -500,10 +515,11 @@ impl Core {
             return;
         }
         r.started = true;
-        let arrival = r.arrival_s;
+        let (arrival, hog) = (r.arrival_s, r.hog_mb);
         self.recorder.started(self.now_s, arrival);
-        if self.settings.request_mb > 0.0 {
-            self.recorder.add_level(self.now_s, Level::MemoryMb, self.settings.request_mb);
+        let mb = self.settings.request_mb + hog;
+        if mb > 0.0 {
+            self.recorder.add_level(self.now_s, Level::MemoryMb, mb);
         }
     }
 
@@ -547,6 +563,12 @@ impl Ctx<'_> {
         th.post_s = task.post_s;
         if th.is_worker {
             self.core.recorder.add_level(self.core.now_s, Level::BusyWorkers, 1.0);
+        }
+        if let Some(limit) = self.core.settings.request_timeout_s
+            && request != ReqId::NONE
+        {
+            let epoch = self.core.threads[thread as usize].epoch;
+            self.sched.schedule_in(limit, Event::Watchdog { thread, epoch });
         }
         if task.pre_s > 0.0 {
             let th = &mut self.core.threads[thread as usize];
@@ -637,7 +659,6 @@ impl Ctx<'_> {
         let pr = &mut self.core.processes[p];
         pr.crashed_at_s = Some(now);
         pr.down = respawn;
-        self.core.recorder.crashed(now);
         if respawn {
             self.sched.schedule_in(self.core.settings.respawn_s, Event::Respawn { process });
         }
@@ -661,6 +682,31 @@ impl Ctx<'_> {
         if p.down {
             p.down = false;
             self.core.set_alive(process, true);
+        }
+    }
+
+    /// `thread` (idle) spends `cpu_s` of CPU starting its process again (a recycled or respawned
+    /// process importing the app); the architecture's `on_task_done` then gets `ReqId::NONE`.
+    pub fn start_spawn(&mut self, thread: u32, cpu_s: f64) {
+        let th = &mut self.core.threads[thread as usize];
+        debug_assert_eq!(th.state, ThreadState::Idle, "thread {thread} is busy");
+        th.request = ReqId::NONE;
+        th.cpu_left_s = cpu_s;
+        th.io_s = 0.0;
+        th.pre_s = 0.0;
+        th.post_s = 0.0;
+        if th.is_worker {
+            self.core.recorder.add_level(self.core.now_s, Level::BusyWorkers, 1.0);
+        }
+        self.begin_cpu(thread);
+    }
+
+    /// The watchdog of `thread`'s task fired: if it is still on that task, its process is killed.
+    pub(crate) fn watchdog(&mut self, thread: u32, epoch: u32) {
+        let th = &self.core.threads[thread as usize];
+        if th.epoch == epoch && th.state != ThreadState::Idle {
+            let process = th.process;
+            self.core.notices.push_back(Notice::Crash { process, killed: true });
         }
     }
 
@@ -764,7 +810,7 @@ impl Ctx<'_> {
                 let request = self.core.threads[thread as usize].request;
                 if self.core.is_live(request) && self.core.request(request).crashes {
                     // The C extension segfaults: the whole process goes, see `crash_process`.
-                    self.core.notices.push_back(Notice::Crash { process });
+                    self.core.notices.push_back(Notice::Crash { process, killed: false });
                     continue;
                 }
                 self.begin_io(thread);
@@ -780,7 +826,10 @@ impl Ctx<'_> {
         if th.io_s > 0.0 {
             th.state = ThreadState::Io;
             let (io, epoch) = (th.io_s, th.epoch);
-            self.sched.schedule_in(io, Event::IoDone { thread, epoch });
+            // A wait that never returns schedules nothing: only a watchdog or a crash ends it.
+            if io.is_finite() {
+                self.sched.schedule_in(io, Event::IoDone { thread, epoch });
+            }
         } else if th.post_s > 0.0 {
             th.state = ThreadState::Net;
             let (post, epoch) = (th.post_s, th.epoch);
@@ -817,7 +866,19 @@ impl Ctx<'_> {
         let th = &mut self.core.threads[thread as usize];
         th.state = ThreadState::Idle;
         th.epoch = th.epoch.wrapping_add(1);
-        let request = th.request;
+        let (request, process) = (th.request, th.process);
+        if self.core.is_live(request) {
+            let leak_mb = self.core.request(request).leak_kb / 1024.0;
+            if leak_mb > 0.0 {
+                let p = &mut self.core.processes[process as usize];
+                p.leaked_mb += leak_mb;
+                p.memory_mb += leak_mb;
+                if p.alive {
+                    self.core.recorder.add_level(self.core.now_s, Level::MemoryMb, leak_mb);
+                }
+            }
+        }
+        let th = &self.core.threads[thread as usize];
         if th.is_worker {
             self.core.recorder.add_level(self.core.now_s, Level::BusyWorkers, -1.0);
         }

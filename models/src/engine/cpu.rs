@@ -135,6 +135,10 @@ impl Cpu {
     /// enough (it will re-evaluate) or the CPU is idle.
     pub fn rearm(&mut self, now_s: f64) -> Option<f64> {
         let next = self.next_completion_s(now_s)?;
+        if !next.is_finite() {
+            // Only infinite loops are running: nothing will ever finish.
+            return None;
+        }
         match self.armed_s {
             Some(a) if a <= next => None,
             _ => {

@@ -23,6 +23,10 @@ struct ClassSampler {
     crash_fraction: f64,
     request_kb: f64,
     response_kb: f64,
+    hang_fraction: f64,
+    hang: crate::config::Hang,
+    leak_kb: f64,
+    hog_mb: f64,
 }
 
 /// One drawn request.
@@ -46,6 +50,10 @@ pub struct Demand {
     pub response_kb: f64,
     /// The client's bandwidth, kbit/s (infinite without a client mix).
     pub bandwidth_kbps: f64,
+    /// Memory leaked into the serving process, KB.
+    pub leak_kb: f64,
+    /// Memory held while in progress beyond the server's per-request memory, MB.
+    pub hog_mb: f64,
 }
 
 /// A client link ready for sampling.
@@ -94,6 +102,10 @@ impl LoadGen {
                     crash_fraction: c.crash_fraction,
                     request_kb: c.request_kb,
                     response_kb: c.response_kb,
+                    hang_fraction: c.hang_fraction,
+                    hang: c.hang,
+                    leak_kb: c.leak_kb,
+                    hog_mb: c.memory_hog_mb,
                 }
             })
             .collect();
@@ -257,6 +269,15 @@ impl LoadGen {
         // Drawn only for classes that can crash, so scenarios without crashes keep their streams.
         let crashes = c.crash_fraction > 0.0 && unit(&mut self.demands_rng) < c.crash_fraction;
         let (request_kb, response_kb, is_static) = (c.request_kb, c.response_kb, c.is_static);
+        let (leak_kb, hog_mb) = (c.leak_kb, c.hog_mb);
+        // Drawn only for classes that can hang (streams of other scenarios are unchanged).
+        let (mut cpu_s, mut io_s) = (cpu_s, io_s);
+        if c.hang_fraction > 0.0 && unit(&mut self.demands_rng) < c.hang_fraction {
+            match c.hang {
+                crate::config::Hang::Cpu => cpu_s = f64::INFINITY,
+                crate::config::Hang::Io => io_s = f64::INFINITY,
+            }
+        }
         // Likewise the client link, only when there is a client mix.
         let (bandwidth_kbps, rtt_s) = if self.clients.is_empty() {
             (f64::INFINITY, 0.0)
@@ -285,6 +306,8 @@ impl LoadGen {
             download_s: rtt_s / 2.0 + transfer(response_kb),
             response_kb,
             bandwidth_kbps,
+            leak_kb,
+            hog_mb,
         }
     }
 }

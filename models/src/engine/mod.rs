@@ -78,6 +78,13 @@ pub enum Event {
     },
     /// Warm-up ends: statistics start.
     WarmupEnd,
+    /// A request's time limit ran out (the watchdog).
+    Watchdog {
+        /// The thread serving it.
+        thread: u32,
+        /// The thread's task epoch when the request started.
+        epoch: u32,
+    },
     /// A crashed process has been restarted.
     Respawn {
         /// The process.
@@ -92,8 +99,8 @@ pub(crate) enum Notice {
     TaskDone { thread: u32, request: ReqId },
     /// A closed-load client has its answer (or gave up) and starts thinking.
     UserFree { user: u32 },
-    /// A request's CPU work crashed its process.
-    Crash { process: u32 },
+    /// A request's CPU work crashed its process, or the watchdog killed it.
+    Crash { process: u32, killed: bool },
 }
 
 /// One server being simulated, with its own copy of the machine and its own load generator.
@@ -121,6 +128,7 @@ impl ServerSim {
             request_mb: config.memory_kb / 1024.0,
             timeout_s: scenario.load.timeout_s,
             respawn_s: config.respawn_s,
+            request_timeout_s: config.request_timeout_s,
         };
         let mut core = Core::new(scenario.machine.cores, settings, recorder);
         let server = (architectures::info(config.architecture).build)(&config, &mut core);
@@ -186,6 +194,7 @@ impl Model for ServerSim {
             Event::ClientTimeout { request } => self.core.client_timeout(request),
             Event::RateChange { index } => self.load.rate_change(index, sched),
             Event::WarmupEnd => self.core.recorder.end_warmup(sched.now_s()),
+            Event::Watchdog { thread, epoch } => Ctx { core: &mut self.core, sched }.watchdog(thread, epoch),
             Event::Respawn { process } => {
                 let mut cx = Ctx { core: &mut self.core, sched };
                 cx.respawned(process);
@@ -206,7 +215,16 @@ impl ServerSim {
                     self.server.on_task_done(&mut cx, thread, request);
                 }
                 Notice::UserFree { user } => self.load.user_free(user, sched),
-                Notice::Crash { process } => {
+                Notice::Crash { process, killed } => {
+                    // Counted once, here, and only if the process was still running.
+                    if self.core.processes[process as usize].alive {
+                        let now = self.core.now_s();
+                        if killed {
+                            self.core.recorder.killed(now);
+                        } else {
+                            self.core.recorder.crashed(now);
+                        }
+                    }
                     let mut cx = Ctx { core: &mut self.core, sched };
                     self.server.on_crash(&mut cx, process);
                 }

@@ -184,6 +184,13 @@ impl Validator<'_> {
         }
     }
 
+    fn probability(&mut self, path: &FieldPath, v: Option<f64>) -> f64 {
+        match v {
+            Some(f) => self.number(path, f, |f| (0.0..=1.0).contains(&f), "a probability from 0 to 1"),
+            None => 0.0,
+        }
+    }
+
     fn positive_opt(&mut self, path: &FieldPath, v: Option<f64>) -> Option<f64> {
         v.map(|x| self.number(path, x, |x| x > 0.0, "a number > 0"))
     }
@@ -382,15 +389,21 @@ impl Validator<'_> {
                     request_kb: self.non_negative(&rp.key("request_kb"), r.request_kb, 0.0),
                     response_kb: self.non_negative(&rp.key("response_kb"), r.response_kb, 0.0),
                     is_static: r.is_static.unwrap_or(false),
-                    crash_fraction: match r.crash_fraction {
-                        Some(f) => self.number(
-                            &rp.key("crash_fraction"),
-                            f,
-                            |f| (0.0..=1.0).contains(&f),
-                            "a probability from 0 to 1",
-                        ),
-                        None => 0.0,
+                    crash_fraction: self.probability(&rp.key("crash_fraction"), r.crash_fraction),
+                    hang_fraction: self.probability(&rp.key("hang_fraction"), r.hang_fraction),
+                    hang: match r.hang.as_deref() {
+                        None | Some("cpu") => Hang::Cpu,
+                        Some("io") => Hang::Io,
+                        Some(other) => {
+                            self.problem(
+                                &rp.key("hang"),
+                                format!("unknown hang \"{other}\"; allowed: \"cpu\" (an infinite loop), \"io\" (a wait that never returns)"),
+                            );
+                            Hang::Cpu
+                        }
                     },
+                    leak_kb: self.non_negative(&rp.key("leak_kb"), r.leak_kb, 0.0),
+                    memory_hog_mb: self.non_negative(&rp.key("memory_hog_mb"), r.memory_hog_mb, 0.0),
                 }
             })
             .collect()
@@ -490,6 +503,15 @@ impl Validator<'_> {
         c.startup_s = self.non_negative(&p.key("startup_ms"), s.startup_ms, 0.0) / 1e3;
         c.respawn_s = self.non_negative(&p.key("respawn_ms"), s.respawn_ms, 0.0) / 1e3;
         c.socket_buffer_kb = self.non_negative(&p.key("socket_buffer_kb"), s.socket_buffer_kb, 0.0);
+        c.request_timeout_s = self.positive_opt(&p.key("request_timeout_s"), s.request_timeout_s);
+        c.max_requests = s.max_requests.map(|n| self.at_least_one(&p.key("max_requests"), n));
+        c.spawn_s = self.non_negative(&p.key("spawn_ms"), s.spawn_ms, 0.0) / 1e3;
+        if s.max_requests.is_some() && matches!(info.kind, ArchitectureKind::EventLoop | ArchitectureKind::Cgi) {
+            self.problem(
+                &p.key("max_requests"),
+                "recycling applies to pools of workers (threaded, prefork, worker, daemon); a CGI process serves one request anyway",
+            );
+        }
         Some(c)
     }
 }

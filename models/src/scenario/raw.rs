@@ -79,6 +79,10 @@ pub struct RawRequest {
     #[serde(rename = "static")]
     pub is_static: Option<bool>,
     pub crash_fraction: Option<f64>,
+    pub hang_fraction: Option<f64>,
+    pub hang: Option<String>,
+    pub leak_kb: Option<f64>,
+    pub memory_hog_mb: Option<f64>,
 }
 
 /// One `[[server]]` (or a preset's `[server]`).
@@ -107,6 +111,9 @@ pub struct RawServer {
     pub startup_ms: Option<f64>,
     pub respawn_ms: Option<f64>,
     pub socket_buffer_kb: Option<f64>,
+    pub request_timeout_s: Option<f64>,
+    pub max_requests: Option<u32>,
+    pub spawn_ms: Option<f64>,
 }
 
 macro_rules! overlay {
@@ -120,7 +127,7 @@ impl RawServer {
     pub fn overlay(&mut self, base: &RawServer) {
         overlay!(self, base; name, architecture, listen_backlog, gil, gil_switch_ms, process_mb, shared_mb,
             thread_mb, memory_kb, threads, processes, blocking_io, offload_threads, daemons, queue_timeout_s,
-            frontend_processes, frontend_mb, max_processes, startup_ms, respawn_ms, socket_buffer_kb);
+            frontend_processes, frontend_mb, max_processes, startup_ms, respawn_ms, socket_buffer_kb, request_timeout_s, max_requests, spawn_ms);
     }
 
     /// The architecture-specific fields that are set, by their file names.

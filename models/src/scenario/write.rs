@@ -126,6 +126,16 @@ pub fn to_toml(s: &Scenario) -> String {
         if c.crash_fraction > 0.0 {
             let _ = writeln!(o, "crash_fraction = {}", num(c.crash_fraction));
         }
+        if c.hang_fraction > 0.0 {
+            let kind = if c.hang == Hang::Io { "io" } else { "cpu" };
+            let _ = writeln!(o, "hang_fraction = {}\nhang = \"{kind}\"", num(c.hang_fraction));
+        }
+        if c.leak_kb > 0.0 {
+            let _ = writeln!(o, "leak_kb = {}", num(c.leak_kb));
+        }
+        if c.memory_hog_mb > 0.0 {
+            let _ = writeln!(o, "memory_hog_mb = {}", num(c.memory_hog_mb));
+        }
     }
     for v in &s.servers {
         o.push_str("\n[[server]]\n");
@@ -168,6 +178,12 @@ pub fn to_toml(s: &Scenario) -> String {
         }
         if let Some(b) = v.listen_backlog {
             let _ = writeln!(o, "listen_backlog = {b}");
+        }
+        if let Some(t) = v.request_timeout_s {
+            let _ = writeln!(o, "request_timeout_s = {}", num(t));
+        }
+        if let Some(n) = v.max_requests {
+            let _ = writeln!(o, "max_requests = {n}\nspawn_ms = {}", num(v.spawn_s * 1e3));
         }
         let _ = writeln!(
             o,

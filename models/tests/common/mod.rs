@@ -31,6 +31,10 @@ pub fn class(name: &str, weight: f64, cpu_s: Dist, io_s: Dist, is_static: bool) 
         response_kb: 0.0,
         is_static,
         crash_fraction: 0.0,
+        hang_fraction: 0.0,
+        hang: Default::default(),
+        leak_kb: 0.0,
+        memory_hog_mb: 0.0,
     }
 }
 

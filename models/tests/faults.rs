@@ -1,0 +1,145 @@
+//! Bad code and process life cycle: infinite loops with and without a watchdog, waits that never
+//! return, memory leaks with and without `max_requests` recycling, and memory hogs.
+
+mod common;
+
+use common::*;
+use models::config::{ArchitectureKind, Hang, Scenario};
+use models::engine::ServerSim;
+use models::metrics::Level;
+use sim::Dist;
+
+fn prefork(processes: u32, f: impl FnOnce(&mut models::config::ServerConfig)) -> models::config::ServerConfig {
+    server(ArchitectureKind::Prefork, |s| {
+        s.processes = processes;
+        f(s);
+    })
+}
+
+fn one_run(sc: &Scenario) -> models::metrics::RunResult {
+    run_single(sc).runs.into_iter().next().unwrap()
+}
+
+fn base(rate: f64, server: models::config::ServerConfig) -> Scenario {
+    let mut sc = scenario(rate, Dist::exp(0.01).unwrap(), Dist::Const(0.0), 2, vec![server]);
+    sc.run.replications = 1;
+    sc.run.warmup_s = 0.0;
+    sc.run.duration_s = 300.0;
+    sc
+}
+
+/// Without a watchdog, every infinite loop keeps its prefork child forever: with 1% of requests
+/// hanging at 20 req/s, the fourth hang (after ~400 requests, ~20 s) leaves no process free and
+/// the server answers nothing more. The four loops keep both cores busy to the end.
+#[test]
+fn infinite_loops_without_a_watchdog_take_every_process() {
+    let mut sc = base(20.0, prefork(4, |_| {}));
+    sc.requests[0].hang_fraction = 0.01;
+    let r = models::runner::run(&sc, true).servers.remove(0).runs.remove(0);
+    assert!(r.counts.completed < r.counts.arrived / 4, "{:?}", r.counts);
+    let last = r.series.last().expect("series");
+    assert!((last.cpu_utilization - 1.0).abs() < 1e-9, "the loops burn both cores: {}", last.cpu_utilization);
+    assert_eq!(last.completed_rps, 0.0);
+}
+
+/// With a 2 s watchdog every hanging request is killed with its child (prefork: one request per
+/// kill) and the server keeps serving. Hanging requests are binomial(n, 1%): allow 5 sd.
+#[test]
+fn a_watchdog_kills_infinite_loops_and_keeps_the_server_alive() {
+    let mut sc = base(20.0, prefork(4, |s| s.request_timeout_s = Some(2.0)));
+    sc.requests[0].hang_fraction = 0.01;
+    let r = one_run(&sc);
+    let c = r.counts;
+    assert!(c.completed as f64 > 0.95 * c.arrived as f64, "{c:?}");
+    assert_eq!(c.lost_to_crashes, c.kills, "prefork loses exactly the hung request per kill");
+    let n = (c.completed + c.kills) as f64;
+    assert!((c.kills as f64 - 0.01 * n).abs() < 5.0 * (n * 0.01 * 0.99).sqrt(), "{c:?}");
+    assert_eq!(c.crashes, 0, "kills are not counted as crashes");
+    assert_conserved("prefork with watchdog", &r);
+}
+
+/// In a threaded server the watchdog must restart the whole process: a wait that never returns
+/// costs every other request in flight too (more than one lost per kill).
+#[test]
+fn a_watchdog_in_a_threaded_server_loses_the_other_requests_too() {
+    let mut sc = base(
+        20.0,
+        server(ArchitectureKind::Threaded, |s| {
+            s.threads = 10;
+            s.request_timeout_s = Some(1.0);
+        }),
+    );
+    sc.requests[0].io_s = Dist::exp(0.2).unwrap(); // L ≈ 20 × 0.21 ≈ 4 in flight
+    sc.requests[0].hang_fraction = 0.005;
+    sc.requests[0].hang = Hang::Io;
+    let r = one_run(&sc);
+    let c = r.counts;
+    assert!(c.kills > 10, "{c:?}");
+    assert!(c.lost_to_crashes as f64 > 2.0 * c.kills as f64, "{c:?}");
+    assert_conserved("threaded with watchdog", &r);
+}
+
+/// A leak with no recycling: every finished request leaves 1 MB in its process, so at the end the
+/// server holds exactly its base memory plus 1 MB per request served.
+#[test]
+fn a_leak_grows_memory_by_exactly_what_was_served() {
+    let mut sc = base(20.0, prefork(2, |s| s.process_mb = 30.0));
+    sc.requests[0].leak_kb = 1024.0;
+    sc.run.duration_s = 100.0;
+    let mut sim = ServerSim::new(&sc, 0, 0, false);
+    sim.run_until(100.0);
+    let core = &sim.model.core;
+    let served = core.recorder.counts().completed as f64;
+    let memory = core.recorder.level(Level::MemoryMb);
+    assert!((memory - (60.0 + served)).abs() < 1e-6, "memory {memory} MB after {served} requests");
+}
+
+/// The same leak with `max_requests = 50`: each child is recycled after 50 requests, releasing
+/// what leaked, so memory never exceeds the base plus 50 MB per child, and the number of recycles
+/// is the number of complete batches of 50 (served / 50, less at most one partial batch each).
+#[test]
+fn max_requests_recycles_leaking_processes() {
+    let mut sc = base(
+        20.0,
+        prefork(2, |s| {
+            s.process_mb = 30.0;
+            s.max_requests = Some(50);
+        }),
+    );
+    sc.requests[0].leak_kb = 1024.0;
+    let r = one_run(&sc);
+    assert!(r.memory_peak_mb <= 60.0 + 2.0 * 50.0 + 1e-6, "peak {}", r.memory_peak_mb);
+    let batches = r.counts.completed as f64 / 50.0;
+    assert!(r.counts.recycles as f64 <= batches && r.counts.recycles as f64 >= batches - 2.0, "{:?}", r.counts);
+    assert_conserved("recycling", &r);
+}
+
+/// Recycling is not free: with `spawn_ms = 500` each restart burns half a CPU-second, so the CPU
+/// busy time per second rises by recycle-rate × 0.5 above the requests' own λ × 10 ms.
+#[test]
+fn recycling_costs_spawn_cpu() {
+    let mut sc = base(
+        20.0,
+        prefork(4, |s| {
+            s.max_requests = Some(20);
+            s.spawn_s = 0.5;
+        }),
+    );
+    sc.run.duration_s = 600.0;
+    let r = one_run(&sc);
+    let recycle_rate = r.counts.recycles as f64 / 600.0;
+    let busy_cores = r.cpu_utilization * 2.0;
+    let expected = 20.0 * 0.01 + recycle_rate * 0.5;
+    // Poisson noise in 12,000 requests of exp(10 ms) CPU: relative sd ≈ sqrt(2/12000) ≈ 1.3%.
+    assert!((busy_cores - expected).abs() < 0.05 * expected, "busy {busy_cores} vs {expected}");
+}
+
+/// A memory hog holds its allocation while it runs: by Little's law the mean extra memory is
+/// λ × time in progress × 100 MB = 10 × 0.06 × 100 = 60 MB.
+#[test]
+fn a_memory_hog_holds_memory_while_it_runs() {
+    let mut sc = scenario(10.0, Dist::exp(0.01).unwrap(), Dist::exp(0.05).unwrap(), 2, vec![prefork(8, |_| {})]);
+    sc.requests[0].memory_hog_mb = 100.0;
+    let r = run_single(&sc);
+    assert_agrees("mean memory (MB)", r.estimate(|x| x.memory_mean_mb), 60.0, 4.0);
+}
