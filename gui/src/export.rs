@@ -135,13 +135,14 @@ pub fn export_svg(path: &Path, rt: &Runtime) -> Result<(), String> {
 pub fn series_csv(rt: &Runtime) -> String {
     let mut out = String::from(
         "server,architecture,start_s,width_s,arrived_rps,completed_rps,rejected_rps,timed_out_rps,failed_rps,\
-         latency_mean_ms,latency_p50_ms,latency_p99_ms,in_system,waiting,busy_workers,cpu_utilization,memory_mb\n",
+         latency_mean_ms,latency_p50_ms,latency_p99_ms,in_system,waiting,busy_workers,cpu_utilization,memory_mb,\
+         swapping\n",
     );
     for s in &rt.run.servers {
         let name = s.config().name.replace('"', "\"\"");
         for r in s.sim.model.core.recorder.series() {
             out.push_str(&format!(
-                "\"{name}\",{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                "\"{name}\",{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
                 s.config().architecture.id(),
                 r.start_s,
                 r.width_s,
@@ -157,7 +158,8 @@ pub fn series_csv(rt: &Runtime) -> String {
                 r.waiting,
                 r.busy_workers,
                 r.cpu_utilization,
-                r.memory_mb
+                r.memory_mb,
+                r.swapping
             ));
         }
     }

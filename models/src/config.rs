@@ -47,8 +47,13 @@ impl RunConfig {
 pub struct MachineConfig {
     /// CPU cores shared by every runnable thread of every process.
     pub cores: u32,
-    /// Physical memory in MB, if limited (reported against; pressure effects come later).
+    /// Physical memory in MB, if limited: beyond it the machine swaps, and past
+    /// `memory_mb + swap_mb` the OOM killer kills the largest process.
     pub memory_mb: Option<f64>,
+    /// Swap space in MB (used once physical memory is full).
+    pub swap_mb: f64,
+    /// While swapping, every CPU-second of work takes this many seconds (≥ 1).
+    pub swap_slowdown: f64,
 }
 
 /// How requests are generated.

@@ -27,6 +27,8 @@ pub struct Counts {
     pub kills: u64,
     /// Processes recycled after `max_requests` (after warm-up).
     pub recycles: u64,
+    /// Processes killed by the out-of-memory killer (after warm-up).
+    pub oom_kills: u64,
 }
 
 /// The levels tracked as time-weighted averages, in a fixed order.
@@ -42,9 +44,11 @@ pub enum Level {
     BusyCores = 3,
     /// Resident memory in MB.
     MemoryMb = 4,
+    /// 1 while the machine swaps, else 0.
+    Swapping = 5,
 }
 
-const LEVELS: usize = 5;
+const LEVELS: usize = 6;
 
 /// One window of the time series (all rates per second of simulated time).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -81,6 +85,8 @@ pub struct SeriesRow {
     pub cpu_utilization: f64,
     /// Time-averaged resident memory, MB.
     pub memory_mb: f64,
+    /// Fraction of the window the machine spent swapping.
+    pub swapping: f64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -151,6 +157,8 @@ pub struct RunResult {
     pub memory_mean_mb: f64,
     /// Largest resident memory after warm-up, MB.
     pub memory_peak_mb: f64,
+    /// Fraction of the time the machine was swapping.
+    pub swapped_fraction: f64,
     /// The windowed time series (empty unless requested).
     pub series: Vec<SeriesRow>,
 }
@@ -247,6 +255,7 @@ impl Recorder {
             busy_workers: mean[Level::BusyWorkers as usize],
             cpu_utilization: mean[Level::BusyCores as usize] / cores,
             memory_mb: mean[Level::MemoryMb as usize],
+            swapping: mean[Level::Swapping as usize],
         });
         if s.recent.len() == RECENT_WINDOWS {
             let mut oldest = s.recent.pop_front().expect("ring is full");
@@ -366,6 +375,13 @@ impl Recorder {
         }
     }
 
+    /// The out-of-memory killer killed a process at `now_s`.
+    pub fn oom_killed(&mut self, now_s: f64) {
+        if now_s >= self.warmup_s {
+            self.counts.oom_kills += 1;
+        }
+    }
+
     /// A process was recycled at `now_s`.
     pub fn recycled(&mut self, now_s: f64) {
         if now_s >= self.warmup_s {
@@ -428,6 +444,7 @@ impl Recorder {
             mean_waiting: mean(Level::Waiting),
             memory_mean_mb: mean(Level::MemoryMb),
             memory_peak_mb: self.peak_memory_mb,
+            swapped_fraction: mean(Level::Swapping),
             series: self.series.as_ref().map(|s| s.rows.clone()).unwrap_or_default(),
         }
     }

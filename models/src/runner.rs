@@ -128,6 +128,7 @@ impl ServerReport {
             c.crashes += r.counts.crashes;
             c.kills += r.counts.kills;
             c.recycles += r.counts.recycles;
+            c.oom_kills += r.counts.oom_kills;
             c.lost_to_crashes += r.counts.lost_to_crashes;
             in_flight += r.in_flight_at_end;
         }
@@ -163,6 +164,8 @@ struct JsonServer {
     crashes: u64,
     kills: u64,
     recycles: u64,
+    oom_kills: u64,
+    swapped_fraction: f64,
     capacity_rps: Option<f64>,
     bottleneck: Option<String>,
     warnings: Vec<String>,
@@ -290,6 +293,8 @@ impl JsonReport {
                     crashes: c.crashes,
                     kills: c.kills,
                     recycles: c.recycles,
+                    oom_kills: c.oom_kills,
+                    swapped_fraction: m(&|r| r.swapped_fraction).mean,
                     capacity_rps: s.capacity.as_ref().and_then(|c| finite(c.1)),
                     bottleneck: s.capacity.as_ref().filter(|c| c.1.is_finite()).map(|c| c.0.clone()),
                     warnings: s.warnings.clone(),
@@ -305,12 +310,13 @@ impl JsonReport {
 pub fn series_csv(report: &Report) -> String {
     let mut out = String::from(
         "server,architecture,start_s,width_s,arrived_rps,completed_rps,rejected_rps,timed_out_rps,failed_rps,\
-         latency_mean_ms,latency_p50_ms,latency_p99_ms,in_system,waiting,busy_workers,cpu_utilization,memory_mb\n",
+         latency_mean_ms,latency_p50_ms,latency_p99_ms,in_system,waiting,busy_workers,cpu_utilization,memory_mb,\
+         swapping\n",
     );
     for s in &report.servers {
         for r in s.series() {
             out.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
                 csv_field(&s.name),
                 s.architecture,
                 r.start_s,
@@ -327,7 +333,8 @@ pub fn series_csv(report: &Report) -> String {
                 r.waiting,
                 r.busy_workers,
                 r.cpu_utilization,
-                r.memory_mb
+                r.memory_mb,
+                r.swapping
             ));
         }
     }

@@ -143,3 +143,42 @@ fn a_memory_hog_holds_memory_while_it_runs() {
     let r = run_single(&sc);
     assert_agrees("mean memory (MB)", r.estimate(|x| x.memory_mean_mb), 60.0, 4.0);
 }
+
+/// A machine that swaps the whole time (a 60 MB process in 50 MB of memory, swap to spare) runs
+/// every CPU-second k times slower: an event loop with exponential CPU at 10 ms is M/M/1 with
+/// service rate 100/k, so W = 1 / (100/k − λ): with k = 3 and λ = 20, W = 75 ms.
+#[test]
+fn swapping_slows_the_cpu_by_the_configured_factor() {
+    let mut sc = scenario(
+        20.0,
+        Dist::exp(0.01).unwrap(),
+        Dist::Const(0.0),
+        1,
+        vec![server(ArchitectureKind::EventLoop, |s| s.process_mb = 60.0)],
+    );
+    sc.machine.memory_mb = Some(50.0);
+    sc.machine.swap_mb = 1000.0;
+    sc.machine.swap_slowdown = 3.0;
+    let r = run_single(&sc);
+    assert_agrees(
+        "mean response while swapping (ms)",
+        r.estimate(|x| x.latency.mean_ms()),
+        1e3 / (100.0 / 3.0 - 20.0),
+        4.0,
+    );
+    assert!(r.runs.iter().all(|x| (x.swapped_fraction - 1.0).abs() < 1e-12));
+}
+
+/// The OOM killer caps a leak: 4 prefork children of 30 MB in 200 MB with no swap, each request
+/// leaking 1 MB. Whenever the total passes 200 MB the largest child is killed (and respawned with
+/// nothing leaked), so memory never exceeds the limit by more than the 1 MB of one leak.
+#[test]
+fn the_oom_killer_caps_a_leak() {
+    let mut sc = base(20.0, prefork(4, |s| s.process_mb = 30.0));
+    sc.requests[0].leak_kb = 1024.0;
+    sc.machine.memory_mb = Some(200.0);
+    let r = one_run(&sc);
+    assert!(r.counts.oom_kills > 10, "{:?}", r.counts);
+    assert!(r.memory_peak_mb <= 201.0 + 1e-9, "peak {}", r.memory_peak_mb);
+    assert_conserved("oom", &r);
+}

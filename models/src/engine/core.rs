@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use sim::Scheduler;
 
 use super::cpu::Cpu;
-use super::{Event, Notice, ReqId};
+use super::{Death, Event, Notice, ReqId};
 use crate::metrics::{Level, Recorder};
 
 /// A request inside the simulated server.
@@ -112,6 +112,8 @@ pub struct Process {
     pub crashed_at_s: Option<f64>,
     /// Memory leaked by the requests it served (part of `memory_mb`; released when it exits).
     pub leaked_mb: f64,
+    /// Due to respawn, but there is no memory for it yet.
+    pub awaiting_memory: bool,
 }
 
 /// Memory and GIL settings of the server being simulated.
@@ -131,6 +133,12 @@ pub struct CoreSettings {
     pub respawn_s: f64,
     /// Watchdog: seconds a thread may spend on one request before its process is killed.
     pub request_timeout_s: Option<f64>,
+    /// Physical memory, MB (None = unlimited).
+    pub memory_mb: Option<f64>,
+    /// Swap space, MB.
+    pub swap_mb: f64,
+    /// CPU slowdown factor while swapping.
+    pub swap_slowdown: f64,
 }
 
 /// The simulated machine and server state shared by all architectures.
@@ -210,6 +218,20 @@ impl Core {
         self.set_now(now_s);
     }
 
+    /// True if starting `process` would keep resident memory within physical memory plus swap
+    /// (always true without a memory limit).
+    pub fn fits(&self, process: u32) -> bool {
+        let Some(ram) = self.settings.memory_mb else { return true };
+        let p = &self.processes[process as usize];
+        let shared = if self.alive_processes == 0 { self.settings.shared_mb } else { 0.0 };
+        self.recorder.level(Level::MemoryMb) + p.memory_mb - p.leaked_mb + shared <= ram + self.settings.swap_mb
+    }
+
+    /// The server's settings.
+    pub fn settings(&self) -> &CoreSettings {
+        &self.settings
+    }
+
     /// Number of worker threads in the pool.
     pub fn worker_threads(&self) -> u32 {
         self.worker_threads
@@ -232,6 +254,7 @@ impl Core {
             down: false,
             crashed_at_s: None,
             leaked_mb: 0.0,
+            awaiting_memory: false,
         });
         if alive {
             self.set_alive(id, true);
@@ -706,7 +729,34 @@ impl Ctx<'_> {
         let th = &self.core.threads[thread as usize];
         if th.epoch == epoch && th.state != ThreadState::Idle {
             let process = th.process;
-            self.core.notices.push_back(Notice::Crash { process, killed: true });
+            self.core.notices.push_back(Notice::Crash { process, cause: Death::Watchdog });
+        }
+    }
+
+    /// Memory pressure, checked after every event: beyond physical memory the machine swaps and
+    /// all CPU work slows down; past physical memory plus swap the OOM killer kills the largest
+    /// process (handled like a crash).
+    pub(crate) fn check_memory(&mut self) {
+        let Some(ram) = self.core.settings.memory_mb else { return };
+        let now = self.core.now_s;
+        let used = self.core.recorder.level(Level::MemoryMb);
+        if used > ram + self.core.settings.swap_mb {
+            let largest = (0..self.core.processes.len())
+                .filter(|&p| self.core.processes[p].alive)
+                .max_by(|&a, &b| self.core.processes[a].memory_mb.total_cmp(&self.core.processes[b].memory_mb));
+            if let Some(p) = largest {
+                let process = p as u32;
+                if !self.core.notices.iter().any(|n| matches!(n, Notice::Crash { process: q, .. } if *q == process)) {
+                    self.core.notices.push_back(Notice::Crash { process, cause: Death::OutOfMemory });
+                }
+            }
+        }
+        let swapping = used > ram;
+        let speed = if swapping { 1.0 / self.core.settings.swap_slowdown.max(1.0) } else { 1.0 };
+        if speed != self.core.cpu.speed() {
+            self.core.cpu.set_speed(now, speed);
+            self.core.recorder.set_level(now, Level::Swapping, if swapping { 1.0 } else { 0.0 });
+            self.core.rearm_cpu(self.sched);
         }
     }
 
@@ -810,7 +860,7 @@ impl Ctx<'_> {
                 let request = self.core.threads[thread as usize].request;
                 if self.core.is_live(request) && self.core.request(request).crashes {
                     // The C extension segfaults: the whole process goes, see `crash_process`.
-                    self.core.notices.push_back(Notice::Crash { process, killed: false });
+                    self.core.notices.push_back(Notice::Crash { process, cause: Death::Crash });
                     continue;
                 }
                 self.begin_io(thread);

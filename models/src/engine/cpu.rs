@@ -26,6 +26,8 @@ pub struct Cpu {
     tag_of: Vec<f64>,
     running: u32,
     armed_s: Option<f64>,
+    /// Relative speed of every core (1 normally; below 1 while the machine swaps).
+    speed: f64,
 }
 
 /// Order-preserving map of non-negative finite f64 to u64.
@@ -45,6 +47,7 @@ impl Cpu {
             tag_of: vec![f64::NAN; threads],
             running: 0,
             armed_s: None,
+            speed: 1.0,
         }
     }
 
@@ -68,7 +71,18 @@ impl Cpu {
     #[inline]
     fn rate(&self) -> f64 {
         let n = f64::from(self.running);
-        if n <= self.cores { 1.0 } else { self.cores / n }
+        self.speed * if n <= self.cores { 1.0 } else { self.cores / n }
+    }
+
+    /// Every core runs at `speed` (relative) from `now_s` on; call `rearm` afterwards.
+    pub fn set_speed(&mut self, now_s: f64, speed: f64) {
+        self.advance(now_s);
+        self.speed = speed;
+    }
+
+    /// The cores' relative speed.
+    pub fn speed(&self) -> f64 {
+        self.speed
     }
 
     #[inline]

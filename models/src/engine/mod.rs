@@ -99,8 +99,19 @@ pub(crate) enum Notice {
     TaskDone { thread: u32, request: ReqId },
     /// A closed-load client has its answer (or gave up) and starts thinking.
     UserFree { user: u32 },
-    /// A request's CPU work crashed its process, or the watchdog killed it.
-    Crash { process: u32, killed: bool },
+    /// A process dies: a request crashed it, the watchdog or the OOM killer killed it.
+    Crash { process: u32, cause: Death },
+}
+
+/// Why a process died.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Death {
+    /// A request's CPU work segfaulted.
+    Crash,
+    /// The request watchdog killed it.
+    Watchdog,
+    /// The out-of-memory killer chose it.
+    OutOfMemory,
 }
 
 /// One server being simulated, with its own copy of the machine and its own load generator.
@@ -129,6 +140,9 @@ impl ServerSim {
             timeout_s: scenario.load.timeout_s,
             respawn_s: config.respawn_s,
             request_timeout_s: config.request_timeout_s,
+            memory_mb: scenario.machine.memory_mb,
+            swap_mb: scenario.machine.swap_mb,
+            swap_slowdown: scenario.machine.swap_slowdown,
         };
         let mut core = Core::new(scenario.machine.cores, settings, recorder);
         let server = (architectures::info(config.architecture).build)(&config, &mut core);
@@ -195,12 +209,36 @@ impl Model for ServerSim {
             Event::RateChange { index } => self.load.rate_change(index, sched),
             Event::WarmupEnd => self.core.recorder.end_warmup(sched.now_s()),
             Event::Watchdog { thread, epoch } => Ctx { core: &mut self.core, sched }.watchdog(thread, epoch),
-            Event::Respawn { process } => {
-                let mut cx = Ctx { core: &mut self.core, sched };
-                cx.respawned(process);
-                self.server.on_respawn(&mut cx, process);
+            Event::Respawn { process } => self.respawn(process, sched),
+        }
+        self.drain_notices(sched);
+        if self.core.settings().memory_mb.is_some() {
+            Ctx { core: &mut self.core, sched }.check_memory();
+            self.drain_notices(sched);
+            // Processes that could not be started for lack of memory start once there is room.
+            if self.core.processes.iter().any(|p| p.awaiting_memory) {
+                for process in 0..self.core.processes.len() as u32 {
+                    if self.core.processes[process as usize].awaiting_memory && self.core.fits(process) {
+                        self.core.processes[process as usize].awaiting_memory = false;
+                        self.respawn(process, sched);
+                    }
+                }
             }
         }
+    }
+}
+
+impl ServerSim {
+    /// A crashed or killed process is due to start again: it does if it fits in memory (a fork
+    /// fails for lack of memory otherwise, and it waits until memory frees up).
+    fn respawn(&mut self, process: u32, sched: &mut Scheduler<Event>) {
+        if !self.core.fits(process) {
+            self.core.processes[process as usize].awaiting_memory = true;
+            return;
+        }
+        let mut cx = Ctx { core: &mut self.core, sched };
+        cx.respawned(process);
+        self.server.on_respawn(&mut cx, process);
         self.drain_notices(sched);
     }
 }
@@ -215,14 +253,14 @@ impl ServerSim {
                     self.server.on_task_done(&mut cx, thread, request);
                 }
                 Notice::UserFree { user } => self.load.user_free(user, sched),
-                Notice::Crash { process, killed } => {
+                Notice::Crash { process, cause } => {
                     // Counted once, here, and only if the process was still running.
                     if self.core.processes[process as usize].alive {
                         let now = self.core.now_s();
-                        if killed {
-                            self.core.recorder.killed(now);
-                        } else {
-                            self.core.recorder.crashed(now);
+                        match cause {
+                            Death::Crash => self.core.recorder.crashed(now),
+                            Death::Watchdog => self.core.recorder.killed(now),
+                            Death::OutOfMemory => self.core.recorder.oom_killed(now),
                         }
                     }
                     let mut cx = Ctx { core: &mut self.core, sched };

@@ -263,7 +263,15 @@ impl Validator<'_> {
     fn machine(&mut self, p: &FieldPath, m: RawMachine) -> MachineConfig {
         let cores = m.cores.map_or(1, |c| self.at_least_one(&p.key("cores"), c));
         let memory_mb = self.positive_opt(&p.key("memory_mb"), m.memory_mb);
-        MachineConfig { cores, memory_mb }
+        let swap_mb = self.non_negative(&p.key("swap_mb"), m.swap_mb, 0.0);
+        let swap_slowdown = match m.swap_slowdown {
+            Some(f) => self.number(&p.key("swap_slowdown"), f, |f| f >= 1.0, "a factor >= 1"),
+            None => 1.0,
+        };
+        if memory_mb.is_none() && (m.swap_mb.is_some() || m.swap_slowdown.is_some()) {
+            self.problem(p, "`swap_mb` and `swap_slowdown` need `memory_mb` (the physical memory they extend)");
+        }
+        MachineConfig { cores, memory_mb, swap_mb, swap_slowdown }
     }
 
     fn load(&mut self, p: &FieldPath, l: RawLoad, run: &RunConfig) -> Option<LoadConfig> {

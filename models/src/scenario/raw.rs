@@ -33,6 +33,8 @@ pub struct RawRun {
 pub struct RawMachine {
     pub cores: Option<u32>,
     pub memory_mb: Option<f64>,
+    pub swap_mb: Option<f64>,
+    pub swap_slowdown: Option<f64>,
 }
 
 /// `[load]`

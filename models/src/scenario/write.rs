@@ -71,7 +71,13 @@ pub fn to_toml(s: &Scenario) -> String {
     );
     let _ = writeln!(o, "\n[machine]\ncores = {}", s.machine.cores);
     if let Some(m) = s.machine.memory_mb {
-        let _ = writeln!(o, "memory_mb = {}", num(m));
+        let _ = writeln!(
+            o,
+            "memory_mb = {}\nswap_mb = {}\nswap_slowdown = {}",
+            num(m),
+            num(s.machine.swap_mb),
+            num(s.machine.swap_slowdown)
+        );
     }
     o.push_str("\n[load]\n");
     match &s.load.arrival {
