@@ -161,6 +161,8 @@ pub struct RunResult {
     pub swapped_fraction: f64,
     /// The windowed time series (empty unless requested).
     pub series: Vec<SeriesRow>,
+    /// Set if the run was cut short because its clock stopped moving (a modelling bug).
+    pub stalled_at_s: Option<f64>,
 }
 
 impl Recorder {
@@ -446,6 +448,7 @@ impl Recorder {
             memory_peak_mb: self.peak_memory_mb,
             swapped_fraction: mean(Level::Swapping),
             series: self.series.as_ref().map(|s| s.rows.clone()).unwrap_or_default(),
+            stalled_at_s: None,
         }
     }
 

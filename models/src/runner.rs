@@ -27,12 +27,31 @@ pub fn run(scenario: &Scenario, series: bool) -> Report {
     Report { scenario: scenario.name.clone(), seed: scenario.run.seed, replications: reps, servers }
 }
 
-/// One replication of one server, start to end.
+/// Events a simulation may handle without its clock moving before it is declared stalled (a
+/// modelling bug looping at one instant; no real scenario comes near it).
+pub const STALL_EVENTS: u64 = 20_000_000;
+
+/// One replication of one server, start to end. A run whose clock stops moving is cut short and
+/// reports where (`RunResult::stalled_at_s`) instead of hanging.
 pub fn run_one(scenario: &Scenario, server: usize, replication: u32, series: bool) -> RunResult {
     let mut sim = ServerSim::new(scenario, server, replication, series);
     let end = scenario.run.end_s();
-    sim.run_until(end);
-    sim.model.finish(end)
+    let mut stalled_at = None;
+    loop {
+        let before = sim.now_s();
+        let handled = sim.run_until_limited(end, STALL_EVENTS);
+        if handled < STALL_EVENTS || sim.now_s() >= end {
+            break;
+        }
+        if sim.now_s() <= before {
+            stalled_at = Some(before);
+            break;
+        }
+    }
+    let stop = stalled_at.unwrap_or(end);
+    let mut result = sim.model.finish(stop);
+    result.stalled_at_s = stalled_at;
+    result
 }
 
 /// Results of a whole scenario.
@@ -96,6 +115,12 @@ impl ServerReport {
                     "peak memory {peak:.0} MB exceeds the machine's {limit:.0} MB (a real machine would swap or kill a process)"
                 ));
             }
+        }
+        if let Some(t) = runs.iter().find_map(|r| r.stalled_at_s) {
+            warnings.push(format!(
+                "the simulation stopped advancing at t = {t} s ({STALL_EVENTS} events at one instant); results cover only \
+                 the time before it — please report this scenario"
+            ));
         }
         let first = &runs[0];
         let completed = first.counts.completed.max(1) as f64;

@@ -119,3 +119,21 @@ fn overload_finishes_warns_and_reports_the_queue() {
     assert!((waiting - 20_000.0).abs() < 5.0 * 173.0, "waiting at end: {waiting}");
     assert!((r.runs[0].throughput_rps - 100.0).abs() < 1.0);
 }
+
+/// A model that loops forever at one instant (a closed load with zero think time and zero-work
+/// requests, which scenario files refuse) is cut short with a warning instead of hanging.
+#[test]
+fn a_run_stuck_at_one_instant_stops_with_a_warning() {
+    let mut sc = scenario(
+        0.0,
+        Dist::Const(0.0),
+        Dist::Const(0.0),
+        1,
+        vec![server(ArchitectureKind::Threaded, |s| s.threads = 1)],
+    );
+    sc.load.arrival = models::config::Arrival::Closed { users: 1, think_s: Dist::Const(0.0) };
+    sc.run.replications = 1;
+    let r = run_single(&sc);
+    assert_eq!(r.runs[0].stalled_at_s, Some(0.0));
+    assert!(r.warnings.iter().any(|w| w.contains("stopped advancing")), "{:?}", r.warnings);
+}
