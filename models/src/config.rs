@@ -159,6 +159,17 @@ pub enum Hang {
     Io,
 }
 
+/// Which waiting request a free worker takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Discipline {
+    /// The one that waited longest (first in, first out).
+    #[default]
+    Fifo,
+    /// The newest (last in, first out): under overload, recent requests still get fast answers
+    /// while old ones, whose clients may have given up, wait.
+    Lifo,
+}
+
 /// Which architecture a server uses; each has its own file in `architectures/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ArchitectureKind {
@@ -213,7 +224,8 @@ pub struct ServerConfig {
     pub frontend_processes: u32,
     /// Daemon: memory of one front-end process in MB.
     pub frontend_mb: f64,
-    /// Daemon: a request that waited longer than this for a daemon fails, in seconds.
+    /// A request that waited longer than this for a worker is dropped (failed) when a worker
+    /// would take it, in seconds.
     pub queue_timeout_s: Option<f64>,
     /// CGI: CPU time to start the interpreter and import the app, per request, in seconds.
     pub startup_s: f64,
@@ -227,6 +239,8 @@ pub struct ServerConfig {
     pub request_timeout_s: Option<f64>,
     /// Recycle a process after it has served this many requests (MaxRequestsPerChild).
     pub max_requests: Option<u32>,
+    /// Which waiting request a free worker takes.
+    pub queue_discipline: Discipline,
     /// CPU seconds a recycled process spends starting again (fork, and imports if not preloaded).
     pub spawn_s: f64,
 }
@@ -259,6 +273,7 @@ impl ServerConfig {
             request_timeout_s: None,
             max_requests: None,
             spawn_s: 0.0,
+            queue_discipline: Discipline::Fifo,
         }
     }
 }

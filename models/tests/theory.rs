@@ -276,3 +276,49 @@ fn memory_accounting_by_hand() {
         assert!(run.memory_peak_mb <= 136.0 + 1e-9 && run.memory_peak_mb >= 135.0, "{}", run.memory_peak_mb);
     }
 }
+
+/// LIFO on M/M/1: the order of service does not change the mean response of a work-conserving
+/// queue that ignores job sizes (still 1/(μ-λ) = 50 ms), but the tail is much heavier than
+/// FIFO's exponential one (p99 = ln(100)/(μ-λ) = 230 ms): unlucky requests wait a busy period.
+#[test]
+fn lifo_keeps_the_mean_and_fattens_the_tail() {
+    let (lambda, mu) = (80.0, 100.0);
+    let sc = scenario(
+        lambda,
+        exp_ms(10.0),
+        zero(),
+        1,
+        vec![server(Threaded, |s| {
+            s.threads = 1;
+            s.queue_discipline = models::config::Discipline::Lifo;
+        })],
+    );
+    let r = run_single(&sc);
+    assert_agrees("LIFO M/M/1 mean response (ms)", r.estimate(|x| x.latency.mean_ms()), 1e3 / (mu - lambda), 4.0);
+    let fifo_p99 = 1e3 * 100f64.ln() / (mu - lambda);
+    let p99 = r.estimate(|x| x.latency.quantile_ms(0.99)).mean;
+    assert!(p99 > 1.5 * fifo_p99, "LIFO p99 {p99} ms vs FIFO {fifo_p99} ms");
+}
+
+/// `queue_timeout_s` drops requests that waited too long: under overload (2 threads, 60 ms IO,
+/// 50 req/s offered against 33 req/s of capacity) no served request waited longer than the
+/// limit, and the dropped ones are counted as failed.
+#[test]
+fn queue_timeout_drops_requests_that_waited_too_long() {
+    let mut sc = scenario(
+        50.0,
+        zero(),
+        exp_ms(60.0),
+        1,
+        vec![server(Prefork, |s| {
+            s.processes = 2;
+            s.queue_timeout_s = Some(0.5);
+        })],
+    );
+    sc.run.replications = 1;
+    let r = run_single(&sc);
+    let run = &r.runs[0];
+    assert!(run.counts.failed > 1000, "{:?}", run.counts);
+    // hdrhistogram keeps 3 significant digits.
+    assert!(run.wait.max_ms() <= 500.0 * 1.001, "longest served wait {} ms", run.wait.max_ms());
+}

@@ -28,7 +28,9 @@ impl Architecture for Cgi {
                 c.listen_backlog,
                 Spawn::PerRequest { startup_s: c.startup_s },
             )
-            .with_socket_buffer(c.socket_buffer_kb),
+            .with_socket_buffer(c.socket_buffer_kb)
+            .with_discipline(c.queue_discipline)
+            .with_queue_timeout(c.queue_timeout_s),
         )
     }
 

@@ -27,8 +27,7 @@ impl Architecture for Daemon {
     const KIND: ArchitectureKind = ArchitectureKind::Daemon;
     const ID: &'static str = "daemon";
     const SUMMARY: &'static str = "a front-end queueing into a pool of backend daemons (mod_wsgi daemon mode, FastCGI)";
-    const FIELDS: &'static [&'static str] =
-        &["daemons", "threads", "queue_timeout_s", "frontend_processes", "frontend_mb"];
+    const FIELDS: &'static [&'static str] = &["daemons", "threads", "frontend_processes", "frontend_mb"];
     const REQUIRED: &'static [&'static str] = &["daemons"];
 
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
@@ -37,6 +36,7 @@ impl Architecture for Daemon {
         let daemons =
             WorkerPool::build(core, c.processes, c.threads, c.gil, c.process_mb, c.listen_backlog, Spawn::Persistent)
                 .with_queue_timeout(c.queue_timeout_s)
+                .with_discipline(c.queue_discipline)
                 .behind_front_end()
                 .with_recycling(c.max_requests, c.spawn_s);
         Box::new(Daemon { frontend, daemons, downloading: Vec::new(), buffered_mb: 0.0, in_transfer: 0 })

@@ -19,16 +19,10 @@ impl Architecture for EventLoop {
     const REQUIRED: &'static [&'static str] = &[];
 
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
-        Box::new(Loops::build(
-            core,
-            c.processes,
-            c.gil,
-            c.process_mb,
-            io_mode(c),
-            c.offload_threads,
-            c.listen_backlog,
-            true,
-        ))
+        Box::new(
+            Loops::build(core, c.processes, c.gil, c.process_mb, io_mode(c), c.offload_threads, c.listen_backlog, true)
+                .with_queue_timeout(c.queue_timeout_s),
+        )
     }
 
     fn resources(c: &ServerConfig, w: &Workload, cores: u32) -> Vec<Resource> {

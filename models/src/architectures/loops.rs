@@ -75,6 +75,8 @@ pub struct Loops {
     gil: bool,
     process_mb: f64,
     offload_threads: u32,
+    /// Accepted requests that waited longer than this to start are dropped.
+    queue_timeout_s: Option<f64>,
     workers: bool,
     role_kind: ProcessRole,
 }
@@ -107,6 +109,7 @@ impl Loops {
             offload_threads,
             workers,
             role_kind,
+            queue_timeout_s: None,
         };
         for _ in 0..processes {
             loops.add_loop(core);
@@ -143,6 +146,12 @@ impl Loops {
             offload_idle,
             offload_queue: VecDeque::new(),
         });
+    }
+
+    /// Drop accepted requests that waited longer than `timeout_s` to start.
+    pub fn with_queue_timeout(mut self, timeout_s: Option<f64>) -> Self {
+        self.queue_timeout_s = timeout_s;
+        self
     }
 
     /// True if `thread` belongs to these loops.
@@ -203,6 +212,12 @@ impl Loops {
                 Item::New(r) => {
                     self.new_waiting -= 1;
                     cx.core.waiting_changed(-1);
+                    let waited = cx.now_s() - cx.core.request(r).arrival_s;
+                    if self.queue_timeout_s.is_some_and(|t| waited > t) {
+                        lp.in_flight -= 1;
+                        cx.core.fail(r);
+                        continue;
+                    }
                     let req = cx.core.request(r);
                     let io = if self.io == IoMode::Blocking { req.io_s } else { 0.0 };
                     let cpu = req.cpu_s;

@@ -9,6 +9,7 @@
 use std::collections::VecDeque;
 
 use super::Server;
+use crate::config::Discipline;
 use crate::engine::{Core, Ctx, ReqId, Task, ThreadState};
 use crate::view::{MAX_DOTS, ProcessRole, ServerView};
 
@@ -54,6 +55,8 @@ pub struct WorkerPool {
     served: Vec<u32>,
     /// Per pool process: finishing its last requests before it is recycled.
     recycling: Vec<bool>,
+    /// Which waiting request a free worker takes.
+    discipline: Discipline,
 }
 
 impl WorkerPool {
@@ -84,6 +87,7 @@ impl WorkerPool {
             spawn_s: 0.0,
             served: Vec::new(),
             recycling: Vec::new(),
+            discipline: Discipline::Fifo,
         };
         for _ in 0..processes {
             pool.add_process(core, threads);
@@ -119,6 +123,12 @@ impl WorkerPool {
     pub fn with_recycling(mut self, max_requests: Option<u32>, spawn_s: f64) -> Self {
         self.max_requests = max_requests;
         self.spawn_s = spawn_s;
+        self
+    }
+
+    /// Take waiting requests in this order.
+    pub fn with_discipline(mut self, discipline: Discipline) -> Self {
+        self.discipline = discipline;
         self
     }
 
@@ -294,7 +304,12 @@ impl WorkerPool {
     }
 
     fn next(&mut self, cx: &mut Ctx<'_>, thread: u32) {
-        while let Some(request) = self.queue.pop_front() {
+        loop {
+            let popped = match self.discipline {
+                Discipline::Fifo => self.queue.pop_front(),
+                Discipline::Lifo => self.queue.pop_back(),
+            };
+            let Some(request) = popped else { break };
             cx.core.waiting_changed(-1);
             let waited = cx.now_s() - cx.core.request(request).arrival_s;
             if self.queue_timeout_s.is_some_and(|t| waited > t) {

@@ -20,6 +20,8 @@ impl Architecture for Prefork {
         Box::new(
             WorkerPool::build(core, c.processes, 1, c.gil, c.process_mb, c.listen_backlog, Spawn::Persistent)
                 .with_socket_buffer(c.socket_buffer_kb)
+                .with_discipline(c.queue_discipline)
+                .with_queue_timeout(c.queue_timeout_s)
                 .with_recycling(c.max_requests, c.spawn_s),
         )
     }

@@ -23,6 +23,8 @@ impl Architecture for Threaded {
             WorkerPool::build(core, 1, c.threads, c.gil, c.process_mb, c.listen_backlog, Spawn::Persistent)
                 .without_master()
                 .with_socket_buffer(c.socket_buffer_kb)
+                .with_discipline(c.queue_discipline)
+                .with_queue_timeout(c.queue_timeout_s)
                 .with_recycling(c.max_requests, c.spawn_s),
         )
     }

@@ -514,6 +514,24 @@ impl Validator<'_> {
         c.request_timeout_s = self.positive_opt(&p.key("request_timeout_s"), s.request_timeout_s);
         c.max_requests = s.max_requests.map(|n| self.at_least_one(&p.key("max_requests"), n));
         c.spawn_s = self.non_negative(&p.key("spawn_ms"), s.spawn_ms, 0.0) / 1e3;
+        c.queue_discipline = match s.queue_discipline.as_deref() {
+            None | Some("fifo") => Discipline::Fifo,
+            Some("lifo") if info.kind != ArchitectureKind::EventLoop => Discipline::Lifo,
+            Some("lifo") => {
+                self.problem(
+                    &p.key("queue_discipline"),
+                    "an event loop runs its ready queue in order; \"lifo\" applies to pools of workers",
+                );
+                Discipline::Fifo
+            }
+            Some(other) => {
+                self.problem(
+                    &p.key("queue_discipline"),
+                    format!("unknown discipline \"{other}\"; allowed: \"fifo\", \"lifo\""),
+                );
+                Discipline::Fifo
+            }
+        };
         if s.max_requests.is_some() && matches!(info.kind, ArchitectureKind::EventLoop | ArchitectureKind::Cgi) {
             self.problem(
                 &p.key("max_requests"),

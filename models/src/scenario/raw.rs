@@ -116,6 +116,7 @@ pub struct RawServer {
     pub request_timeout_s: Option<f64>,
     pub max_requests: Option<u32>,
     pub spawn_ms: Option<f64>,
+    pub queue_discipline: Option<String>,
 }
 
 macro_rules! overlay {
@@ -129,7 +130,7 @@ impl RawServer {
     pub fn overlay(&mut self, base: &RawServer) {
         overlay!(self, base; name, architecture, listen_backlog, gil, gil_switch_ms, process_mb, shared_mb,
             thread_mb, memory_kb, threads, processes, blocking_io, offload_threads, daemons, queue_timeout_s,
-            frontend_processes, frontend_mb, max_processes, startup_ms, respawn_ms, socket_buffer_kb, request_timeout_s, max_requests, spawn_ms);
+            frontend_processes, frontend_mb, max_processes, startup_ms, respawn_ms, socket_buffer_kb, request_timeout_s, max_requests, spawn_ms, queue_discipline);
     }
 
     /// The architecture-specific fields that are set, by their file names.
@@ -145,7 +146,6 @@ impl RawServer {
         add(self.blocking_io.is_some(), "blocking_io");
         add(self.offload_threads.is_some(), "offload_threads");
         add(self.daemons.is_some(), "daemons");
-        add(self.queue_timeout_s.is_some(), "queue_timeout_s");
         add(self.frontend_processes.is_some(), "frontend_processes");
         add(self.frontend_mb.is_some(), "frontend_mb");
         add(self.max_processes.is_some(), "max_processes");

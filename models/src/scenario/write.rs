@@ -174,9 +174,6 @@ pub fn to_toml(s: &Scenario) -> String {
                     v.frontend_processes,
                     num(v.frontend_mb)
                 );
-                if let Some(t) = v.queue_timeout_s {
-                    let _ = writeln!(o, "queue_timeout_s = {}", num(t));
-                }
             }
             ArchitectureKind::Cgi => {
                 let _ = writeln!(o, "max_processes = {}\nstartup_ms = {}", v.processes, num(v.startup_s * 1e3));
@@ -185,8 +182,14 @@ pub fn to_toml(s: &Scenario) -> String {
         if let Some(b) = v.listen_backlog {
             let _ = writeln!(o, "listen_backlog = {b}");
         }
+        if let Some(t) = v.queue_timeout_s {
+            let _ = writeln!(o, "queue_timeout_s = {}", num(t));
+        }
         if let Some(t) = v.request_timeout_s {
             let _ = writeln!(o, "request_timeout_s = {}", num(t));
+        }
+        if v.queue_discipline == Discipline::Lifo {
+            o.push_str("queue_discipline = \"lifo\"\n");
         }
         if let Some(n) = v.max_requests {
             let _ = writeln!(o, "max_requests = {n}\nspawn_ms = {}", num(v.spawn_s * 1e3));
