@@ -479,42 +479,44 @@ impl Core {
     }
 
     /// The request leaves the server.
-    fn release(&mut self, id: ReqId) -> Request {
+    /// The request leaves the server; returns its arrival time and whether its client had given
+    /// up (all the callers need — the record itself stays in its slot for reuse, uncopied).
+    fn release(&mut self, id: ReqId) -> (f64, bool) {
         debug_assert!(self.is_live(id), "request {id:?} is not in the server");
         let r = &mut self.requests[id.index as usize];
         r.live = false;
-        let r = r.clone();
+        let (arrival, abandoned, started, user, hog) = (r.arrival_s, r.abandoned, r.started, r.user, r.hog_mb);
         self.free_requests.push(id.index);
         self.recorder.add_level(self.now_s, Level::InSystem, -1.0);
-        let mb = self.settings.request_mb + r.hog_mb;
-        if r.started && mb > 0.0 {
+        let mb = self.settings.request_mb + hog;
+        if started && mb > 0.0 {
             self.recorder.add_level(self.now_s, Level::MemoryMb, -mb);
         }
-        if !r.abandoned && r.user != u32::MAX {
-            self.notices.push_back(Notice::UserFree { user: r.user });
+        if !abandoned && user != u32::MAX {
+            self.notices.push_back(Notice::UserFree { user });
         }
-        r
+        (arrival, abandoned)
     }
 
     /// The response to `id` is sent: the request is done.
     pub fn complete(&mut self, id: ReqId) {
-        let r = self.release(id);
-        self.recorder.completed(self.now_s, r.arrival_s, r.abandoned);
+        let (arrival, abandoned) = self.release(id);
+        self.recorder.completed(self.now_s, arrival, abandoned);
     }
 
     /// `id` is refused (backlog full).
     pub fn reject(&mut self, id: ReqId) {
-        let r = self.release(id);
-        if !r.abandoned {
-            self.recorder.rejected(r.arrival_s);
+        let (arrival, abandoned) = self.release(id);
+        if !abandoned {
+            self.recorder.rejected(arrival);
         }
     }
 
     /// The server fails `id` (e.g. it waited too long for a daemon).
     pub fn fail(&mut self, id: ReqId) {
-        let r = self.release(id);
-        if !r.abandoned {
-            self.recorder.failed(r.arrival_s);
+        let (arrival, abandoned) = self.release(id);
+        if !abandoned {
+            self.recorder.failed(arrival);
         }
     }
 
