@@ -131,39 +131,14 @@ pub fn export_svg(path: &Path, rt: &Runtime) -> Result<(), String> {
     draw(root, &charts(rt), &rt.scenario.name)
 }
 
-/// The time series of every server as CSV (same columns as `serversim run --series`).
+/// The time series of every server as CSV (the same writer as `serversim run --series`).
 pub fn series_csv(rt: &Runtime) -> String {
-    let mut out = String::from(
-        "server,architecture,start_s,width_s,arrived_rps,completed_rps,rejected_rps,timed_out_rps,failed_rps,\
-         latency_mean_ms,latency_p50_ms,latency_p99_ms,in_system,waiting,busy_workers,cpu_utilization,memory_mb,\
-         swapping\n",
-    );
-    for s in &rt.run.servers {
-        let name = s.config().name.replace('"', "\"\"");
-        for r in s.sim.model.core.recorder.series() {
-            out.push_str(&format!(
-                "\"{name}\",{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-                s.config().architecture.id(),
-                r.start_s,
-                r.width_s,
-                r.arrived_rps,
-                r.completed_rps,
-                r.rejected_rps,
-                r.timed_out_rps,
-                r.failed_rps,
-                r.latency_mean_ms,
-                r.latency_p50_ms,
-                r.latency_p99_ms,
-                r.in_system,
-                r.waiting,
-                r.busy_workers,
-                r.cpu_utilization,
-                r.memory_mb,
-                r.swapping
-            ));
-        }
-    }
-    out
+    models::runner::series_csv_of(
+        rt.run
+            .servers
+            .iter()
+            .map(|s| (s.config().name.as_str(), s.config().architecture.id(), s.sim.model.core.recorder.series())),
+    )
 }
 
 /// The summary table (last 10 s) of every server as JSON.

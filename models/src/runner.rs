@@ -333,17 +333,23 @@ impl JsonReport {
 
 /// The time series of every server as CSV: one row per server per window.
 pub fn series_csv(report: &Report) -> String {
+    series_csv_of(report.servers.iter().map(|s| (s.name.as_str(), s.architecture, s.series())))
+}
+
+/// Time series as CSV from (server name, architecture id, rows) triples: the one writer behind
+/// `--series` and the window's "Export time series".
+pub fn series_csv_of<'a>(servers: impl IntoIterator<Item = (&'a str, &'a str, &'a [SeriesRow])>) -> String {
     let mut out = String::from(
         "server,architecture,start_s,width_s,arrived_rps,completed_rps,rejected_rps,timed_out_rps,failed_rps,\
          latency_mean_ms,latency_p50_ms,latency_p99_ms,in_system,waiting,busy_workers,cpu_utilization,memory_mb,\
          swapping\n",
     );
-    for s in &report.servers {
-        for r in s.series() {
+    for (name, architecture, rows) in servers {
+        for r in rows {
             out.push_str(&format!(
                 "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-                csv_field(&s.name),
-                s.architecture,
+                csv_field(name),
+                architecture,
                 r.start_s,
                 r.width_s,
                 r.arrived_rps,
