@@ -4,7 +4,7 @@
 use egui::{Id, Ui};
 use std::collections::HashSet;
 
-use egui_plot::{Line, LineStyle, Plot, PlotPoints};
+use egui_plot::{HLine, Line, LineStyle, Plot, PlotPoints};
 use models::metrics::SeriesRow;
 
 use crate::runtime::Runtime;
@@ -90,6 +90,17 @@ pub fn plots_ui(ui: &mut Ui, rt: &Runtime, hidden: &HashSet<String>, presenter: 
                             p.line(
                                 Line::new("offered load", points(rows, |r| r.arrived_rps))
                                     .color(egui::Color32::from_gray(140))
+                                    .style(LineStyle::dashed_loose())
+                                    .width(lw * 0.8),
+                            );
+                        }
+                        if m.id == "memory"
+                            && let Some(ram) = rt.scenario.machine.memory_mb
+                        {
+                            // Above this line the machine swaps (and past swap, the OOM killer acts).
+                            p.hline(
+                                HLine::new("machine memory", ram)
+                                    .color(crate::theme::ALERT)
                                     .style(LineStyle::dashed_loose())
                                     .width(lw * 0.8),
                             );
