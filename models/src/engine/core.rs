@@ -7,36 +7,18 @@ use std::collections::VecDeque;
 use sim::Scheduler;
 
 use super::cpu::Cpu;
+use super::load::Demand;
 use super::{Death, Event, Notice, ReqId};
 use crate::metrics::{Level, Recorder};
 
-/// A request inside the simulated server.
+/// A request inside the simulated server: what it demands (drawn when it arrived, never changed;
+/// readable directly through `Deref`, e.g. `request.cpu_s`) and where it is in its life.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// Its class and demands.
+    pub demand: Demand,
     /// Simulated arrival time, seconds.
     pub arrival_s: f64,
-    /// Index of its request class.
-    pub class: u16,
-    /// CPU demand, seconds.
-    pub cpu_s: f64,
-    /// IO (blocking wait) demand, seconds.
-    pub io_s: f64,
-    /// A static file (a front-end may serve it itself).
-    pub is_static: bool,
-    /// Its CPU work ends in a crash that kills its process (a segfault in a C extension).
-    pub crashes: bool,
-    /// Seconds for the request to reach the server over the client's link (rtt/2 + upload).
-    pub upload_s: f64,
-    /// Seconds for the whole response to reach the client (rtt/2 + download).
-    pub download_s: f64,
-    /// Response size, KB.
-    pub response_kb: f64,
-    /// The client's bandwidth, kbit/s (infinite without a client mix).
-    pub bandwidth_kbps: f64,
-    /// Memory it leaks into the process that serves it, KB.
-    pub leak_kb: f64,
-    /// Memory it holds while in progress beyond the server's per-request memory, MB.
-    pub hog_mb: f64,
     /// The closed-load client that sent it (`u32::MAX` for open loads).
     pub user: u32,
     /// The client has given up on it.
@@ -45,6 +27,13 @@ pub struct Request {
     pub started: bool,
     generation: u32,
     live: bool,
+}
+
+impl std::ops::Deref for Request {
+    type Target = Demand;
+    fn deref(&self) -> &Demand {
+        &self.demand
+    }
 }
 
 /// What a thread is doing.
@@ -421,20 +410,10 @@ impl Core {
     }
 
     /// Admit a new request arriving now; schedules the client's time-out if there is one.
-    pub(crate) fn admit(&mut self, sched: &mut Scheduler<Event>, d: &super::load::Demand, user: u32) -> ReqId {
+    pub(crate) fn admit(&mut self, sched: &mut Scheduler<Event>, d: &Demand, user: u32) -> ReqId {
         let req = Request {
+            demand: *d,
             arrival_s: self.now_s,
-            class: d.class,
-            cpu_s: d.cpu_s,
-            io_s: d.io_s,
-            is_static: d.is_static,
-            crashes: d.crashes,
-            upload_s: d.upload_s,
-            download_s: d.download_s,
-            response_kb: d.response_kb,
-            bandwidth_kbps: d.bandwidth_kbps,
-            leak_kb: d.leak_kb,
-            hog_mb: d.hog_mb,
             user,
             abandoned: false,
             started: false,
