@@ -22,20 +22,7 @@ pub fn mmc_reference(duration_s: f64) -> Scenario {
             timeout_s: None,
             clients: vec![],
         },
-        requests: vec![RequestClass {
-            name: "io".into(),
-            weight: 1.0,
-            cpu_s: Dist::Const(0.0),
-            io_s: Dist::exp(0.1).unwrap(),
-            request_kb: 0.0,
-            response_kb: 0.0,
-            is_static: false,
-            crash_fraction: 0.0,
-            hang_fraction: 0.0,
-            hang: Default::default(),
-            leak_kb: 0.0,
-            memory_hog_mb: 0.0,
-        }],
+        requests: vec![RequestClass::new("io", Dist::Const(0.0), Dist::exp(0.1).unwrap())],
         servers: vec![server],
     }
 }

@@ -170,6 +170,27 @@ pub enum Discipline {
     Lifo,
 }
 
+impl RequestClass {
+    /// A dynamic request class of weight 1 with the given CPU and IO (seconds) and nothing else:
+    /// no payload, no faults.
+    pub fn new(name: impl Into<String>, cpu_s: Dist, io_s: Dist) -> Self {
+        Self {
+            name: name.into(),
+            weight: 1.0,
+            cpu_s,
+            io_s,
+            request_kb: 0.0,
+            response_kb: 0.0,
+            is_static: false,
+            crash_fraction: 0.0,
+            hang_fraction: 0.0,
+            hang: Hang::Cpu,
+            leak_kb: 0.0,
+            memory_hog_mb: 0.0,
+        }
+    }
+}
+
 /// Which architecture a server uses; each has its own file in `architectures/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ArchitectureKind {

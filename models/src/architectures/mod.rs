@@ -246,20 +246,7 @@ mod tests {
     /// 75 ms to read the request. A 64 KB socket buffer takes the whole response.
     #[test]
     fn blocking_network_time_by_hand() {
-        let class = RequestClass {
-            name: "page".into(),
-            weight: 1.0,
-            cpu_s: Dist::Const(0.0),
-            io_s: Dist::Const(0.0),
-            request_kb: 0.0,
-            response_kb: 20.0,
-            is_static: false,
-            crash_fraction: 0.0,
-            hang_fraction: 0.0,
-            hang: Default::default(),
-            leak_kb: 0.0,
-            memory_hog_mb: 0.0,
-        };
+        let class = RequestClass { response_kb: 20.0, ..RequestClass::new("page", Dist::Const(0.0), Dist::Const(0.0)) };
         let modem = ClientClass { name: "modem".into(), weight: 1.0, bandwidth_kbps: 56.0, rtt_s: 0.15 };
         let w = Workload::of(std::slice::from_ref(&class)).with_clients(&[modem]);
         assert!((w.blocking_net_s(0.0) - (0.075 + 20.0 * 8.0 / 56.0)).abs() < 1e-12);

@@ -22,20 +22,7 @@ pub fn scenario(rate_rps: f64, cpu_s: Dist, io_s: Dist, cores: u32, servers: Vec
 
 /// A request class.
 pub fn class(name: &str, weight: f64, cpu_s: Dist, io_s: Dist, is_static: bool) -> RequestClass {
-    RequestClass {
-        name: name.into(),
-        weight,
-        cpu_s,
-        io_s,
-        request_kb: 0.0,
-        response_kb: 0.0,
-        is_static,
-        crash_fraction: 0.0,
-        hang_fraction: 0.0,
-        hang: Default::default(),
-        leak_kb: 0.0,
-        memory_hog_mb: 0.0,
-    }
+    RequestClass { weight, is_static, ..RequestClass::new(name, cpu_s, io_s) }
 }
 
 /// A server of `kind` with `f` applied to its defaults.
