@@ -25,6 +25,9 @@ struct Cli {
 enum Command {
     /// Simulate a scenario file (or the built-in default) and report per-server results.
     Run(RunArgs),
+    /// Run a scenario at several values of one parameter (capacity planning): rate, users,
+    /// processes or threads; every point an independent simulation, in parallel.
+    Sweep(SweepArgs),
     /// Open the window on a scenario file (the GUI; what runs with no command at all).
     Gui {
         /// Scenario file (TOML); the last one used, or the built-in default, if omitted.
@@ -54,6 +57,50 @@ struct RunArgs {
     /// Write the windowed time series (first replication) as CSV to this file.
     #[arg(long, value_name = "FILE.csv")]
     series: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct SweepArgs {
+    /// Scenario file (TOML); the built-in default scenario if omitted.
+    file: Option<PathBuf>,
+    /// What to vary: rate_rps, users (closed loads), processes (or daemons, max_processes) or
+    /// threads; pool sizes change on every server that has the setting.
+    #[arg(long)]
+    param: String,
+    /// The values, comma-separated (e.g. 50,100,200); or use --from/--to/--steps.
+    #[arg(long, value_delimiter = ',', conflicts_with_all = ["from", "to"])]
+    values: Vec<f64>,
+    /// First value of an evenly spaced range.
+    #[arg(long, requires = "to")]
+    from: Option<f64>,
+    /// Last value of the range.
+    #[arg(long, requires = "from")]
+    to: Option<f64>,
+    /// Number of values in the range.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    steps: u32,
+    /// Latency target: report, per server, the best value whose p99 is at most this many ms
+    /// while losing at most 0.1% of requests.
+    #[arg(long, value_name = "MS")]
+    target_p99_ms: Option<f64>,
+    /// Print one JSON object on stdout instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Also write the points as CSV to this file.
+    #[arg(long, value_name = "FILE.csv")]
+    csv: Option<PathBuf>,
+    /// Also draw throughput, p99, losses and peak memory against the parameter (.png or .svg).
+    #[arg(long, value_name = "FILE")]
+    chart: Option<PathBuf>,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override the number of independent replications per point.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    replications: Option<u32>,
+    /// Simulations to run at once (default: one per core). Results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    jobs: Option<u32>,
 }
 
 fn main() -> ExitCode {
@@ -103,6 +150,7 @@ fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Run(args)) => run_command(&args),
+        Some(Command::Sweep(args)) => sweep_command(&args),
         Some(Command::Gui { file }) => {
             let scenario = match file {
                 Some(path) => {
@@ -171,6 +219,300 @@ fn run_command(args: &RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn sweep_command(args: &SweepArgs) -> anyhow::Result<()> {
+    use models::sweep::{self, SweepParam, SweepProgress};
+    let mut sc: Scenario = match &args.file {
+        Some(path) => scenario::load(path)?,
+        None => scenario::default_scenario(),
+    };
+    if let Some(seed) = args.seed {
+        sc.run.seed = seed;
+    }
+    if let Some(r) = args.replications {
+        sc.run.replications = r;
+    }
+    let bad = |e: sweep::SweepError| BadInputError(e.to_string());
+    let param = SweepParam::parse(&args.param).map_err(bad)?;
+    let values = match (args.from, args.to) {
+        (Some(from), Some(to)) => sweep::evenly_spaced(param, from, to, args.steps as usize),
+        _ if !args.values.is_empty() => args.values.clone(),
+        _ => {
+            return Err(
+                BadInputError("give the values with --values A,B,C or --from A --to B [--steps N]".into()).into()
+            );
+        }
+    };
+    let servers = sweep::check(&sc, param, &values).map_err(bad)?;
+    if let Some(t) = args.target_p99_ms
+        && !(t.is_finite() && t > 0.0)
+    {
+        return Err(BadInputError(format!("--target-p99-ms must be a number of milliseconds > 0, not {t}")).into());
+    }
+    if let Some(path) = &args.chart
+        && !matches!(path.extension().and_then(|e| e.to_str()), Some("png" | "svg"))
+    {
+        return Err(BadInputError(format!("{}: a chart file must end in .png or .svg", path.display())).into());
+    }
+    for (i, s) in sc.servers.iter().enumerate() {
+        if !servers.contains(&i) {
+            eprintln!("serversim: note: {} has no {} setting and is left out of the sweep", s.name, param.name());
+        }
+    }
+    let progress = SweepProgress::default();
+    let total = sweep::job_count(&sc, param, &values);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.jobs.unwrap_or(0) as usize)
+        .build()
+        .context("starting the worker threads")?;
+    let bar = indicatif::ProgressBar::new(total as u64).with_message(format!("sweeping {}", param.name()));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} simulations, {elapsed} (eta {eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let points = std::thread::scope(|scope| {
+        let worker = scope.spawn(|| pool.install(|| sweep::run(&sc, param, &values, &progress)));
+        while !worker.is_finished() {
+            bar.set_position(progress.done.load(std::sync::atomic::Ordering::Relaxed) as u64);
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        worker.join()
+    })
+    .map_err(|_| anyhow::anyhow!("a simulation thread panicked"))?;
+    bar.finish_and_clear();
+    let points = points.ok_or_else(|| anyhow::anyhow!("the sweep was cancelled"))?;
+    let names: Vec<&str> = points[0].report.servers.iter().map(|s| s.name.as_str()).collect();
+    let targets: Vec<Option<f64>> = (0..names.len())
+        .map(|s| args.target_p99_ms.and_then(|t| sweep::meets_target(&points, s, param, t)).map(|p| p.value))
+        .collect();
+    // One line per server, not one per point: overload warnings are expected in a sweep.
+    for (i, name) in names.iter().enumerate() {
+        let warned: Vec<&models::sweep::SweepPoint> =
+            points.iter().filter(|p| !p.report.servers[i].warnings.is_empty()).collect();
+        if let Some(first) = warned.first() {
+            let at: Vec<String> = warned.iter().map(|p| p.value.to_string()).collect();
+            eprintln!(
+                "serversim: warning: {name}: at {} = {}: {} (`serversim run` at one value shows every warning)",
+                param.name(),
+                at.join(", "),
+                first.report.servers[i].warnings[0]
+            );
+        }
+    }
+    let rows = sweep_rows(&points, sc.run.duration_s);
+    if let Some(path) = &args.csv {
+        std::fs::write(path, sweep_csv(param, &rows))
+            .map_err(|e| BadInputError(format!("cannot write CSV to {}: {e}", path.display())))?;
+    }
+    if let Some(path) = &args.chart {
+        gui::export::export_charts(path, &sweep_charts(&names, &rows), &sc.name, &sweep_axis(param))
+            .map_err(|e| BadInputError(format!("cannot write chart: {e}")))?;
+    }
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        #[derive(serde::Serialize)]
+        struct JsonSweep<'a> {
+            scenario: &'a str,
+            param: &'a str,
+            target_p99_ms: Option<f64>,
+            best: Vec<JsonBest<'a>>,
+            points: Vec<JsonPoint>,
+        }
+        #[derive(serde::Serialize)]
+        struct JsonBest<'a> {
+            server: &'a str,
+            value: Option<f64>,
+        }
+        #[derive(serde::Serialize)]
+        struct JsonPoint {
+            value: f64,
+            report: JsonReport,
+        }
+        let json = JsonSweep {
+            scenario: &sc.name,
+            param: param.name(),
+            target_p99_ms: args.target_p99_ms,
+            best: if args.target_p99_ms.is_some() {
+                names.iter().zip(&targets).map(|(n, v)| JsonBest { server: n, value: *v }).collect()
+            } else {
+                Vec::new()
+            },
+            points: points
+                .iter()
+                .map(|p| JsonPoint { value: p.value, report: JsonReport::from_report(&p.report) })
+                .collect(),
+        };
+        writeln!(out, "{}", serde_json::to_string_pretty(&json).context("serialising results")?)?;
+    } else {
+        writeln!(
+            out,
+            "{}\nsweeping {} over {} value(s); {} s measured after {} s warm-up per point, {} replication(s), seed {}\n",
+            sc.name,
+            param.name(),
+            values.len(),
+            sc.run.duration_s,
+            sc.run.warmup_s,
+            sc.run.replications.max(1),
+            sc.run.seed
+        )?;
+        let header = format!(
+            "{:>12} {:<30} {:>9} {:>9} {:>9} {:>8} {:>6} {:>9}",
+            param.name(),
+            "server",
+            "tput/s",
+            "mean ms",
+            "p99 ms",
+            "lost %",
+            "cpu%",
+            "peak MB"
+        );
+        writeln!(out, "{header}\n{}", "-".repeat(header.len()))?;
+        for r in &rows {
+            writeln!(
+                out,
+                "{:>12} {:<30} {:>9.1} {:>9.1} {:>9.1} {:>8.2} {:>6.1} {:>9.1}",
+                r.value,
+                truncate(&r.server, 30),
+                r.throughput_rps,
+                r.mean_ms,
+                r.p99_ms,
+                100.0 * r.lost_fraction,
+                100.0 * r.cpu_utilization,
+                r.peak_memory_mb
+            )?;
+        }
+        if let Some(t) = args.target_p99_ms {
+            writeln!(out)?;
+            let what = match param {
+                SweepParam::RateRps | SweepParam::Users => "largest",
+                SweepParam::Processes | SweepParam::Threads => "smallest",
+            };
+            for (name, best) in names.iter().zip(&targets) {
+                match best {
+                    Some(v) => {
+                        writeln!(out, "{name}: {what} {} with p99 <= {t} ms and <= 0.1% lost: {v}", param.name())?
+                    }
+                    None => writeln!(out, "{name}: no swept {} meets p99 <= {t} ms with <= 0.1% lost", param.name())?,
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One (value, server) line of a sweep, derived once for the table, the CSV and the chart.
+struct SweepRow {
+    value: f64,
+    /// Index among the swept servers.
+    server_index: usize,
+    server: String,
+    throughput_rps: f64,
+    mean_ms: f64,
+    p99_ms: f64,
+    /// Refused, failed (including lost to crashes) and timed out, as a fraction of arrivals.
+    lost_fraction: f64,
+    lost_rps: f64,
+    cpu_utilization: f64,
+    peak_memory_mb: f64,
+}
+
+fn sweep_rows(points: &[models::sweep::SweepPoint], duration_s: f64) -> Vec<SweepRow> {
+    points
+        .iter()
+        .flat_map(|p| {
+            p.report.servers.iter().enumerate().map(move |(server_index, s)| {
+                let (c, _) = s.total_counts();
+                let lost = (c.rejected + c.failed + c.timed_out) as f64; // failed includes lost_to_crashes
+                let runs = s.runs.len().max(1) as f64;
+                SweepRow {
+                    value: p.value,
+                    server_index,
+                    server: s.name.clone(),
+                    throughput_rps: s.estimate(|r| r.throughput_rps).mean,
+                    mean_ms: s.estimate(|r| r.latency.mean_ms()).mean,
+                    p99_ms: s.estimate(|r| r.latency.quantile_ms(0.99)).mean,
+                    lost_fraction: lost / c.arrived.max(1) as f64,
+                    lost_rps: lost / runs / duration_s,
+                    cpu_utilization: s.estimate(|r| r.cpu_utilization).mean,
+                    peak_memory_mb: s.runs.iter().map(|r| r.memory_peak_mb).fold(0.0, f64::max),
+                }
+            })
+        })
+        .collect()
+}
+
+fn sweep_axis(param: models::sweep::SweepParam) -> String {
+    use models::sweep::SweepParam;
+    match param {
+        SweepParam::RateRps => "offered load (req/s)".into(),
+        SweepParam::Users => "clients (closed load)".into(),
+        SweepParam::Processes => "processes per server".into(),
+        SweepParam::Threads => "threads per process".into(),
+    }
+}
+
+fn sweep_csv(param: models::sweep::SweepParam, rows: &[SweepRow]) -> String {
+    let mut csv = format!(
+        "{},server,throughput_rps,latency_mean_ms,latency_p99_ms,lost_fraction,lost_rps,cpu_utilization,peak_memory_mb\n",
+        param.name()
+    );
+    for r in rows {
+        let name = if r.server.contains([',', '"']) {
+            format!("\"{}\"", r.server.replace('"', "\"\""))
+        } else {
+            r.server.clone()
+        };
+        csv.push_str(&format!(
+            "{},{name},{},{},{},{},{},{},{}\n",
+            r.value,
+            r.throughput_rps,
+            r.mean_ms,
+            r.p99_ms,
+            r.lost_fraction,
+            r.lost_rps,
+            r.cpu_utilization,
+            r.peak_memory_mb
+        ));
+    }
+    csv
+}
+
+/// A chart of a sweep: title, y-axis label and the value it plots.
+type SweepMetric = (&'static str, &'static str, fn(&SweepRow) -> f64);
+
+fn sweep_charts(names: &[&str], rows: &[SweepRow]) -> Vec<gui::export::ChartData> {
+    use gui::export::{ChartData, ChartLine, server_rgb};
+    let metrics: [SweepMetric; 4] = [
+        ("Throughput", "completed req/s", |r| r.throughput_rps),
+        ("p99 latency", "ms", |r| r.p99_ms),
+        ("Lost requests", "refused + failed + timed out per s", |r| r.lost_rps),
+        ("Peak memory", "MB", |r| r.peak_memory_mb),
+    ];
+    metrics
+        .iter()
+        .map(|(title, y_label, f)| ChartData {
+            title: (*title).into(),
+            y_label: (*y_label).into(),
+            lines: names
+                .iter()
+                .enumerate()
+                .map(|(i, name)| ChartLine {
+                    name: (*name).into(),
+                    rgb: server_rgb(i),
+                    points: rows.iter().filter(|r| r.server_index == i).map(|r| (r.value, f(r))).collect(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn truncate(name: &str, width: usize) -> String {
+    if name.chars().count() > width {
+        name.chars().take(width - 1).collect::<String>() + "…"
+    } else {
+        name.to_owned()
+    }
+}
+
 fn write_table(out: &mut impl Write, sc: &Scenario, report: &Report) -> std::io::Result<()> {
     writeln!(
         out,
@@ -197,10 +539,7 @@ fn write_table(out: &mut impl Write, sc: &Scenario, report: &Report) -> std::io:
     for s in &report.servers {
         let e = |f: &dyn Fn(&models::metrics::RunResult) -> f64| s.estimate(f).mean;
         let (c, _) = s.total_counts();
-        let mut name = s.name.clone();
-        if name.chars().count() > 30 {
-            name = name.chars().take(29).collect::<String>() + "…";
-        }
+        let name = truncate(&s.name, 30);
         writeln!(
             out,
             "{:<30} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>8} {:>8} {:>8} {:>6.1} {:>7.1} {:>9.1} {:>9.1}",

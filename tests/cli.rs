@@ -83,3 +83,43 @@ fn series_csv_has_a_row_per_window_per_server() {
     assert_eq!(text.lines().count(), 1 + 4 * 130);
     let _ = std::fs::remove_file(csv);
 }
+
+#[test]
+fn sweep_json_is_the_same_with_one_or_two_threads_and_writes_csv_and_chart() {
+    let csv = std::env::temp_dir().join(format!("serversim-sweep-{}.csv", std::process::id()));
+    let chart = std::env::temp_dir().join(format!("serversim-sweep-{}.svg", std::process::id()));
+    let args = |jobs: &'static str| {
+        vec!["sweep", "--param", "rate_rps", "--from", "50", "--to", "200", "--steps", "4", "--json", "--jobs", jobs]
+    };
+    let one = serversim(&args("1"));
+    assert!(one.status.success(), "{}", String::from_utf8_lossy(&one.stderr));
+    let mut two_args = args("2");
+    two_args.extend(["--csv", csv.to_str().unwrap(), "--chart", chart.to_str().unwrap()]);
+    let two = serversim(&two_args);
+    assert!(two.status.success(), "{}", String::from_utf8_lossy(&two.stderr));
+    assert_eq!(one.stdout, two.stdout, "results must not depend on the thread count");
+    let v: serde_json::Value = serde_json::from_slice(&one.stdout).unwrap();
+    let points = v["points"].as_array().unwrap();
+    let values: Vec<f64> = points.iter().map(|p| p["value"].as_f64().unwrap()).collect();
+    assert_eq!(values, vec![50.0, 100.0, 150.0, 200.0]);
+    // Each point's report has the `serversim run --json` shape: throughput follows the offered
+    // load while it is below every server's capacity (the default scenario handles 50 req/s).
+    let tput = points[0]["report"]["servers"][0]["throughput_rps"].as_f64().unwrap();
+    assert!((tput - 50.0).abs() < 5.0, "{tput}");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.starts_with("rate_rps,server,throughput_rps,"));
+    assert_eq!(text.lines().count(), 1 + 4 * points[0]["report"]["servers"].as_array().unwrap().len());
+    assert!(std::fs::read_to_string(&chart).unwrap().contains("<svg"));
+}
+
+#[test]
+fn bad_sweeps_exit_2_with_what_is_allowed() {
+    let out = serversim(&["sweep", "--param", "thread", "--values", "1,2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("allowed parameters: rate_rps, users, processes, threads"));
+    let out = serversim(&["sweep", "--param", "threads", "--values", "0,2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("threads = 0 is not allowed"));
+    let out = serversim(&["sweep", "--param", "rate_rps"]);
+    assert_eq!(out.status.code(), Some(2));
+}

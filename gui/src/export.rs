@@ -47,13 +47,10 @@ pub fn charts(rt: &Runtime) -> Vec<ChartData> {
                 .servers
                 .iter()
                 .enumerate()
-                .map(|(i, s)| {
-                    let c = server_color(i);
-                    ChartLine {
-                        name: s.config().name.clone(),
-                        rgb: (c.r(), c.g(), c.b()),
-                        points: metric_points(rt, i, m),
-                    }
+                .map(|(i, s)| ChartLine {
+                    name: s.config().name.clone(),
+                    rgb: server_rgb(i),
+                    points: metric_points(rt, i, m),
                 })
                 .collect(),
         })
@@ -68,11 +65,17 @@ fn register_fonts() {
     });
 }
 
-fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, charts: &[ChartData], title: &str) -> Result<(), String> {
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    charts: &[ChartData],
+    title: &str,
+    x_label: &str,
+) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     root.fill(&WHITE).map_err(err)?;
     let root = root.margin(12, 0, 0, 0).titled(title, ("sans-serif", 34)).map_err(err)?;
-    let cells = root.split_evenly((2, 3));
+    let layout = if charts.len() <= 4 { (2, 2) } else { (2, 3) };
+    let cells = root.split_evenly(layout);
     for (area, chart) in cells.iter().zip(charts) {
         let x_max = chart.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)).fold(1.0f64, f64::max);
         let x_min =
@@ -88,7 +91,7 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, charts: &[ChartData], 
             .build_cartesian_2d(x_min..x_max, 0.0..y_max)
             .map_err(err)?;
         c.configure_mesh()
-            .x_desc("simulated time (s)")
+            .x_desc(x_label)
             .y_desc(&chart.y_label)
             .label_style(("sans-serif", 18))
             .axis_desc_style(("sans-serif", 20))
@@ -98,10 +101,13 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, charts: &[ChartData], 
         for line in &chart.lines {
             let (r, g, b) = line.rgb;
             let color = RGBColor(r, g, b);
-            c.draw_series(LineSeries::new(line.points.iter().copied(), color.stroke_width(3)))
-                .map_err(err)?
-                .label(line.name.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(4)));
+            c.draw_series(
+                LineSeries::new(line.points.iter().copied(), color.stroke_width(3))
+                    .point_size(if line.points.len() <= 50 { 5 } else { 0 }),
+            )
+            .map_err(err)?
+            .label(line.name.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(4)));
         }
         c.configure_series_labels()
             .position(SeriesLabelPosition::UpperLeft)
@@ -114,6 +120,26 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, charts: &[ChartData], 
     root.present().map_err(err)
 }
 
+/// The x-axis label of the live charts.
+const TIME_AXIS: &str = "simulated time (s)";
+
+/// Write any set of charts (up to six, laid out in a grid) sharing the x-axis `x_label`: a PNG
+/// or an SVG image, chosen by the file name's extension (`.png` or `.svg`).
+pub fn export_charts(path: &Path, charts: &[ChartData], title: &str, x_label: &str) -> Result<(), String> {
+    register_fonts();
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("png") => draw(BitMapBackend::new(path, IMAGE_SIZE).into_drawing_area(), charts, title, x_label),
+        Some("svg") => draw(SVGBackend::new(path, IMAGE_SIZE).into_drawing_area(), charts, title, x_label),
+        _ => Err(format!("{}: a chart file must end in .png or .svg", path.display())),
+    }
+}
+
+/// The colour of server `i` as (red, green, blue), the same as in the window.
+pub fn server_rgb(i: usize) -> (u8, u8, u8) {
+    let c = server_color(i);
+    (c.r(), c.g(), c.b())
+}
+
 /// Size of exported images in pixels (1080p: a slide).
 pub const IMAGE_SIZE: (u32, u32) = (1920, 1080);
 
@@ -121,14 +147,14 @@ pub const IMAGE_SIZE: (u32, u32) = (1920, 1080);
 pub fn export_png(path: &Path, rt: &Runtime) -> Result<(), String> {
     register_fonts();
     let root = BitMapBackend::new(path, IMAGE_SIZE).into_drawing_area();
-    draw(root, &charts(rt), &rt.scenario.name)
+    draw(root, &charts(rt), &rt.scenario.name, TIME_AXIS)
 }
 
 /// Write the charts as an SVG image.
 pub fn export_svg(path: &Path, rt: &Runtime) -> Result<(), String> {
     register_fonts();
     let root = SVGBackend::new(path, IMAGE_SIZE).into_drawing_area();
-    draw(root, &charts(rt), &rt.scenario.name)
+    draw(root, &charts(rt), &rt.scenario.name, TIME_AXIS)
 }
 
 /// The time series of every server as CSV (the same writer as `serversim run --series`).

@@ -42,7 +42,6 @@ pub fn summary(rt: &Runtime, i: usize) -> Summary {
     let n = recent.len().max(1) as f64;
     let avg = |f: fn(&models::metrics::SeriesRow) -> f64| recent.iter().map(f).sum::<f64>() / n;
     let completed: f64 = recent.iter().map(|r| r.completed_rps * r.width_s).sum();
-    let lat = core.recorder.recent_latency();
     Summary {
         throughput_rps: avg(|r| r.completed_rps),
         mean_ms: if completed > 0.0 {
@@ -50,7 +49,7 @@ pub fn summary(rt: &Runtime, i: usize) -> Summary {
         } else {
             0.0
         },
-        p99_ms: lat.map_or(0.0, |h| h.quantile_ms(0.99)),
+        p99_ms: core.recorder.recent_latency_quantile_ms(0.99).unwrap_or(0.0),
         rejected_rps: avg(|r| r.rejected_rps),
         timed_out_rps: avg(|r| r.timed_out_rps),
         failed_rps: avg(|r| r.failed_rps),

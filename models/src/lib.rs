@@ -6,8 +6,10 @@
 pub mod architectures;
 pub mod config;
 pub mod engine;
+pub mod limits;
 pub mod live;
 pub mod metrics;
 pub mod runner;
 pub mod scenario;
+pub mod sweep;
 pub mod view;

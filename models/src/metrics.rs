@@ -2,7 +2,7 @@
 //! percentiles, time-weighted levels (requests in system, waiting, busy workers, busy cores,
 //! memory) and the windowed time series. Every result is derived here, in one place.
 
-use sim::stats::{LatencyHistogram, TimeWeighted, Windows};
+use sim::stats::{LatencyHistogram, TimeWeighted, WindowDurations, Windows};
 
 /// Request outcomes, counted for requests that arrived after warm-up.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -104,11 +104,11 @@ struct WindowCounts {
 struct SeriesRecorder {
     windows: Windows,
     counts: WindowCounts,
-    latency: LatencyHistogram,
+    latency: WindowDurations,
     area_at_start: [f64; LEVELS],
     rows: Vec<SeriesRow>,
-    /// Latency histograms of the most recent closed windows, oldest first.
-    recent: std::collections::VecDeque<LatencyHistogram>,
+    /// Latencies of the most recent closed windows, oldest first.
+    recent: std::collections::VecDeque<WindowDurations>,
 }
 
 /// How many closed windows `Recorder::recent_latency` covers.
@@ -181,7 +181,7 @@ impl Recorder {
             series: window_s.map(|w| SeriesRecorder {
                 windows: Windows::new(w),
                 counts: WindowCounts::default(),
-                latency: LatencyHistogram::new(2),
+                latency: WindowDurations::new(),
                 area_at_start: [0.0; LEVELS],
                 rows: Vec::new(),
                 recent: std::collections::VecDeque::new(),
@@ -264,19 +264,16 @@ impl Recorder {
             std::mem::swap(&mut oldest, &mut s.latency);
             s.recent.push_back(oldest);
         } else {
-            s.recent.push_back(std::mem::replace(&mut s.latency, LatencyHistogram::new(2)));
+            s.recent.push_back(std::mem::take(&mut s.latency));
         }
         s.latency.clear();
     }
 
-    /// Latency over the last `RECENT_WINDOWS` closed windows (for live displays).
-    pub fn recent_latency(&self) -> Option<LatencyHistogram> {
+    /// The `q`-quantile of latency in ms over the last `RECENT_WINDOWS` closed windows (for live
+    /// displays); `None` without a time series, 0 if nothing completed.
+    pub fn recent_latency_quantile_ms(&self, q: f64) -> Option<f64> {
         let s = self.series.as_ref()?;
-        let mut all = LatencyHistogram::new(2);
-        for h in &s.recent {
-            all.add(h);
-        }
-        Some(all)
+        Some(WindowDurations::combined_quantile_ms(s.recent.iter(), q))
     }
 
     /// Warm-up is over at `now_s`: levels are averaged from here on.

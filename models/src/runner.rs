@@ -93,7 +93,9 @@ pub fn capacity(scenario: &Scenario, index: usize) -> Option<(String, f64)> {
 }
 
 impl ServerReport {
-    fn new(scenario: &Scenario, index: usize, runs: Vec<RunResult>) -> Self {
+    /// The report of server `index` of `scenario` from its runs (one per replication, at least
+    /// one), with its capacity estimate and warnings.
+    pub fn new(scenario: &Scenario, index: usize, runs: Vec<RunResult>) -> Self {
         let config = &scenario.servers[index];
         let info = architectures::info(config.architecture);
         let capacity = capacity(scenario, index);

@@ -246,6 +246,12 @@ impl Dist {
     }
 }
 
+/// An exponential number with mean 1 (ziggurat: usually one random draw and no logarithm).
+#[inline]
+pub fn exp1<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    Exp1.sample(rng)
+}
+
 /// A uniform number in [0, 1) with 53 random bits.
 #[inline]
 pub fn unit<R: Rng + ?Sized>(rng: &mut R) -> f64 {

@@ -10,13 +10,13 @@ pub struct Scheduler<E> {
     queue: EventQueue<E>,
 }
 
-impl<E> Default for Scheduler<E> {
+impl<E: Copy> Default for Scheduler<E> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<E> Scheduler<E> {
+impl<E: Copy> Scheduler<E> {
     /// A scheduler at time zero with no pending events.
     pub fn new() -> Self {
         Self { now_s: 0.0, queue: EventQueue::new() }
@@ -54,7 +54,7 @@ impl<E> Scheduler<E> {
 /// Something that evolves by reacting to its own events.
 pub trait Model {
     /// The event type this model schedules and handles.
-    type Event;
+    type Event: Copy;
 
     /// React to `event`, which fires at `scheduler.now_s()`.
     fn handle(&mut self, event: Self::Event, scheduler: &mut Scheduler<Self::Event>);

