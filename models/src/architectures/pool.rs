@@ -207,6 +207,7 @@ impl WorkerPool {
 
     /// A request arrives: an idle worker takes it, or it waits, or the backlog is full and it is
     /// refused.
+    #[inline]
     pub fn arrive(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
         if self.listener_down(cx.core) {
             // Connection refused: the only process (and its socket) is gone.
@@ -223,6 +224,7 @@ impl WorkerPool {
 
     /// `thread` finished `request` and wrote its response: the kernel delivers the rest (the
     /// request completes when the client has it all) and the thread moves on.
+    #[inline]
     pub fn done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
         if request == ReqId::NONE {
             // A recycled process finished starting: all its threads take work.
@@ -241,6 +243,7 @@ impl WorkerPool {
 
     /// `thread` has handed its request on: it takes the next request (or retires, if a resize
     /// asked it to; a CGI process exits).
+    #[inline]
     pub fn release(&mut self, cx: &mut Ctx<'_>, thread: u32) {
         let process = cx.core.threads[thread as usize].process;
         if let Spawn::PerRequest { .. } = self.spawn {
@@ -303,6 +306,7 @@ impl WorkerPool {
         })
     }
 
+    #[inline]
     fn next(&mut self, cx: &mut Ctx<'_>, thread: u32) {
         loop {
             let popped = match self.discipline {
@@ -322,6 +326,7 @@ impl WorkerPool {
         self.idle.push_back(thread);
     }
 
+    #[inline]
     fn serve(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
         let r = cx.core.request(request);
         let (mut cpu, io, upload) = (r.cpu_s, r.io_s, r.upload_s);

@@ -460,6 +460,7 @@ impl Core {
     /// The request leaves the server.
     /// The request leaves the server; returns its arrival time and whether its client had given
     /// up (all the callers need — the record itself stays in its slot for reuse, uncopied).
+    #[inline]
     fn release(&mut self, id: ReqId) -> (f64, bool) {
         debug_assert!(self.is_live(id), "request {id:?} is not in the server");
         let r = &mut self.requests[id.index as usize];
@@ -478,6 +479,7 @@ impl Core {
     }
 
     /// The response to `id` is sent: the request is done.
+    #[inline]
     pub fn complete(&mut self, id: ReqId) {
         let (arrival, abandoned) = self.release(id);
         self.recorder.completed(self.now_s, arrival, abandoned);
@@ -513,6 +515,7 @@ impl Core {
     }
 
     /// A worker takes `id`: its wait ends and it holds its per-request memory until it leaves.
+    #[inline]
     fn begin_service(&mut self, id: ReqId) {
         let r = &mut self.requests[id.index as usize];
         if r.started {
@@ -556,6 +559,7 @@ impl Ctx<'_> {
 
     /// Like `start`, with network waits: `pre_s` reading the request before the CPU and `post_s`
     /// writing the response after the IO, both holding the thread without using CPU.
+    #[inline]
     pub fn start_task(&mut self, thread: u32, request: ReqId, task: Task) {
         self.core.begin_service(request);
         let th = &mut self.core.threads[thread as usize];
@@ -747,6 +751,7 @@ impl Ctx<'_> {
         self.sched.schedule_in(delay_s, Event::ParkDone { request });
     }
 
+    #[inline]
     fn begin_cpu(&mut self, thread: u32) {
         let now = self.core.now_s;
         let th = &mut self.core.threads[thread as usize];
@@ -852,6 +857,7 @@ impl Ctx<'_> {
         self.core.done_buf = done;
     }
 
+    #[inline]
     fn begin_io(&mut self, thread: u32) {
         let th = &mut self.core.threads[thread as usize];
         if th.io_s > 0.0 {
@@ -893,6 +899,7 @@ impl Ctx<'_> {
         }
     }
 
+    #[inline]
     fn task_done(&mut self, thread: u32) {
         let th = &mut self.core.threads[thread as usize];
         th.state = ThreadState::Idle;
