@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -106,6 +107,10 @@ struct SweepArgs {
 fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<Interrupted>().is_some() => {
+            eprintln!("serversim: {e}");
+            ExitCode::from(130)
+        }
         Err(e) => {
             eprintln!("serversim: error: {e:#}");
             if e.downcast_ref::<ScenarioError>().is_some() || e.downcast_ref::<BadInputError>().is_some() {
@@ -128,6 +133,76 @@ impl std::fmt::Display for BadInputError {
 }
 
 impl std::error::Error for BadInputError {}
+
+/// The user pressed Ctrl-C (exit code 130, as for a shell's interrupted command).
+#[derive(Debug)]
+struct Interrupted(&'static str);
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// Set by the first Ctrl-C; a second one exits at once.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Catch Ctrl-C so a long run can stop cleanly and print what it has.
+fn catch_interrupts() {
+    // An error here means a handler is already installed, which is all we need.
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\nserversim: interrupted: finishing with the results so far (Ctrl-C again to quit at once)");
+    });
+}
+
+/// Run `work` on a helper thread while this one draws a progress bar on stderr (shown only on a
+/// terminal, and only once the work has taken more than a second) and forwards Ctrl-C to
+/// `interrupt`.
+fn with_progress<T: Send>(
+    total: u64,
+    unit: &'static str,
+    done: impl Fn() -> u64,
+    interrupt: impl Fn(),
+    work: impl FnOnce() -> T + Send,
+) -> anyhow::Result<T> {
+    catch_interrupts();
+    let started = std::time::Instant::now();
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    let result = std::thread::scope(|scope| {
+        let worker = scope.spawn(work);
+        let mut forwarded = false;
+        while !worker.is_finished() {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            if INTERRUPTED.load(Ordering::SeqCst) && !forwarded {
+                interrupt();
+                forwarded = true;
+            }
+            if bar.is_none() && started.elapsed().as_secs_f64() > 1.0 {
+                let b = indicatif::ProgressBar::new(total);
+                b.set_style(
+                    indicatif::ProgressStyle::with_template(&format!(
+                        "[{{bar:30}}] {{percent:>3}}% of the {unit}, {{elapsed}} (eta {{eta}}); Ctrl-C stops with results so far"
+                    ))
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                bar = Some(b);
+            }
+            if let Some(b) = &bar {
+                b.set_position(done().min(total));
+            }
+        }
+        worker.join()
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    result.map_err(|_| anyhow::anyhow!("a simulation thread panicked"))
+}
 
 fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -199,7 +274,14 @@ fn run_command(args: &RunArgs) -> anyhow::Result<()> {
     if let Some(r) = args.replications {
         sc.run.replications = r;
     }
-    let report = runner::run(&sc, args.series.is_some());
+    let control = runner::RunControl::default();
+    let report = with_progress(
+        runner::RunControl::total_ms(&sc),
+        "simulated time",
+        || control.done_ms.load(Ordering::Relaxed),
+        || control.interrupt.store(true, Ordering::Relaxed),
+        || runner::run_with(&sc, args.series.is_some(), &control),
+    )?;
     for s in &report.servers {
         for w in &s.warnings {
             eprintln!("serversim: warning: {}: {w}", s.name);
@@ -215,6 +297,9 @@ fn run_command(args: &RunArgs) -> anyhow::Result<()> {
         writeln!(out, "{json}")?;
     } else {
         write_table(&mut out, &sc, &report)?;
+    }
+    if control.interrupt.load(Ordering::Relaxed) {
+        return Err(Interrupted("interrupted: the results above cover only the time simulated before Ctrl-C").into());
     }
     Ok(())
 }
@@ -264,22 +349,14 @@ fn sweep_command(args: &SweepArgs) -> anyhow::Result<()> {
         .num_threads(args.jobs.unwrap_or(0) as usize)
         .build()
         .context("starting the worker threads")?;
-    let bar = indicatif::ProgressBar::new(total as u64).with_message(format!("sweeping {}", param.name()));
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} simulations, {elapsed} (eta {eta})")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    let points = std::thread::scope(|scope| {
-        let worker = scope.spawn(|| pool.install(|| sweep::run(&sc, param, &values, &progress)));
-        while !worker.is_finished() {
-            bar.set_position(progress.done.load(std::sync::atomic::Ordering::Relaxed) as u64);
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        worker.join()
-    })
-    .map_err(|_| anyhow::anyhow!("a simulation thread panicked"))?;
-    bar.finish_and_clear();
-    let points = points.ok_or_else(|| anyhow::anyhow!("the sweep was cancelled"))?;
+    let points = with_progress(
+        total as u64,
+        "simulations",
+        || progress.done.load(Ordering::Relaxed) as u64,
+        || progress.cancel(),
+        || pool.install(|| sweep::run(&sc, param, &values, &progress)),
+    )?;
+    let points = points.ok_or(Interrupted("interrupted: the sweep was cancelled before it finished"))?;
     let names: Vec<&str> = points[0].report.servers.iter().map(|s| s.name.as_str()).collect();
     let targets: Vec<Option<f64>> = (0..names.len())
         .map(|s| args.target_p99_ms.and_then(|t| sweep::meets_target(&points, s, param, t)).map(|p| p.value))

@@ -123,3 +123,34 @@ fn bad_sweeps_exit_2_with_what_is_allowed() {
     let out = serversim(&["sweep", "--param", "rate_rps"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Ctrl-C (SIGINT) during a long run stops it cleanly: exit code 130, and the JSON on stdout
+/// holds the results so far, marked as interrupted.
+#[test]
+fn ctrl_c_prints_the_partial_results_and_exits_130() {
+    // 1e6 req/s for 900 s is 9e8 requests: allowed, but minutes of simulation.
+    let path = temp_file(
+        "long.toml",
+        "name = \"long\"\n[run]\nduration_s = 900.0\nwarmup_s = 0.0\n[machine]\ncores = 8\n[load]\narrival = \"poisson\"\n\
+         rate_rps = 1e6\n[[request]]\nio_ms = { dist = \"exp\", mean = 1.0 }\n[[server]]\narchitecture = \"threaded\"\nthreads = 2000\n",
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_serversim"))
+        .args(["run", path.to_str().unwrap(), "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("partial results as JSON");
+    let s = &v["servers"][0];
+    assert_eq!(s["stopped"]["reason"], "interrupted");
+    let at = s["stopped"]["at_s"].as_f64().unwrap();
+    assert!(at > 0.0 && at < 900.0, "{at}");
+    assert!(s["requests"]["completed"].as_u64().unwrap() > 0);
+    assert!(err.contains("interrupted"), "{err}");
+}

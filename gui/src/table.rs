@@ -95,7 +95,16 @@ pub fn summary_table_ui(ui: &mut Ui, rt: &Runtime) {
             ui.label(format!("{:.1} /s", m.throughput_rps));
             ui.label(ms(m.mean_ms));
             ui.label(ms(m.p99_ms));
-            ui.label(format!("{:.0}", m.waiting));
+            match s.diverged_at_s() {
+                Some(t) => ui.label(
+                    RichText::new(format!(
+                        "stopped at {t:.0} s: over {:.0e} queued (reset)",
+                        models::limits::MAX_IN_SYSTEM as f64
+                    ))
+                    .color(ui.visuals().error_fg_color),
+                ),
+                None => ui.label(format!("{:.0}", m.waiting)),
+            };
             ui.label(format!("{:.1} /s", m.rejected_rps));
             ui.label(format!("{:.1} /s", m.timed_out_rps));
             ui.label(format!("{:.1} /s", m.failed_rps));

@@ -1,8 +1,22 @@
 //! Limits on sizes a scenario may ask for, so that every run finishes in bounded time and memory
 //! (documented in docs/scenario-format.md). Values beyond them are refused up front with the
-//! limit named, never run into an apparent hang or an out-of-memory crash.
+//! limit named, never run into an apparent hang or an out-of-memory crash. The validator in
+//! `scenario` enforces them; `runner` also stops a run whose queue diverges.
 
 /// Largest arrival rate, requests per second of simulated time.
 pub const MAX_RATE_RPS: f64 = 1_000_000.0;
 /// Largest number of threads, processes, daemons, loops or closed-load users in one setting.
-pub const MAX_COUNT: u32 = 100_000;
+pub const MAX_COUNT: u32 = 1_000_000;
+/// Largest number of worker threads in one server (processes × threads).
+pub const MAX_WORKERS: u64 = 1_000_000;
+/// Largest number of requests one run (one server, one replication) may be asked to simulate:
+/// the arrival rate (its peak, with a schedule) × the run's length, or for closed loads users ×
+/// run length / mean think time (an upper bound). At the measured ~5 million requests per second
+/// that is at most a few minutes per run, with progress shown and Ctrl-C honoured.
+pub const MAX_REQUESTS_PER_RUN: f64 = 1e9;
+/// Largest number of time-series windows in one run (rows are kept in memory).
+pub const MAX_WINDOWS: f64 = 10_000_000.0;
+/// A run stops early, with a warning, once this many requests are inside one server at once: an
+/// unlimited queue under overload would otherwise grow until the simulator ran out of memory
+/// (about 100 bytes a request: 5 million is about 500 MB).
+pub const MAX_IN_SYSTEM: u64 = 5_000_000;

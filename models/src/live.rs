@@ -9,6 +9,8 @@ use sim::Simulation;
 
 use crate::config::{Scenario, ServerConfig};
 use crate::engine::{Ctx, ServerSim};
+use crate::limits;
+use crate::metrics::Level;
 use crate::view::ServerView;
 
 /// A change to apply at a simulated instant.
@@ -62,13 +64,21 @@ pub struct LiveServer {
     /// Its simulation.
     pub sim: Simulation<ServerSim>,
     pending: VecDeque<(f64, Change)>,
+    diverged_at_s: Option<f64>,
 }
 
 impl LiveServer {
     fn new(scenario: &Scenario, config: ServerConfig) -> Self {
         let mut sc = scenario.clone();
         sc.servers = vec![config];
-        Self { sim: ServerSim::new(&sc, 0, 0, true), pending: VecDeque::new() }
+        Self { sim: ServerSim::new(&sc, 0, 0, true), pending: VecDeque::new(), diverged_at_s: None }
+    }
+
+    /// When the server stopped because more than `limits::MAX_IN_SYSTEM` requests were inside
+    /// it (an unlimited queue under overload would otherwise grow until memory ran out). A
+    /// stopped server no longer advances; resetting the run starts it again.
+    pub fn diverged_at_s(&self) -> Option<f64> {
+        self.diverged_at_s
     }
 
     /// The server's configuration (as built; live changes are not reflected).
@@ -105,8 +115,14 @@ impl LiveServer {
 
     /// Advance to `target_s`, applying due changes on the way, handling at most `budget` events.
     /// Returns the events handled.
-    fn advance(&mut self, target_s: f64, budget: u64) -> u64 {
+    fn advance(&mut self, target_s: f64, budget: u64, max_in_system: u64) -> u64 {
+        if self.diverged_at_s.is_some() {
+            return 0;
+        }
         let used = self.advance_events(target_s, budget);
+        if self.sim.model.core.recorder.level(Level::InSystem) > max_in_system as f64 {
+            self.diverged_at_s = Some(self.sim.now_s());
+        }
         // Close every time-series window up to the clock, even if no event fell on its end.
         let now = self.sim.now_s();
         self.sim.model.core.set_now_for_control(now);
@@ -140,13 +156,16 @@ pub struct LiveRun {
     pub servers: Vec<LiveServer>,
     /// Global changes made so far (replayed to servers added later).
     history: Vec<(f64, Change)>,
+    /// A server stops once more requests than this are inside it (`limits::MAX_IN_SYSTEM`
+    /// unless a test lowers it).
+    pub max_in_system: u64,
 }
 
 impl LiveRun {
     /// Start every server of `scenario` at time zero.
     pub fn new(scenario: Scenario) -> Self {
         let servers = scenario.servers.iter().map(|c| LiveServer::new(&scenario, c.clone())).collect();
-        Self { scenario, servers, history: Vec::new() }
+        Self { scenario, servers, history: Vec::new(), max_in_system: limits::MAX_IN_SYSTEM }
     }
 
     /// The scenario it started from.
@@ -156,7 +175,12 @@ impl LiveRun {
 
     /// The simulated time every server has reached, seconds.
     pub fn now_s(&self) -> f64 {
-        self.servers.iter().map(|s| s.sim.now_s()).fold(f64::INFINITY, f64::min).min(self.frontier_s())
+        self.running().map(|s| s.sim.now_s()).fold(f64::INFINITY, f64::min).min(self.frontier_s())
+    }
+
+    /// The servers still advancing (not stopped by a diverging queue).
+    fn running(&self) -> impl Iterator<Item = &LiveServer> {
+        self.servers.iter().filter(|s| s.diverged_at_s.is_none())
     }
 
     /// The furthest simulated time any server has reached, seconds (changes are stamped here).
@@ -168,9 +192,9 @@ impl LiveRun {
     /// true when every server reached the target.
     pub fn advance(&mut self, target_s: f64, budget_per_server: u64) -> bool {
         for s in &mut self.servers {
-            s.advance(target_s, budget_per_server);
+            s.advance(target_s, budget_per_server, self.max_in_system);
         }
-        self.servers.iter().all(|s| s.sim.now_s() >= target_s)
+        self.running().all(|s| s.sim.now_s() >= target_s)
     }
 
     /// Apply `change` to every server (global changes) or to server `index`, at the current
@@ -187,7 +211,7 @@ impl LiveRun {
         }
         // Servers already at the frontier apply it now.
         for s in &mut self.servers {
-            s.advance(t, u64::MAX);
+            s.advance(t, u64::MAX, self.max_in_system);
         }
     }
 

@@ -161,8 +161,28 @@ pub struct RunResult {
     pub swapped_fraction: f64,
     /// The windowed time series (empty unless requested).
     pub series: Vec<SeriesRow>,
-    /// Set if the run was cut short because its clock stopped moving (a modelling bug).
-    pub stalled_at_s: Option<f64>,
+    /// Set if the run stopped before its end: when, and why.
+    pub stopped: Option<EarlyStop>,
+}
+
+/// A run that ended before `warmup_s + duration_s`; its results cover the time before `at_s`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EarlyStop {
+    /// Simulated time at which it stopped, seconds.
+    pub at_s: f64,
+    /// Why.
+    pub reason: StopReason,
+}
+
+/// Why a run stopped early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// Its clock stopped moving (a modelling bug looping at one instant).
+    Stalled,
+    /// Its queue grew past `limits::MAX_IN_SYSTEM` requests (overload with no backlog limit).
+    Diverged,
+    /// The user interrupted it (Ctrl-C).
+    Interrupted,
 }
 
 impl Recorder {
@@ -445,7 +465,7 @@ impl Recorder {
             memory_peak_mb: self.peak_memory_mb,
             swapped_fraction: mean(Level::Swapping),
             series: self.series.as_ref().map(|s| s.rows.clone()).unwrap_or_default(),
-            stalled_at_s: None,
+            stopped: None,
         }
     }
 

@@ -2,6 +2,8 @@
 //! rayon; results do not depend on the thread count), then combines replications into estimates
 //! with Student-t 95% confidence intervals. This is where reported numbers are derived.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
 use rayon::prelude::*;
 use serde::Serialize;
 use sim::stats::Estimate;
@@ -9,14 +11,49 @@ use sim::stats::Estimate;
 use crate::architectures::{self, Workload, bottleneck};
 use crate::config::{Arrival, Scenario};
 use crate::engine::ServerSim;
-use crate::metrics::{Counts, RunResult, SeriesRow};
+use crate::limits;
+use crate::metrics::{Counts, EarlyStop, Level, RunResult, SeriesRow, StopReason};
 
 /// Run every server of `scenario` for every replication. `series` keeps the time series (of the
 /// first replication).
 pub fn run(scenario: &Scenario, series: bool) -> Report {
+    run_with(scenario, series, &RunControl::default())
+}
+
+/// Progress of a run and a way to interrupt it, shared with whoever watches (the CLI's progress
+/// bar and Ctrl-C handler).
+#[derive(Debug)]
+pub struct RunControl {
+    /// Set to stop every simulation at its next check (within `CHECK_EVENTS` events); the
+    /// results then cover the time simulated so far.
+    pub interrupt: AtomicBool,
+    /// Simulated milliseconds completed, summed over every server and replication.
+    pub done_ms: AtomicU64,
+    /// A simulation stops (diverged) with more requests than this inside its server
+    /// (`limits::MAX_IN_SYSTEM` unless a test lowers it).
+    pub max_in_system: u64,
+}
+
+impl Default for RunControl {
+    fn default() -> Self {
+        Self { interrupt: AtomicBool::new(false), done_ms: AtomicU64::new(0), max_in_system: limits::MAX_IN_SYSTEM }
+    }
+}
+
+impl RunControl {
+    /// Simulated milliseconds a whole run of `scenario` takes (for a progress bar's length).
+    pub fn total_ms(scenario: &Scenario) -> u64 {
+        let jobs = scenario.servers.len() as f64 * f64::from(scenario.run.replications.max(1));
+        (jobs * scenario.run.end_s() * 1e3) as u64
+    }
+}
+
+/// Like `run`, reporting progress to and honouring interrupts from `control`.
+pub fn run_with(scenario: &Scenario, series: bool, control: &RunControl) -> Report {
     let reps = scenario.run.replications.max(1);
     let jobs: Vec<(usize, u32)> = (0..scenario.servers.len()).flat_map(|s| (0..reps).map(move |r| (s, r))).collect();
-    let results: Vec<RunResult> = jobs.par_iter().map(|&(s, r)| run_one(scenario, s, r, series && r == 0)).collect();
+    let results: Vec<RunResult> =
+        jobs.par_iter().map(|&(s, r)| run_one_with(scenario, s, r, series && r == 0, control)).collect();
     let mut results = results.into_iter();
     let servers = (0..scenario.servers.len())
         .map(|s| {
@@ -31,26 +68,59 @@ pub fn run(scenario: &Scenario, series: bool) -> Report {
 /// modelling bug looping at one instant; no real scenario comes near it).
 pub const STALL_EVENTS: u64 = 20_000_000;
 
-/// One replication of one server, start to end. A run whose clock stops moving is cut short and
-/// reports where (`RunResult::stalled_at_s`) instead of hanging.
+/// Events between checks for interrupts, divergence and stalls (about 0.2 s of simulation).
+pub const CHECK_EVENTS: u64 = 1_000_000;
+
+/// One replication of one server, start to end.
 pub fn run_one(scenario: &Scenario, server: usize, replication: u32, series: bool) -> RunResult {
+    run_one_with(scenario, server, replication, series, &RunControl::default())
+}
+
+/// One replication of one server, checking every `CHECK_EVENTS` events whether to stop early
+/// (`RunResult::stopped`): on an interrupt, when more than `limits::MAX_IN_SYSTEM` requests are
+/// in the server (the queue is diverging), or when the clock has not moved for `STALL_EVENTS`
+/// events. The results then cover the time before the stop. Checking in chunks changes nothing
+/// else: the events handled are the same.
+pub fn run_one_with(
+    scenario: &Scenario,
+    server: usize,
+    replication: u32,
+    series: bool,
+    control: &RunControl,
+) -> RunResult {
     let mut sim = ServerSim::new(scenario, server, replication, series);
     let end = scenario.run.end_s();
-    let mut stalled_at = None;
+    let mut stopped = None;
+    let (mut still_since, mut still_events) = (0.0, 0);
+    let mut reported_ms = 0;
     loop {
-        let before = sim.now_s();
-        let handled = sim.run_until_limited(end, STALL_EVENTS);
-        if handled < STALL_EVENTS || sim.now_s() >= end {
+        let handled = sim.run_until_limited(end, CHECK_EVENTS);
+        let now = sim.now_s();
+        let now_ms = (now * 1e3) as u64;
+        control.done_ms.fetch_add(now_ms.saturating_sub(reported_ms), Ordering::Relaxed);
+        reported_ms = reported_ms.max(now_ms);
+        if handled < CHECK_EVENTS || now >= end {
             break;
         }
-        if sim.now_s() <= before {
-            stalled_at = Some(before);
+        let reason = if control.interrupt.load(Ordering::Relaxed) {
+            Some(StopReason::Interrupted)
+        } else if sim.model.core.recorder.level(Level::InSystem) > control.max_in_system as f64 {
+            Some(StopReason::Diverged)
+        } else {
+            if now > still_since {
+                (still_since, still_events) = (now, 0);
+            }
+            still_events += handled;
+            (still_events >= STALL_EVENTS).then_some(StopReason::Stalled)
+        };
+        if let Some(reason) = reason {
+            stopped = Some(EarlyStop { at_s: now, reason });
             break;
         }
     }
-    let stop = stalled_at.unwrap_or(end);
+    let stop = stopped.map_or(end, |s| s.at_s);
     let mut result = sim.model.finish(stop);
-    result.stalled_at_s = stalled_at;
+    result.stopped = stopped;
     result
 }
 
@@ -118,11 +188,23 @@ impl ServerReport {
                 ));
             }
         }
-        if let Some(t) = runs.iter().find_map(|r| r.stalled_at_s) {
-            warnings.push(format!(
-                "the simulation stopped advancing at t = {t} s ({STALL_EVENTS} events at one instant); results cover only \
-                 the time before it — please report this scenario"
-            ));
+        if let Some(stop) = runs.iter().find_map(|r| r.stopped) {
+            let t = stop.at_s;
+            warnings.push(match stop.reason {
+                StopReason::Stalled => format!(
+                    "the simulation stopped advancing at t = {t} s ({STALL_EVENTS} events at one instant); results cover \
+                     only the time before it — please report this scenario"
+                ),
+                StopReason::Diverged => format!(
+                    "stopped at t = {t:.1} s: more requests were inside the server than the simulator keeps ({} by \
+                     default; the queue diverges: offered load above capacity with no listen_backlog); results cover \
+                     only the time before it",
+                    limits::MAX_IN_SYSTEM
+                ),
+                StopReason::Interrupted => {
+                    format!("interrupted at t = {t:.1} s; results cover only the time simulated before it")
+                }
+            });
         }
         let first = &runs[0];
         let completed = first.counts.completed.max(1) as f64;
@@ -168,6 +250,13 @@ impl ServerReport {
     }
 }
 
+/// Why and when a run stopped early, in `--json`.
+#[derive(Debug, Serialize)]
+struct JsonStop {
+    at_s: f64,
+    reason: &'static str,
+}
+
 /// The `--json` output (schema documented in docs/output-format.md).
 #[derive(Debug, Serialize)]
 pub struct JsonReport {
@@ -196,6 +285,8 @@ struct JsonServer {
     capacity_rps: Option<f64>,
     bottleneck: Option<String>,
     warnings: Vec<String>,
+    /// Set when a run stopped early (the first replication that did).
+    stopped: Option<JsonStop>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ci95: Option<JsonCi>,
 }
@@ -325,6 +416,14 @@ impl JsonReport {
                     capacity_rps: s.capacity.as_ref().and_then(|c| finite(c.1)),
                     bottleneck: s.capacity.as_ref().filter(|c| c.1.is_finite()).map(|c| c.0.clone()),
                     warnings: s.warnings.clone(),
+                    stopped: s.runs.iter().find_map(|r| r.stopped).map(|st| JsonStop {
+                        at_s: st.at_s,
+                        reason: match st.reason {
+                            StopReason::Stalled => "stalled",
+                            StopReason::Diverged => "diverged",
+                            StopReason::Interrupted => "interrupted",
+                        },
+                    }),
                     ci95: ci,
                 }
             })

@@ -3,15 +3,15 @@
 //! (value, server, replication) is an independent simulation; they run in parallel with rayon and
 //! are collected in job order, so the results do not depend on the number of threads.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
 use crate::architectures;
 use crate::config::{Arrival, Scenario};
 use crate::limits::{MAX_COUNT, MAX_RATE_RPS};
-use crate::metrics::RunResult;
-use crate::runner::{Report, ServerReport, run_one};
+use crate::metrics::{RunResult, StopReason};
+use crate::runner::{Report, RunControl, ServerReport, run_one_with};
 
 /// What a sweep varies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,8 +218,16 @@ pub struct SweepPoint {
 pub struct SweepProgress {
     /// Simulations finished.
     pub done: AtomicUsize,
-    /// Set to stop after the simulations in progress.
-    pub cancel: AtomicBool,
+    /// Its `interrupt` cancels the sweep: simulations in progress stop at their next check and
+    /// the rest do not start.
+    pub control: RunControl,
+}
+
+impl SweepProgress {
+    /// Cancel the sweep.
+    pub fn cancel(&self) {
+        self.control.interrupt.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Run the sweep: every value × covered server × replication, in parallel. `None` if cancelled.
@@ -238,12 +246,12 @@ pub fn run(
     let results: Vec<Option<RunResult>> = jobs
         .par_iter()
         .map(|&(v, s, r)| {
-            if progress.cancel.load(Ordering::Relaxed) {
+            if progress.control.interrupt.load(Ordering::Relaxed) {
                 return None;
             }
-            let result = run_one(&scenarios[v], s, r, false);
+            let result = run_one_with(&scenarios[v], s, r, false, &progress.control);
             progress.done.fetch_add(1, Ordering::Relaxed);
-            Some(result)
+            (result.stopped.map(|s| s.reason) != Some(StopReason::Interrupted)).then_some(result)
         })
         .collect();
     let mut results = results.into_iter().collect::<Option<Vec<_>>>()?.into_iter();
@@ -377,7 +385,7 @@ mod tests {
     fn a_cancelled_sweep_returns_nothing() {
         let sc = mm_c(4, 30.0);
         let progress = SweepProgress::default();
-        progress.cancel.store(true, Ordering::Relaxed);
+        progress.cancel();
         assert!(run(&sc, SweepParam::RateRps, &[10.0, 20.0], &progress).is_none());
     }
 }

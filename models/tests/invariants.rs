@@ -134,6 +134,58 @@ fn a_run_stuck_at_one_instant_stops_with_a_warning() {
     sc.load.arrival = models::config::Arrival::Closed { users: 1, think_s: Dist::Const(0.0) };
     sc.run.replications = 1;
     let r = run_single(&sc);
-    assert_eq!(r.runs[0].stalled_at_s, Some(0.0));
+    let stop = r.runs[0].stopped.expect("stopped early");
+    assert_eq!((stop.at_s, stop.reason), (0.0, models::metrics::StopReason::Stalled));
     assert!(r.warnings.iter().any(|w| w.contains("stopped advancing")), "{:?}", r.warnings);
+}
+
+/// An unlimited queue under overload stops at the in-system cap instead of growing until the
+/// simulator runs out of memory. One thread, 10 ms of IO (capacity 100 req/s), offered 1,000
+/// req/s: the queue grows by 900 a second and passes a cap of 50,000 after about 56 s.
+#[test]
+fn a_diverging_queue_stops_at_the_cap_with_a_warning() {
+    let mut sc = scenario(
+        1_000.0,
+        Dist::Const(0.0),
+        Dist::constant(0.01).unwrap(),
+        1,
+        vec![server(ArchitectureKind::Threaded, |s| s.threads = 1)],
+    );
+    sc.run.duration_s = 10_000.0;
+    sc.run.warmup_s = 0.0;
+    let control = models::runner::RunControl { max_in_system: 50_000, ..Default::default() };
+    let r = models::runner::run_one_with(&sc, 0, 0, false, &control);
+    let stop = r.stopped.expect("stopped early");
+    assert_eq!(stop.reason, models::metrics::StopReason::Diverged);
+    // Checks come every CHECK_EVENTS (1 million) events, about 909 s of this model (1,000
+    // arrivals + 100 completions a second), so the first check after 56 s is at about 909 s:
+    // long before the 10,000 s end, with the queue over the cap.
+    assert!(stop.at_s > 50.0 && stop.at_s < 1_100.0, "stopped at {}", stop.at_s);
+    assert!(r.in_system_at_end > 50_000, "{}", r.in_system_at_end);
+    assert!((r.throughput_rps - 100.0).abs() < 2.0, "{}", r.throughput_rps);
+    // The report says so.
+    let report = models::runner::ServerReport::new(&sc, 0, vec![r]);
+    assert!(report.warnings.iter().any(|w| w.contains("diverges")), "{:?}", report.warnings);
+}
+
+/// An interrupt stops every simulation at its next check; the results cover the time before it.
+#[test]
+fn an_interrupted_run_reports_what_it_simulated() {
+    let mut sc = scenario(
+        100.0,
+        Dist::Const(0.0),
+        Dist::constant(0.01).unwrap(),
+        1,
+        vec![server(ArchitectureKind::Threaded, |s| s.threads = 4)],
+    );
+    sc.run.duration_s = 1e6;
+    sc.run.warmup_s = 0.0;
+    let control = models::runner::RunControl::default();
+    control.interrupt.store(true, std::sync::atomic::Ordering::Relaxed);
+    let r = models::runner::run_one_with(&sc, 0, 0, false, &control);
+    let stop = r.stopped.expect("stopped early");
+    assert_eq!(stop.reason, models::metrics::StopReason::Interrupted);
+    // The first check comes after 1 million events: about 5,000 s at 200 events a second.
+    assert!(stop.at_s > 1_000.0 && stop.at_s < 20_000.0, "{}", stop.at_s);
+    assert!((r.throughput_rps - 100.0).abs() < 2.0, "{}", r.throughput_rps);
 }

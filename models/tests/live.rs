@@ -183,3 +183,30 @@ fn random_live_changes_keep_every_architecture_consistent() {
         assert_conserved(info.id, &result);
     }
 }
+
+/// A live server whose queue passes the in-system cap stops (instead of growing until memory
+/// runs out) while the others go on, and the shared clock follows the ones still running.
+/// base(): 60 req/s; the threaded server (6 threads, GIL, 4 ms CPU on 2 cores) has capacity
+/// 250 req/s, the event loop (one loop: 4 ms CPU + blocking-free IO) ~250 req/s. At 2,000 req/s
+/// both queues grow by more than 1,500 a second and pass a cap of 3,000 within 2 s.
+#[test]
+fn a_diverging_live_server_stops_and_the_others_go_on() {
+    let mut sc = base();
+    sc.servers[1].listen_backlog = Some(100); // the event loop refuses instead of queueing
+    let mut live = LiveRun::new(sc);
+    live.max_in_system = 3_000;
+    live.change(None, Change::Rate(2_000.0));
+    let mut t = 0.0;
+    while t < 20.0 {
+        t += 0.5;
+        live.advance(t, u64::MAX);
+    }
+    let stopped = live.servers[0].diverged_at_s().expect("the unlimited queue diverged");
+    assert!(stopped > 0.0 && stopped < 5.0, "{stopped}");
+    assert!(live.servers[1].diverged_at_s().is_none(), "the bounded one keeps running");
+    assert!((live.servers[1].sim.now_s() - 20.0).abs() < 1e-9);
+    assert!((live.now_s() - 20.0).abs() < 1e-9, "the clock follows the running server");
+    let frozen = live.servers[0].sim.now_s();
+    live.advance(30.0, u64::MAX);
+    assert_eq!(live.servers[0].sim.now_s(), frozen, "a stopped server stays stopped");
+}

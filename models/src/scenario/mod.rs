@@ -15,8 +15,12 @@ use sim::Dist;
 
 use crate::architectures::{self, REGISTRY};
 use crate::config::*;
+use crate::limits;
 use locate::{FieldPath, Locator, line_col, nearest};
 use raw::*;
+
+/// What `rate_rps` may be.
+const RATE_ALLOWED: &str = "requests per second > 0 and at most 1e6";
 
 /// The built-in default scenario (shown when serversim starts without a file).
 pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/default.toml");
@@ -196,11 +200,36 @@ impl Validator<'_> {
     }
 
     fn at_least_one(&mut self, path: &FieldPath, v: u32) -> u32 {
-        if v == 0 {
-            self.problem(path, "got 0; allowed: a whole number >= 1");
+        if v == 0 || v > limits::MAX_COUNT {
+            self.problem(path, format!("got {v}; allowed: a whole number from 1 to {}", limits::MAX_COUNT));
             1
         } else {
             v
+        }
+    }
+
+    /// Refuse a run that would simulate more than `limits::MAX_REQUESTS_PER_RUN` requests.
+    fn run_length(&mut self, p: &FieldPath, load: &LoadConfig, run: &RunConfig) {
+        let end_s = run.end_s();
+        let (requests, path, how) = match &load.arrival {
+            Arrival::Closed { users, think_s } => {
+                let think = think_s.mean();
+                if think <= 0.0 {
+                    return; // refused already
+                }
+                (f64::from(*users) * end_s / think, p.key("users"), "users × run length / mean think time")
+            }
+            _ => (load.peak_rate_rps() * end_s, p.key("rate_rps"), "peak arrival rate × (warmup_s + duration_s)"),
+        };
+        if requests > limits::MAX_REQUESTS_PER_RUN {
+            self.problem(
+                &path,
+                format!(
+                    "this run would simulate about {requests:.2e} requests per server ({how}); allowed: at most {:.0e} \
+                     (a few minutes of simulation): shorten the run or lower the load",
+                    limits::MAX_REQUESTS_PER_RUN
+                ),
+            );
         }
     }
 
@@ -248,13 +277,34 @@ impl Validator<'_> {
             Some(d) => self.number(&p.key("duration_s"), d, |d| d > 0.0, "a number of seconds > 0"),
             None => 300.0,
         };
-        let warmup_s = self.non_negative(&p.key("warmup_s"), r.warmup_s, 30.0f64.min(duration_s / 10.0));
+        let warmup_s = match r.warmup_s {
+            // (If duration_s itself was refused, only the sign of warmup_s is checked.)
+            Some(w) => self.number(
+                &p.key("warmup_s"),
+                w,
+                |w| w >= 0.0 && (w < duration_s || duration_s <= 0.0),
+                &format!(
+                    "seconds >= 0 and less than run.duration_s ({duration_s}); the measurement follows the warm-up, \
+                 and a warm-up at least as long as it discards more than it measures"
+                ),
+            ),
+            None => 30.0f64.min(duration_s / 10.0),
+        };
         let window_s = match r.window_s {
             Some(w) => self.number(&p.key("window_s"), w, |w| w > 0.0, "a number of seconds > 0"),
             None => 1.0,
         };
-        if (warmup_s + duration_s) / window_s > 10_000_000.0 {
-            self.problem(&p.key("window_s"), "more than 10 million windows; allowed: a wider window");
+        let windows = (warmup_s + duration_s) / window_s;
+        if windows > limits::MAX_WINDOWS {
+            let path = if r.window_s.is_some() { p.key("window_s") } else { p.key("duration_s") };
+            self.problem(
+                &path,
+                format!(
+                    "(warmup_s + duration_s) / window_s = {windows:.3e} time-series windows; allowed: at most {:.0e} \
+                     (set a wider run.window_s, or a shorter run)",
+                    limits::MAX_WINDOWS
+                ),
+            );
         }
         let replications = r.replications.map_or(1, |n| self.at_least_one(&p.key("replications"), n));
         RunConfig { duration_s, warmup_s, seed: r.seed.unwrap_or(1), replications, window_s }
@@ -340,7 +390,7 @@ impl Validator<'_> {
         };
         let rate_rps = match (&arrival, l.rate_rps) {
             (Arrival::Closed { .. }, _) => 0.0,
-            (_, Some(r)) => self.number(&p.key("rate_rps"), r, |r| r > 0.0, "requests per second > 0"),
+            (_, Some(r)) => self.number(&p.key("rate_rps"), r, |r| r > 0.0 && r <= limits::MAX_RATE_RPS, RATE_ALLOWED),
             (_, None) => {
                 self.problem(p, "an open load needs `rate_rps` (requests per second > 0)");
                 0.0
@@ -350,7 +400,12 @@ impl Validator<'_> {
         for (i, s) in l.schedule.unwrap_or_default().into_iter().enumerate() {
             let sp = p.key("schedule").index(i);
             let at_s = self.number(&sp.key("at_s"), s.at_s, |t| t >= 0.0, "seconds >= 0");
-            let rate = self.number(&sp.key("rate_rps"), s.rate_rps, |r| r >= 0.0, "requests per second >= 0");
+            let rate = self.number(
+                &sp.key("rate_rps"),
+                s.rate_rps,
+                |r| (0.0..=limits::MAX_RATE_RPS).contains(&r),
+                "requests per second >= 0 and at most 1e6",
+            );
             if at_s > run.end_s() {
                 self.problem(&sp.key("at_s"), format!("{at_s} s is after the run ends ({} s)", run.end_s()));
             }
@@ -372,7 +427,9 @@ impl Validator<'_> {
                 rtt_s: self.non_negative(&cp.key("rtt_ms"), c.rtt_ms, 0.0) / 1e3,
             });
         }
-        Some(LoadConfig { arrival, rate_rps, schedule, timeout_s, clients })
+        let load = LoadConfig { arrival, rate_rps, schedule, timeout_s, clients };
+        self.run_length(p, &load, run);
+        Some(load)
     }
 
     fn requests(&mut self, p: &FieldPath, raw: Vec<RawRequest>) -> Vec<RequestClass> {
@@ -490,6 +547,18 @@ impl Validator<'_> {
             ArchitectureKind::Threaded => 1,
             _ => count(self, "processes", s.processes, 1),
         };
+        if u64::from(c.processes) * u64::from(c.threads) > limits::MAX_WORKERS {
+            self.problem(
+                &p.key("threads"),
+                format!(
+                    "{} processes × {} threads = {} worker threads; allowed: at most {} in one server",
+                    c.processes,
+                    c.threads,
+                    u64::from(c.processes) * u64::from(c.threads),
+                    limits::MAX_WORKERS
+                ),
+            );
+        }
         c.listen_backlog = s.listen_backlog;
         c.gil = s.gil.unwrap_or(false);
         c.gil_switch_s = match s.gil_switch_ms {
@@ -501,7 +570,16 @@ impl Validator<'_> {
         c.thread_mb = self.non_negative(&p.key("thread_mb"), s.thread_mb, 0.0);
         c.memory_kb = self.non_negative(&p.key("memory_kb"), s.memory_kb, 0.0);
         c.blocking_io = s.blocking_io.unwrap_or(false);
-        c.offload_threads = s.offload_threads.unwrap_or(0);
+        c.offload_threads = match s.offload_threads {
+            Some(n) if n > limits::MAX_COUNT => {
+                self.problem(
+                    &p.key("offload_threads"),
+                    format!("got {n}; allowed: a whole number from 0 to {}", limits::MAX_COUNT),
+                );
+                0
+            }
+            n => n.unwrap_or(0),
+        };
         if c.offload_threads > 0 && !c.blocking_io {
             self.problem(&p.key("offload_threads"), "offload threads run blocking calls: set `blocking_io = true` too");
         }
@@ -650,5 +728,108 @@ listen_backlog = 100
     fn the_default_scenario_is_valid() {
         let s = default_scenario();
         assert!(s.servers.len() >= 4);
+    }
+}
+
+/// Every kind of bad input the robustness issue lists gets one problem naming the field, with
+/// what is allowed; extreme sizes are refused up front with the limit named.
+#[cfg(test)]
+mod bad_input_tests {
+    use super::*;
+
+    const BASE: &str = r#"name = "t"
+[run]
+duration_s = 100.0
+warmup_s = 10.0
+[machine]
+cores = 2
+[load]
+arrival = "poisson"
+rate_rps = 10.0
+[[request]]
+name = "page"
+cpu_ms = { dist = "exp", mean = 5.0 }
+io_ms = 50.0
+[[server]]
+name = "s"
+architecture = "threaded"
+threads = 4
+"#;
+
+    /// Parse `BASE` with `from` replaced by `to`; the one problem expected on `field`, whose
+    /// message must contain `says`.
+    fn refused(from: &str, to: &str, field: &str, says: &str) {
+        assert_eq!(BASE.matches(from).count(), 1, "pattern {from:?}");
+        let src = BASE.replace(from, to);
+        let problems = match parse(&src, "bad.toml") {
+            Err(ScenarioError::Invalid(p)) => p,
+            other => panic!("{from:?} -> {to:?}: expected a problem on {field}, got {other:?}"),
+        };
+        let p = problems.iter().find(|p| p.field == field).unwrap_or_else(|| panic!("{to:?}: {problems:?}"));
+        assert!(p.message.contains(says), "{to:?}: {p}");
+        assert!(p.line >= 1 && p.column >= 1, "{p}");
+        assert_eq!(problems.len(), 1, "{to:?}: one message, got {problems:?}");
+    }
+
+    #[test]
+    fn each_bad_input_names_its_field_and_what_is_allowed() {
+        refused("threads = 4", "thread = 4", "server[0].thread", "did you mean `threads`");
+        refused("rate_rps = 10.0", "rate_rps = \"fast\"", "load.rate_rps", "expected f64");
+        refused("rate_rps = 10.0", "rate_rps = -1.0", "load.rate_rps", "> 0");
+        refused("rate_rps = 10.0", "rate_rps = 0.0", "load.rate_rps", "> 0");
+        refused("threads = 4", "threads = 0", "server[0].threads", "from 1 to");
+        refused("duration_s = 100.0", "duration_s = 0.0", "run.duration_s", "> 0");
+        refused("warmup_s = 10.0", "warmup_s = 100.0", "run.warmup_s", "less than run.duration_s");
+        refused("warmup_s = 10.0", "warmup_s = 150.0", "run.warmup_s", "less than run.duration_s");
+        refused("io_ms = 50.0", "io_ms = 50.0\ncrash_fraction = 1.5", "request[0].crash_fraction", "probability");
+        refused("io_ms = 50.0", "io_ms = 50.0\nhang_fraction = -0.1", "request[0].hang_fraction", "probability");
+        refused(
+            "cpu_ms = { dist = \"exp\", mean = 5.0 }",
+            "cpu_ms = { dist = \"lognormal\", mean = 5.0, cv = -1.0 }",
+            "request[0].cpu_ms",
+            "cv",
+        );
+        refused("io_ms = 50.0", "io_ms = { dist = \"uniform\", min = 10.0, max = 5.0 }", "request[0].io_ms", "min");
+        refused("io_ms = 50.0", "io_ms = { dist = \"empirical\", values = [] }", "request[0].io_ms", "at least one");
+        refused("cores = 2", "cores = 0", "machine.cores", "from 1 to");
+    }
+
+    #[test]
+    fn an_empty_mix_or_no_server_is_refused() {
+        let no_requests =
+            BASE.replace("[[request]]\nname = \"page\"\ncpu_ms = { dist = \"exp\", mean = 5.0 }\nio_ms = 50.0\n", "");
+        let p = match parse(&no_requests, "bad.toml") {
+            Err(ScenarioError::Invalid(p)) => p,
+            other => panic!("{other:?}"),
+        };
+        assert!(p.iter().any(|p| p.field == "request" && p.message.contains("empty")), "{p:?}");
+        let no_servers = BASE[..BASE.find("[[server]]").unwrap()].to_string();
+        let p = match parse(&no_servers, "bad.toml") {
+            Err(ScenarioError::Invalid(p)) => p,
+            other => panic!("{other:?}"),
+        };
+        assert!(p.iter().any(|p| p.field == "server" && p.message.contains("no servers")), "{p:?}");
+    }
+
+    #[test]
+    fn extreme_sizes_are_refused_with_the_limit() {
+        // 1e9 req/s: above the rate limit of 1e6.
+        refused("rate_rps = 10.0", "rate_rps = 1e9", "load.rate_rps", "at most 1e6");
+        // 2 million threads: above the per-setting limit.
+        refused("threads = 4", "threads = 2000000", "server[0].threads", "from 1 to 1000000");
+        // A 10-year run at 10 req/s with 1 s windows: 3.2e8 windows (limit 1e7) and 3.2e9
+        // requests (limit 1e9) — both named.
+        let src = BASE.replace("duration_s = 100.0", "duration_s = 315360000.0");
+        let Err(ScenarioError::Invalid(p)) = parse(&src, "bad.toml") else { panic!("10 years must be refused") };
+        assert!(p.iter().any(|p| p.field == "run.duration_s" && p.message.contains("windows")), "{p:?}");
+        assert!(p.iter().any(|p| p.field == "load.rate_rps" && p.message.contains("3.15e9 requests")), "{p:?}");
+        // With hour-long windows the same run still exceeds the request limit.
+        let src = src.replace("warmup_s = 10.0", "warmup_s = 10.0\nwindow_s = 3600.0");
+        let Err(ScenarioError::Invalid(p)) = parse(&src, "bad.toml") else { panic!("3e9 requests must be refused") };
+        assert_eq!(p.len(), 1, "{p:?}");
+        // 1e6 req/s for 100 s is 1e8 requests: allowed.
+        assert!(parse(&BASE.replace("rate_rps = 10.0", "rate_rps = 1e6"), "ok.toml").is_ok());
+        // A 1e-9 ms service time is valid (it runs: requests are bounded by arrivals).
+        assert!(parse(&BASE.replace("io_ms = 50.0", "io_ms = 1e-9"), "ok.toml").is_ok());
     }
 }
