@@ -44,9 +44,33 @@ fn measure(speed: usize, label: &str) {
     let sc = models::scenario::parse(SCENARIO, "frame_time").expect("valid");
     let mut app = ServersimApp::default();
     app.rt = Runtime::new(sc, true, speed);
+    let h = Harness::builder()
+        .with_size(egui::vec2(1600.0, 1000.0))
+        .build_ui_state(|ui, app: &mut ServersimApp| app.ui(ui), app);
+    measure_frames(h, label);
+}
+
+/// The default scenario at maximum speed with every slider dragged to its top: the largest
+/// rate, the longest CPU and IO demands, 10% crashes, every client on a modem, 256 processes ×
+/// 128 threads per server (the largest pools the window offers) and the largest backlog.
+fn measure_extremes() {
+    use egui::accesskit::Role;
+    use egui_kittest::kittest::Queryable;
+    let mut app = ServersimApp::default();
+    app.rt.speed = SPEEDS.len() - 1;
     let mut h = Harness::builder()
         .with_size(egui::vec2(1600.0, 1000.0))
         .build_ui_state(|ui, app: &mut ServersimApp| app.ui(ui), app);
+    h.run_steps(2);
+    let n = h.get_all_by_role(Role::Slider).count();
+    for i in 0..n {
+        h.get_all_by_role(Role::Slider).nth(i).expect("sliders stay put").set_value_accesskit(1e12);
+        h.run_steps(1);
+    }
+    measure_frames(h, "sliders at their tops");
+}
+
+fn measure_frames(mut h: Harness<'_, ServersimApp>, label: &str) {
     // Warm up for 3 s of wall time at 60 frames per second, then measure 600 frames.
     let frame = Duration::from_secs_f64(1.0 / 60.0);
     let mut times = Vec::new();
@@ -79,4 +103,5 @@ fn main() {
     measure(3, "speed 1x");
     measure(SPEEDS.len() - 2, "speed 100x");
     measure(SPEEDS.len() - 1, "speed max");
+    measure_extremes();
 }

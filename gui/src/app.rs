@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use egui::{Key, RichText, Ui, ViewportCommand};
 use models::architectures::REGISTRY;
-use models::config::{ArchitectureKind, ServerConfig};
+use models::config::{ArchitectureKind, Arrival, ServerConfig};
 use models::scenario::{self, presets};
 
 use crate::picture::{architecture_picture_ui, legend_ui};
@@ -303,7 +303,12 @@ impl ServersimApp {
                 .max_decimals(1)
                 .suffix(" req/s")
                 .text("Arrival rate");
-            if ui.add(slider).changed() {
+            // Closed loads and replayed logs have no rate to set.
+            let open = matches!(self.rt.scenario.load.arrival, Arrival::Poisson | Arrival::Uniform);
+            let response = ui
+                .add_enabled(open, slider)
+                .on_disabled_hover_text("This load has no arrival rate: it is a closed load or a replayed access log");
+            if response.changed() {
                 self.rt.set_rate(rate);
             }
             ui.separator();

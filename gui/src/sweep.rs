@@ -58,7 +58,7 @@ impl Sweep {
 
     /// Start sweeping `scenario` (open loads only) on a background thread.
     pub fn start(scenario: &Scenario, steps: usize) -> Result<Self, String> {
-        if matches!(scenario.load.arrival, Arrival::Closed { .. }) {
+        if !matches!(scenario.load.arrival, Arrival::Poisson | Arrival::Uniform) {
             return Err("a load sweep varies the arrival rate, so it needs an open load (poisson or uniform)".into());
         }
         let rates = Self::rates_for(scenario, steps.max(2));

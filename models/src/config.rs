@@ -71,6 +71,24 @@ pub enum Arrival {
         /// Think time in seconds.
         think_s: Dist,
     },
+    /// Open load replayed from an access log: one arrival per usable line, at its time.
+    Log(LogReplay),
+}
+
+/// An access log to replay (`arrival = "log"`).
+#[derive(Debug, Clone)]
+pub struct LogReplay {
+    /// The log file, resolved against the scenario file's folder.
+    pub path: String,
+    /// Arrival times in seconds from the start of the run, ascending (shared, not copied, when
+    /// a scenario is cloned for each sweep point or server).
+    pub times_s: std::sync::Arc<[f64]>,
+    /// Non-blank lines in the log.
+    pub lines: u64,
+    /// Lines that could not be used (skipped).
+    pub malformed: u64,
+    /// The first few skipped lines: (line number, why).
+    pub examples: Vec<(u64, String)>,
 }
 
 /// One step of a piecewise-constant rate schedule.

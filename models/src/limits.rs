@@ -14,6 +14,8 @@ pub const MAX_WORKERS: u64 = 1_000_000;
 /// run length / mean think time (an upper bound). At the measured ~5 million requests per second
 /// that is at most a few minutes per run, with progress shown and Ctrl-C honoured.
 pub const MAX_REQUESTS_PER_RUN: f64 = 1e9;
+/// Largest access log a scenario may replay, bytes (a few million lines).
+pub const MAX_LOG_BYTES: u64 = 512 << 20;
 /// Largest number of time-series windows in one run (rows are kept in memory).
 pub const MAX_WINDOWS: f64 = 10_000_000.0;
 /// A run stops early, with a warning, once this many requests are inside one server at once: an

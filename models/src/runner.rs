@@ -180,6 +180,18 @@ impl ServerReport {
                  queues grow without bound"
             ));
         }
+        if let Arrival::Log(log) = &scenario.load.arrival
+            && log.malformed > 0
+        {
+            let examples: Vec<String> = log.examples.iter().map(|(l, why)| format!("line {l}: {why}")).collect();
+            warnings.push(format!(
+                "access log {}: {} of {} lines could not be used and were skipped ({})",
+                log.path,
+                log.malformed,
+                log.lines,
+                examples.join("; ")
+            ));
+        }
         if let Some(limit) = scenario.machine.memory_mb {
             let peak = runs.iter().map(|r| r.memory_peak_mb).fold(0.0, f64::max);
             if peak > limit {

@@ -133,6 +133,12 @@ pub fn check(scenario: &Scenario, param: SweepParam, values: &[f64]) -> Result<V
         return Err(SweepError::ValueCount(values.len()));
     }
     let closed = matches!(scenario.load.arrival, Arrival::Closed { .. });
+    if matches!(scenario.load.arrival, Arrival::Log(_)) && matches!(param, SweepParam::RateRps | SweepParam::Users) {
+        return Err(SweepError::WrongLoad(format!(
+            "{} does not apply to a replayed access log, whose times are fixed; sweep processes or threads",
+            param.name()
+        )));
+    }
     match param {
         SweepParam::RateRps if closed => {
             return Err(SweepError::WrongLoad(

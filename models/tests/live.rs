@@ -143,7 +143,7 @@ fn random_live_changes_keep_every_architecture_consistent() {
         let mut live = LiveRun::new(sc);
         for step in 1..=60 {
             let r = sim::dist::unit(&mut rng);
-            let change = match (r * 6.0) as u32 {
+            let change = match (r * 8.0) as u32 {
                 0 => Change::Rate(20.0 + 300.0 * sim::dist::unit(&mut rng)),
                 1 => Change::Resize {
                     processes: 1 + (sim::dist::unit(&mut rng) * 5.0) as u32,
@@ -160,6 +160,8 @@ fn random_live_changes_keep_every_architecture_consistent() {
                     cpu_s: Some(0.01 * sim::dist::unit(&mut rng)),
                     io_s: Some(0.05 * sim::dist::unit(&mut rng)),
                 },
+                5 => Change::CrashFraction { class: 0, fraction: 0.1 * sim::dist::unit(&mut rng) },
+                6 => Change::SlowClients(sim::dist::unit(&mut rng)),
                 _ => Change::Rate(0.0),
             };
             let change_desc = format!("{change:?}");
@@ -209,4 +211,39 @@ fn a_diverging_live_server_stops_and_the_others_go_on() {
     let frozen = live.servers[0].sim.now_s();
     live.advance(30.0, u64::MAX);
     assert_eq!(live.servers[0].sim.now_s(), frozen, "a stopped server stays stopped");
+}
+
+/// Resizing a pool while some of its processes are down after a crash must not start their
+/// threads before the respawn (found by the window's extreme-slider test: a re-enabled thread of
+/// a crashed daemon was queued as idle twice and given two requests). Every architecture, with
+/// one request in ten crashing its process and a slow respawn, is grown and shrunk repeatedly;
+/// the engine's debug assertions (a busy thread is never given work) and the books must hold.
+#[test]
+fn resizing_while_processes_are_down_keeps_every_pool_consistent() {
+    use models::architectures::REGISTRY;
+    for info in &REGISTRY {
+        let mut s = typical_server(info, 2);
+        s.respawn_s = 3.0;
+        let mut sc = scenario(150.0, Dist::exp(0.002).unwrap(), Dist::exp(0.05).unwrap(), 2, vec![s]);
+        sc.requests[0].crash_fraction = 0.1;
+        sc.run.warmup_s = 0.0;
+        let mut live = LiveRun::new(sc);
+        let sizes = [(1, 1), (6, 4), (1, 8), (8, 1), (2, 2), (7, 7), (1, 1), (5, 3)];
+        for (step, (processes, threads)) in sizes.iter().cycle().take(40).enumerate() {
+            live.change(Some(0), Change::Resize { processes: *processes, threads: *threads });
+            live.advance((step + 1) as f64 * 1.5, u64::MAX);
+            let core = &live.servers[0].sim.model.core;
+            for (i, t) in core.threads.iter().enumerate() {
+                let p = &core.processes[t.process as usize];
+                assert!(
+                    t.state == ThreadState::Idle || (p.alive && !p.down),
+                    "{}: thread {i} busy in a dead process",
+                    info.id
+                );
+            }
+        }
+        assert!(live.servers[0].sim.model.core.recorder.counts().crashes > 10, "{}: crashes happened", info.id);
+        let result = live.servers[0].sim.model.finish(60.0);
+        assert_conserved(info.id, &result);
+    }
 }

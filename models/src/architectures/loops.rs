@@ -340,7 +340,10 @@ impl Loops {
             }
             if !self.loops[i].accepting {
                 self.loops[i].accepting = true;
-                cx.core.set_alive(self.loops[i].process, true);
+                // A crashed loop waiting to respawn comes alive when it respawns, not now.
+                if !cx.core.processes[self.loops[i].process as usize].down {
+                    cx.core.set_alive(self.loops[i].process, true);
+                }
                 accepting += 1;
             }
         }

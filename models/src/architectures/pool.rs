@@ -355,6 +355,10 @@ impl WorkerPool {
             }
             let want = if i < processes as usize { threads as usize } else { 0 };
             let (process, ts) = self.processes[i].clone();
+            // A crashed process waiting to respawn gets its threads now but starts them (and
+            // comes alive) only when it respawns: `respawn` hands every enabled thread work. (Found
+            // by the window's extreme-slider test: reviving it here queued threads twice.)
+            let down = cx.core.processes[process as usize].down;
             let mut enabled = ts.iter().filter(|&&t| cx.core.threads[t as usize].enabled).count();
             // Re-enable retired threads first, then create new ones.
             for &t in &ts {
@@ -364,10 +368,14 @@ impl WorkerPool {
                 if !cx.core.threads[t as usize].enabled {
                     cx.core.set_thread_enabled(t, true);
                     enabled += 1;
+                    if down {
+                        continue;
+                    }
                     if self.spawn == Spawn::Persistent {
                         cx.core.set_alive(process, true);
                     }
-                    if cx.core.threads[t as usize].state == crate::engine::ThreadState::Idle {
+                    if cx.core.threads[t as usize].state == crate::engine::ThreadState::Idle && !self.idle.contains(&t)
+                    {
                         self.idle.push_back(t);
                     }
                 }
@@ -375,7 +383,9 @@ impl WorkerPool {
             while enabled < want {
                 let t = cx.core.add_thread(process, true);
                 self.processes[i].1.push(t);
-                self.idle.push_back(t);
+                if !down {
+                    self.idle.push_back(t);
+                }
                 enabled += 1;
             }
             // Retire surplus threads, newest first; idle ones leave at once.

@@ -81,6 +81,8 @@ pub struct LoadGen {
     arrivals_rng: SimRng,
     demands_rng: SimRng,
     think_rng: SimRng,
+    /// Index of the next arrival of a replayed log.
+    log_next: usize,
 }
 
 impl LoadGen {
@@ -125,6 +127,7 @@ impl LoadGen {
             arrivals_rng: stream(seed, rep, STREAM_ARRIVALS),
             demands_rng: stream(seed, rep, STREAM_DEMANDS),
             think_rng: stream(seed, rep, STREAM_THINK),
+            log_next: 0,
         }
     }
 
@@ -143,6 +146,7 @@ impl LoadGen {
                     sched.schedule_in(t, Event::Think { user });
                 }
             }
+            Arrival::Log(_) => self.schedule_next_logged(sched),
             Arrival::Poisson | Arrival::Uniform => {
                 self.schedule_next_arrival(sched);
                 for (index, step) in self.schedule.iter().enumerate() {
@@ -170,14 +174,28 @@ impl LoadGen {
         if generation != self.generation {
             return false;
         }
-        self.schedule_next_arrival(sched);
+        if matches!(self.arrival, Arrival::Log(_)) {
+            self.schedule_next_logged(sched);
+        } else {
+            self.schedule_next_arrival(sched);
+        }
         true
+    }
+
+    /// Schedule the next line of a replayed log (none after the last).
+    fn schedule_next_logged(&mut self, sched: &mut Scheduler<Event>) {
+        if let Arrival::Log(log) = &self.arrival
+            && let Some(&t) = log.times_s.get(self.log_next)
+        {
+            self.log_next += 1;
+            sched.schedule_at(t, Event::Arrival { generation: self.generation });
+        }
     }
 
     /// Change the open-load rate now (from the schedule or a live control). The pending arrival
     /// is re-drawn at the new rate (exact for Poisson arrivals, which are memoryless).
     pub fn set_rate_rps(&mut self, rate_rps: f64, sched: &mut Scheduler<Event>) {
-        if matches!(self.arrival, Arrival::Closed { .. }) {
+        if matches!(self.arrival, Arrival::Closed { .. } | Arrival::Log(_)) {
             return;
         }
         self.rate_rps = rate_rps.max(0.0);

@@ -2,6 +2,8 @@
 //! is reported with the file, line, column and field path, and what is allowed — never a panic
 //! and never a silent default for a bad value.
 
+pub mod access_log;
+pub mod fuzz;
 pub mod locate;
 pub mod presets;
 pub(crate) mod raw;
@@ -18,6 +20,19 @@ use crate::config::*;
 use crate::limits;
 use locate::{FieldPath, Locator, line_col, nearest};
 use raw::*;
+
+/// The file at `path` as text, refusing one larger than `max_bytes` without reading it all (a
+/// device such as /dev/zero is cut off at the limit, too).
+fn read_limited(path: &Path, max_bytes: u64) -> Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    file.take(max_bytes + 1).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(format!("larger than the {} MB limit", max_bytes >> 20));
+    }
+    String::from_utf8(bytes).map_err(|e| format!("not UTF-8 text ({e})"))
+}
 
 /// What `rate_rps` may be.
 const RATE_ALLOWED: &str = "requests per second > 0 and at most 1e6";
@@ -208,6 +223,43 @@ impl Validator<'_> {
         }
     }
 
+    /// Read and parse the access log `name` (relative to the scenario file's folder). `None`
+    /// (with a problem) if it cannot be read, is too big, or has no usable line.
+    fn access_log(&mut self, path: &FieldPath, name: &str) -> Option<LogReplay> {
+        let resolved = match Path::new(self.file).parent() {
+            Some(dir) if Path::new(name).is_relative() => dir.join(name),
+            _ => Path::new(name).to_path_buf(),
+        };
+        let shown = resolved.display().to_string();
+        let text = match read_limited(&resolved, limits::MAX_LOG_BYTES) {
+            Ok(t) => t,
+            Err(e) => {
+                self.problem(path, format!("cannot read access log {shown}: {e}"));
+                return None;
+            }
+        };
+        let parsed = access_log::parse_log(&text);
+        if parsed.times_s.is_empty() {
+            let example = parsed.examples.first().map(|(l, why)| format!(" (line {l}: {why})")).unwrap_or_default();
+            self.problem(
+                path,
+                format!(
+                    "no usable line in access log {shown}: {} line(s){example}; allowed: Common or Combined Log Format \
+                     lines such as 127.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.1\" 200 2326",
+                    parsed.lines
+                ),
+            );
+            return None;
+        }
+        Some(LogReplay {
+            path: shown,
+            times_s: parsed.times_s.into(),
+            lines: parsed.lines,
+            malformed: parsed.malformed,
+            examples: parsed.examples,
+        })
+    }
+
     /// Refuse a run that would simulate more than `limits::MAX_REQUESTS_PER_RUN` requests.
     fn run_length(&mut self, p: &FieldPath, load: &LoadConfig, run: &RunConfig) {
         let end_s = run.end_s();
@@ -219,6 +271,8 @@ impl Validator<'_> {
                 }
                 (f64::from(*users) * end_s / think, p.key("users"), "users × run length / mean think time")
             }
+            // Bounded by the log's size (limits::MAX_LOG_BYTES).
+            Arrival::Log(_) => return,
             _ => (load.peak_rate_rps() * end_s, p.key("rate_rps"), "peak arrival rate × (warmup_s + duration_s)"),
         };
         if requests > limits::MAX_REQUESTS_PER_RUN {
@@ -233,19 +287,21 @@ impl Validator<'_> {
         }
     }
 
-    /// A distribution in `scale` units per file unit (1e-3 for `_ms` fields).
-    fn dist(&mut self, path: &FieldPath, raw: &RawDist, scale: f64) -> Dist {
+    /// A distribution whose file values are in units of 1/`per_s` second (1000 for `_ms`
+    /// fields). Values are divided — as every `_ms` field is — so that writing a scenario back
+    /// (`write::file_number`) can find the exact file value.
+    fn dist(&mut self, path: &FieldPath, raw: &RawDist, per_s: f64) -> Dist {
         let r = match raw {
-            RawDist::Number(v) => Dist::constant(v * scale),
+            RawDist::Number(v) => Dist::constant(v / per_s),
             RawDist::Table(t) => match t {
-                DistTable::Const { value } => Dist::constant(value * scale),
-                DistTable::Exp { mean } => Dist::exp(mean * scale),
-                DistTable::Uniform { min, max } => Dist::uniform(min * scale, max * scale),
-                DistTable::Lognormal { mean, cv } => Dist::lognormal(mean * scale, *cv),
-                DistTable::Erlang { mean, k } => Dist::erlang(mean * scale, *k),
-                DistTable::Pareto { mean, alpha } => Dist::pareto(mean * scale, *alpha),
+                DistTable::Const { value } => Dist::constant(value / per_s),
+                DistTable::Exp { mean } => Dist::exp(mean / per_s),
+                DistTable::Uniform { min, max } => Dist::uniform(min / per_s, max / per_s),
+                DistTable::Lognormal { mean, cv } => Dist::lognormal(mean / per_s, *cv),
+                DistTable::Erlang { mean, k } => Dist::erlang(mean / per_s, *k),
+                DistTable::Pareto { mean, alpha } => Dist::pareto(mean / per_s, *alpha),
                 DistTable::Empirical { values } => {
-                    Dist::empirical(&values.iter().map(|v| v * scale).collect::<Vec<_>>())
+                    Dist::empirical(&values.iter().map(|v| v / per_s).collect::<Vec<_>>())
                 }
             },
         };
@@ -351,6 +407,25 @@ impl Validator<'_> {
                 }
                 if arrival_name == "poisson" { Arrival::Poisson } else { Arrival::Uniform }
             }
+            "log" => {
+                for (set, f) in [
+                    (l.rate_rps.is_some(), "rate_rps"),
+                    (l.schedule.is_some(), "schedule"),
+                    (l.users.is_some(), "users"),
+                    (l.think_ms.is_some(), "think_ms"),
+                ] {
+                    if set {
+                        self.problem(&p.key(f), format!("`{f}` does not apply to a replayed log (arrival = \"log\")"));
+                    }
+                }
+                match &l.log_file {
+                    Some(name) => Arrival::Log(self.access_log(&p.key("log_file"), name)?),
+                    None => {
+                        self.problem(p, "a log load needs `log_file` (an access log in Common or Combined Log Format)");
+                        return None;
+                    }
+                }
+            }
             "closed" => {
                 open_only(self, l.rate_rps.is_some(), "rate_rps");
                 open_only(self, l.schedule.is_some(), "schedule");
@@ -363,7 +438,7 @@ impl Validator<'_> {
                 };
                 let think_s = match &l.think_ms {
                     Some(d) => {
-                        let think = self.dist(&p.key("think_ms"), d, 1e-3);
+                        let think = self.dist(&p.key("think_ms"), d, 1e3);
                         if think.mean() <= 0.0 {
                             // Zero think time with zero-work requests would loop forever at one instant.
                             self.problem(&p.key("think_ms"), "a closed load's think time must have a mean > 0 ms");
@@ -378,18 +453,28 @@ impl Validator<'_> {
                 Arrival::Closed { users, think_s }
             }
             other => {
-                let hint = nearest(other, ["poisson", "uniform", "closed"])
+                let hint = nearest(other, ["poisson", "uniform", "closed", "log"])
                     .map(|b| format!(" (did you mean \"{b}\"?)"))
                     .unwrap_or_default();
                 self.problem(
                     &p.key("arrival"),
-                    format!("unknown arrival \"{other}\"{hint}; allowed: \"poisson\", \"uniform\", \"closed\""),
+                    format!(
+                        "unknown arrival \"{other}\"{hint}; allowed: \"poisson\", \"uniform\", \"closed\", \"log\""
+                    ),
                 );
                 return None;
             }
         };
+        if l.log_file.is_some() && !matches!(arrival, Arrival::Log(_)) {
+            self.problem(&p.key("log_file"), "`log_file` applies to a replayed log only (arrival = \"log\")");
+        }
         let rate_rps = match (&arrival, l.rate_rps) {
             (Arrival::Closed { .. }, _) => 0.0,
+            // The log's mean rate (what capacity warnings compare with).
+            (Arrival::Log(log), _) => {
+                let span = log.times_s.last().map_or(1.0, |t| t.ceil().max(1.0));
+                log.times_s.len() as f64 / span
+            }
             (_, Some(r)) => self.number(&p.key("rate_rps"), r, |r| r > 0.0 && r <= limits::MAX_RATE_RPS, RATE_ALLOWED),
             (_, None) => {
                 self.problem(p, "an open load needs `rate_rps` (requests per second > 0)");
@@ -444,8 +529,8 @@ impl Validator<'_> {
                     Some(w) => self.number(&rp.key("weight"), w, |w| w > 0.0, "a relative weight > 0"),
                     None => 1.0,
                 };
-                let cpu_s = r.cpu_ms.as_ref().map_or(Dist::Const(0.0), |d| self.dist(&rp.key("cpu_ms"), d, 1e-3));
-                let io_s = r.io_ms.as_ref().map_or(Dist::Const(0.0), |d| self.dist(&rp.key("io_ms"), d, 1e-3));
+                let cpu_s = r.cpu_ms.as_ref().map_or(Dist::Const(0.0), |d| self.dist(&rp.key("cpu_ms"), d, 1e3));
+                let io_s = r.io_ms.as_ref().map_or(Dist::Const(0.0), |d| self.dist(&rp.key("io_ms"), d, 1e3));
                 RequestClass {
                     name: r.name.unwrap_or_else(|| format!("request{i}")),
                     weight,

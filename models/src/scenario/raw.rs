@@ -48,6 +48,7 @@ pub struct RawLoad {
     pub think_ms: Option<RawDist>,
     pub timeout_s: Option<f64>,
     pub clients: Option<Vec<RawClient>>,
+    pub log_file: Option<String>,
 }
 
 /// One `[[load.clients]]` link.

@@ -1,0 +1,157 @@
+//! Reading a web server's access log (Common or Combined Log Format, as Apache and nginx write
+//! it) into arrival times, so a scenario can replay real traffic: `arrival = "log"`. Lines that
+//! cannot be used are counted and a few are kept as examples for the report; only a log with no
+//! usable line at all is an error.
+
+/// What a log yielded.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParsedLog {
+    /// Arrival times in seconds from the first request's second, ascending.
+    pub times_s: Vec<f64>,
+    /// Non-blank lines read.
+    pub lines: u64,
+    /// Lines that could not be used (skipped).
+    pub malformed: u64,
+    /// The first few skipped lines: (line number, why).
+    pub examples: Vec<(u64, String)>,
+}
+
+/// How many skipped lines are kept as examples.
+pub const EXAMPLES: usize = 5;
+
+/// Parse an access log. Each usable line is one arrival at its `[timestamp]`, which has
+/// one-second resolution: the requests logged in the same second are spread evenly across it
+/// (the k-th of n at k + ½ over n of the second), after sorting by second, since servers log at
+/// completion and lines can be slightly out of order.
+pub fn parse_log(text: &str) -> ParsedLog {
+    let mut out = ParsedLog::default();
+    let mut seconds: Vec<i64> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        out.lines += 1;
+        match parse_line(line) {
+            Ok(t) => seconds.push(t),
+            Err(why) => {
+                out.malformed += 1;
+                if out.examples.len() < EXAMPLES {
+                    out.examples.push((i as u64 + 1, why.to_string()));
+                }
+            }
+        }
+    }
+    seconds.sort_unstable();
+    let Some(&first) = seconds.first() else { return out };
+    let mut k = 0;
+    while k < seconds.len() {
+        let same = seconds[k..].iter().take_while(|&&s| s == seconds[k]).count();
+        let base = (seconds[k] - first) as f64;
+        out.times_s.extend((0..same).map(|j| base + (j as f64 + 0.5) / same as f64));
+        k += same;
+    }
+    out
+}
+
+/// One line's timestamp in seconds since 1970 (UTC), or why the line is unusable.
+fn parse_line(line: &str) -> Result<i64, &'static str> {
+    let open = line.find('[').ok_or("no [timestamp]")?;
+    let close = line[open..].find(']').ok_or("no closing ] after the timestamp")? + open;
+    let t = parse_timestamp(&line[open + 1..close]).ok_or("timestamp not like [10/Oct/2000:13:55:36 -0700]")?;
+    let rest = &line[close + 1..];
+    let q = rest.find('"').ok_or("no quoted request (\"GET /path HTTP/1.1\") after the timestamp")?;
+    let end = rest[q + 1..].find('"').ok_or("unterminated quoted request")?;
+    if rest[q + 1..q + 1 + end].trim().is_empty() {
+        return Err("empty request");
+    }
+    Ok(t)
+}
+
+/// `10/Oct/2000:13:55:36 -0700` as seconds since 1970-01-01T00:00:00Z.
+fn parse_timestamp(s: &str) -> Option<i64> {
+    let (date_time, zone) = s.trim().split_once(' ')?;
+    let mut parts = date_time.splitn(4, ':');
+    let date = parts.next()?;
+    let (h, m, sec) = (num(parts.next()?, 0..=23)?, num(parts.next()?, 0..=59)?, num(parts.next()?, 0..=60)?);
+    let mut d = date.splitn(3, '/');
+    let day = num(d.next()?, 1..=31)?;
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month_name = d.next()?;
+    let month = MONTHS.iter().position(|&m| m == month_name)? as i64 + 1;
+    let year = num(d.next()?, 1970..=9999)?;
+    let zone = zone.trim();
+    if !zone.is_ascii() {
+        return None; // (found by the fuzzer: slicing "+0\u{fffd}" at byte 3 panicked)
+    }
+    let sign = match zone.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    if zone.len() != 5 {
+        return None;
+    }
+    let offset = sign * (num(&zone[1..3], 0..=23)? * 3600 + num(&zone[3..5], 0..=59)? * 60);
+    Some(days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + sec - offset)
+}
+
+fn num(s: &str, range: std::ops::RangeInclusive<i64>) -> Option<i64> {
+    if s.is_empty() || s.len() > 4 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok().filter(|v| range.contains(v))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_match_known_epoch_seconds() {
+        // 2000-10-10T20:55:36Z = 971211336 (the Apache documentation's example line, -0700).
+        assert_eq!(parse_timestamp("10/Oct/2000:13:55:36 -0700"), Some(971_211_336));
+        assert_eq!(parse_timestamp("01/Jan/1970:00:00:00 +0000"), Some(0));
+        // 2024-02-29 (a leap day) 12:00:00 +0100 = 1709204400 - 3600.
+        assert_eq!(parse_timestamp("29/Feb/2024:12:00:00 +0100"), Some(1_709_208_000 - 3600));
+        for bad in [
+            "10/Oct/2000:13:55:36",
+            "32/Oct/2000:13:55:36 +0000",
+            "10/Foo/2000:13:55:36 +0000",
+            "",
+            " ",
+            "10/Oct/2000:13:55:36 +0\u{fffd}",
+        ] {
+            assert_eq!(parse_timestamp(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_log_becomes_arrivals_and_bad_lines_are_counted() {
+        let log = "\
+127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] \"GET /apache_pb.gif HTTP/1.0\" 200 2326
+10.0.0.2 - - [10/Oct/2000:13:55:36 -0700] \"GET /index.html HTTP/1.1\" 200 512 \"-\" \"curl/8\"
+
+garbage line
+10.0.0.3 - - [10/Oct/2000:13:55:38 -0700] \"POST /api HTTP/1.1\" 201 17
+10.0.0.4 - - [10/Oct/2000:13:55:37 -0700] \"GET / HTTP/1.1\" 200 1
+10.0.0.5 - - [10/Oct/2000:13:55:37 -0700] no request here
+";
+        let p = parse_log(log);
+        assert_eq!((p.lines, p.malformed), (6, 2));
+        assert_eq!(p.examples.iter().map(|e| e.0).collect::<Vec<_>>(), vec![4, 7]);
+        // Two requests in second 0 (at 0.25 and 0.75), one in second 1 (1.5), one in 2 (2.5);
+        // the out-of-order line is sorted into place.
+        assert_eq!(p.times_s, vec![0.25, 0.75, 1.5, 2.5]);
+    }
+}
