@@ -399,6 +399,19 @@ impl ServersimApp {
     fn controls_ui(&mut self, ui: &mut Ui) {
         ui.heading("Load");
         ui.label(RichText::new(&self.rt.scenario.name).weak());
+        if let Arrival::Log(log) = &self.rt.scenario.load.arrival {
+            let name =
+                std::path::Path::new(&log.path).file_name().map_or(log.path.clone(), |n| n.display().to_string());
+            ui.label(RichText::new(format!("replaying {name}: {} requests", log.times_s.len())).weak());
+            if log.malformed > 0 {
+                let examples: Vec<String> = log.examples.iter().map(|(l, why)| format!("line {l}: {why}")).collect();
+                ui.label(
+                    RichText::new(format!("{} damaged line(s) skipped", log.malformed))
+                        .color(ui.visuals().warn_fg_color),
+                )
+                .on_hover_text(examples.join("\n"));
+            }
+        }
         let mut slow = self.rt.slow_clients * 100.0;
         let slider = egui::Slider::new(&mut slow, 0.0..=100.0).max_decimals(0).suffix(" %").text("slow clients");
         if ui
