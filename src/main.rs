@@ -156,7 +156,7 @@ fn catch_interrupts() {
         if INTERRUPTED.swap(true, Ordering::SeqCst) {
             std::process::exit(130);
         }
-        eprintln!("\nserversim: interrupted: finishing with the results so far (Ctrl-C again to quit at once)");
+        eprintln!("\nserversim: interrupted: stopping (Ctrl-C again to quit at once)");
     });
 }
 
@@ -166,6 +166,7 @@ fn catch_interrupts() {
 fn with_progress<T: Send>(
     total: u64,
     unit: &'static str,
+    on_ctrl_c: &'static str,
     done: impl Fn() -> u64,
     interrupt: impl Fn(),
     work: impl FnOnce() -> T + Send,
@@ -186,7 +187,7 @@ fn with_progress<T: Send>(
                 let b = indicatif::ProgressBar::new(total);
                 b.set_style(
                     indicatif::ProgressStyle::with_template(&format!(
-                        "[{{bar:30}}] {{percent:>3}}% of the {unit}, {{elapsed}} (eta {{eta}}); Ctrl-C stops with results so far"
+                        "[{{bar:30}}] {{percent:>3}}% of the {unit}, {{elapsed}} (eta {{eta}}); Ctrl-C {on_ctrl_c}"
                     ))
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
                 );
@@ -278,6 +279,7 @@ fn run_command(args: &RunArgs) -> anyhow::Result<()> {
     let report = with_progress(
         runner::RunControl::total_ms(&sc),
         "simulated time",
+        "stops and prints the results so far",
         || control.done_ms.load(Ordering::Relaxed),
         || control.interrupt.store(true, Ordering::Relaxed),
         || runner::run_with(&sc, args.series.is_some(), &control),
@@ -298,8 +300,16 @@ fn run_command(args: &RunArgs) -> anyhow::Result<()> {
     } else {
         write_table(&mut out, &sc, &report)?;
     }
-    if control.interrupt.load(Ordering::Relaxed) {
+    let cut_short = report
+        .servers
+        .iter()
+        .flat_map(|s| &s.runs)
+        .any(|r| r.stopped.is_some_and(|s| s.reason == models::metrics::StopReason::Interrupted));
+    if cut_short {
         return Err(Interrupted("interrupted: the results above cover only the time simulated before Ctrl-C").into());
+    }
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        return Err(Interrupted("interrupted after the simulation had finished: the results above are complete").into());
     }
     Ok(())
 }
@@ -352,6 +362,7 @@ fn sweep_command(args: &SweepArgs) -> anyhow::Result<()> {
     let points = with_progress(
         total as u64,
         "simulations",
+        "cancels the sweep",
         || progress.done.load(Ordering::Relaxed) as u64,
         || progress.cancel(),
         || pool.install(|| sweep::run(&sc, param, &values, &progress)),
@@ -375,7 +386,7 @@ fn sweep_command(args: &SweepArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let rows = sweep_rows(&points, sc.run.duration_s);
+    let rows = sweep_rows(&points, sc.run.warmup_s, sc.run.duration_s);
     if let Some(path) = &args.csv {
         std::fs::write(path, sweep_csv(param, &rows))
             .map_err(|e| BadInputError(format!("cannot write CSV to {}: {e}", path.display())))?;
@@ -492,7 +503,7 @@ struct SweepRow {
     peak_memory_mb: f64,
 }
 
-fn sweep_rows(points: &[models::sweep::SweepPoint], duration_s: f64) -> Vec<SweepRow> {
+fn sweep_rows(points: &[models::sweep::SweepPoint], warmup_s: f64, duration_s: f64) -> Vec<SweepRow> {
     points
         .iter()
         .flat_map(|p| {
@@ -508,13 +519,22 @@ fn sweep_rows(points: &[models::sweep::SweepPoint], duration_s: f64) -> Vec<Swee
                     mean_ms: s.estimate(|r| r.latency.mean_ms()).mean,
                     p99_ms: s.estimate(|r| r.latency.quantile_ms(0.99)).mean,
                     lost_fraction: lost / c.arrived.max(1) as f64,
-                    lost_rps: lost / runs / duration_s,
+                    // Per second measured: a run stopped early measured less than duration_s.
+                    lost_rps: lost / runs / measured_s(s, warmup_s, duration_s),
                     cpu_utilization: s.estimate(|r| r.cpu_utilization).mean,
                     peak_memory_mb: s.runs.iter().map(|r| r.memory_peak_mb).fold(0.0, f64::max),
                 }
             })
         })
         .collect()
+}
+
+/// Mean simulated seconds measured (after warm-up) per run of `s`: `duration_s`, or less for a
+/// run stopped early.
+fn measured_s(s: &models::runner::ServerReport, warmup_s: f64, duration_s: f64) -> f64 {
+    let n = s.runs.len().max(1) as f64;
+    let total: f64 = s.runs.iter().map(|r| r.stopped.map_or(duration_s, |st| (st.at_s - warmup_s).max(0.0))).sum();
+    (total / n).max(f64::MIN_POSITIVE)
 }
 
 fn sweep_axis(param: models::sweep::SweepParam) -> String {
@@ -533,11 +553,7 @@ fn sweep_csv(param: models::sweep::SweepParam, rows: &[SweepRow]) -> String {
         param.name()
     );
     for r in rows {
-        let name = if r.server.contains([',', '"']) {
-            format!("\"{}\"", r.server.replace('"', "\"\""))
-        } else {
-            r.server.clone()
-        };
+        let name = runner::csv_field(&r.server);
         csv.push_str(&format!(
             "{},{name},{},{},{},{},{},{},{}\n",
             r.value,

@@ -140,7 +140,8 @@ fn ctrl_c_prints_the_partial_results_and_exits_130() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Long enough for the handler to be installed even on a loaded machine; the run takes minutes.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
     let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(killed.success());
     let out = child.wait_with_output().unwrap();

@@ -99,7 +99,7 @@ fn every_slider_at_either_extreme_keeps_the_simulation_running() {
         let before = h.state().rt.now_s();
         h.run_steps(20);
         let rt = &h.state().rt;
-        assert!(rt.now_s() >= before, "time went backwards");
+        assert!(rt.now_s() > before, "the simulation stopped at {extreme}");
         for s in &rt.run.servers {
             let core = &s.sim.model.core;
             for row in core.recorder.series() {

@@ -14,6 +14,21 @@ pub const MAX_WORKERS: u64 = 1_000_000;
 /// run length / mean think time (an upper bound). At the measured ~5 million requests per second
 /// that is at most a few minutes per run, with progress shown and Ctrl-C honoured.
 pub const MAX_REQUESTS_PER_RUN: f64 = 1e9;
+/// An upper bound on the requests one run of `load` over `end_s` simulated seconds asks for: the
+/// peak rate × `end_s`, users × `end_s` / mean think time, or the lines of a replayed log (0 for
+/// a closed load whose think time has no positive mean, which validation refuses anyway).
+pub fn run_requests(load: &crate::config::LoadConfig, end_s: f64) -> f64 {
+    use crate::config::Arrival;
+    match &load.arrival {
+        Arrival::Closed { users, think_s } => {
+            let think = think_s.mean();
+            if think > 0.0 { f64::from(*users) * end_s / think } else { 0.0 }
+        }
+        Arrival::Log(log) => log.times_s.len() as f64,
+        Arrival::Poisson | Arrival::Uniform => load.peak_rate_rps() * end_s,
+    }
+}
+
 /// Largest access log a scenario may replay, bytes (a few million lines).
 pub const MAX_LOG_BYTES: u64 = 512 << 20;
 /// Largest number of time-series windows in one run (rows are kept in memory).

@@ -447,8 +447,8 @@ impl Recorder {
                 Self::close_window(s, &self.levels, self.cores, start, end_s);
             }
         }
-        let span = (end_s - self.warmup_s).max(f64::MIN_POSITIVE);
-        let mean = |l: Level| (self.levels[l as usize].area_until(end_s) - self.area_at_warmup[l as usize]) / span;
+        let (span, area_before) = self.measured(end_s);
+        let mean = |l: Level| (self.levels[l as usize].area_until(end_s) - area_before[l as usize]) / span;
         RunResult {
             counts: self.counts,
             in_flight_at_end,
@@ -471,9 +471,21 @@ impl Recorder {
 
     /// Time-averaged busy workers since warm-up, up to `end_s`.
     pub fn mean_busy_workers(&self, end_s: f64) -> f64 {
-        let span = (end_s - self.warmup_s).max(f64::MIN_POSITIVE);
+        let (span, area_before) = self.measured(end_s);
         let l = Level::BusyWorkers as usize;
-        (self.levels[l].area_until(end_s) - self.area_at_warmup[l]) / span
+        (self.levels[l].area_until(end_s) - area_before[l]) / span
+    }
+
+    /// The span levels are averaged over when a run ends at `end_s`, and the areas before it:
+    /// from the end of warm-up normally; from time zero for a run stopped (interrupted or
+    /// diverged) before warm-up ended, whose counts are then all zero — otherwise its averages
+    /// would divide by a zero span.
+    fn measured(&self, end_s: f64) -> (f64, [f64; LEVELS]) {
+        if end_s > self.warmup_s {
+            ((end_s - self.warmup_s).max(f64::MIN_POSITIVE), self.area_at_warmup)
+        } else {
+            (end_s.max(f64::MIN_POSITIVE), [0.0; LEVELS])
+        }
     }
 }
 

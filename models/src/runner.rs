@@ -94,6 +94,11 @@ pub fn run_one_with(
     let (mut still_since, mut still_events) = (0.0, 0);
     let mut reported_ms = 0;
     loop {
+        // Checked first too, so simulations not yet started when Ctrl-C comes stop at once.
+        if control.interrupt.load(Ordering::Relaxed) {
+            stopped = Some(EarlyStop { at_s: sim.now_s(), reason: StopReason::Interrupted });
+            break;
+        }
         let handled = sim.run_until_limited(end, CHECK_EVENTS);
         let now = sim.now_s();
         let now_ms = (now * 1e3) as u64;
@@ -102,9 +107,7 @@ pub fn run_one_with(
         if handled < CHECK_EVENTS || now >= end {
             break;
         }
-        let reason = if control.interrupt.load(Ordering::Relaxed) {
-            Some(StopReason::Interrupted)
-        } else if sim.model.core.recorder.level(Level::InSystem) > control.max_in_system as f64 {
+        let reason = if sim.model.core.recorder.level(Level::InSystem) > control.max_in_system as f64 {
             Some(StopReason::Diverged)
         } else {
             if now > still_since {
@@ -217,6 +220,11 @@ impl ServerReport {
                     format!("interrupted at t = {t:.1} s; results cover only the time simulated before it")
                 }
             });
+            if t <= scenario.run.warmup_s
+                && let Some(w) = warnings.last_mut()
+            {
+                w.push_str(" — still in the warm-up, so no request was counted and averages cover the warm-up");
+            }
         }
         let first = &runs[0];
         let completed = first.counts.completed.max(1) as f64;
@@ -485,6 +493,7 @@ pub fn series_csv_of<'a>(servers: impl IntoIterator<Item = (&'a str, &'a str, &'
     out
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+/// `s` as one CSV field: quoted (with doubled quotes) if it holds a comma, quote or line break.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use crate::architectures;
 use crate::config::{Arrival, Scenario};
-use crate::limits::{MAX_COUNT, MAX_RATE_RPS};
+use crate::limits::{MAX_COUNT, MAX_RATE_RPS, MAX_WORKERS};
 use crate::metrics::{RunResult, StopReason};
 use crate::runner::{Report, RunControl, ServerReport, run_one_with};
 
@@ -166,6 +166,33 @@ pub fn check(scenario: &Scenario, param: SweepParam, values: &[f64]) -> Result<V
                 format!("a rate > 0 and at most {MAX_RATE_RPS} req/s")
             };
             return Err(SweepError::BadValue { param: param.name(), value, allowed });
+        }
+    }
+    // Each point must stay within the limits a scenario file is held to.
+    for &value in values {
+        let sc = apply(scenario, param, value);
+        let requests = crate::limits::run_requests(&sc.load, sc.run.end_s());
+        if requests > crate::limits::MAX_REQUESTS_PER_RUN {
+            return Err(SweepError::BadValue {
+                param: param.name(),
+                value,
+                allowed: format!(
+                    "a value whose run simulates at most {:.0e} requests per server (this one: about {requests:.2e}); \
+                     shorten the run",
+                    crate::limits::MAX_REQUESTS_PER_RUN
+                ),
+            });
+        }
+        if let Some(s) = sc.servers.iter().find(|s| u64::from(s.processes) * u64::from(s.threads) > MAX_WORKERS) {
+            return Err(SweepError::BadValue {
+                param: param.name(),
+                value,
+                allowed: format!(
+                    "a value that keeps processes × threads at most {MAX_WORKERS} (server {} would have {})",
+                    s.name,
+                    u64::from(s.processes) * u64::from(s.threads)
+                ),
+            });
         }
     }
     let servers = param.servers(scenario);
@@ -343,6 +370,9 @@ mod tests {
         assert!(matches!(check(&sc, SweepParam::Threads, &[2.5]), Err(SweepError::BadValue { .. })));
         assert!(matches!(check(&sc, SweepParam::RateRps, &[f64::NAN]), Err(SweepError::BadValue { .. })));
         assert!(matches!(check(&sc, SweepParam::RateRps, &[]), Err(SweepError::ValueCount(0))));
+        // 1e6 req/s over the 2,100 s run is 2.1e9 requests: over the per-run limit of 1e9.
+        let e = check(&sc, SweepParam::RateRps, &[10.0, 1e6]).unwrap_err();
+        assert!(e.to_string().contains("1e9 requests"), "{e}");
         let e = check(&sc, SweepParam::Processes, &[2.0]).unwrap_err();
         assert!(e.to_string().contains("prefork"), "{e}");
         assert_eq!(check(&sc, SweepParam::Threads, &[1.0, 8.0]), Ok(vec![0]));

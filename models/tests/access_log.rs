@@ -2,7 +2,6 @@
 //! timestamp names; damaged lines are skipped and reported; a log with nothing usable, or one
 //! that cannot be read, is refused with the field named.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use models::config::Arrival;
@@ -23,19 +22,28 @@ fn every_usable_line_arrives_once_in_its_second() {
     let total = text.lines().count();
     let Arrival::Log(log) = &sc.load.arrival else { panic!("a log load") };
     assert_eq!((log.lines, log.malformed), (total as u64, 3));
-    // Requests per logged second, counted from the text (the part between '[' and ']'), in
-    // the order the seconds appear; the sample log is in time order and starts at 12:00:00.
-    let mut per_second: BTreeMap<String, u64> = BTreeMap::new();
+    // Requests per logged second, counted from the text (the part between '[' and ']') in the
+    // order the seconds appear: the sample log is in time order, one line's second never goes
+    // back, and (at 20 req/s or more) no second is empty — all checked here.
+    let mut per_second: Vec<(String, u64)> = Vec::new();
     for line in text.lines() {
         if let (Some(a), Some(b)) = (line.find('['), line.find(']'))
             && b > a
             && line[b..].contains('"')
             && !line.contains(":25:61:")
         {
-            *per_second.entry(line[a + 1..b].to_string()).or_default() += 1;
+            let stamp = &line[a + 1..b];
+            match per_second.last_mut() {
+                Some((s, n)) if s == stamp => *n += 1,
+                _ => {
+                    assert!(per_second.iter().all(|(s, _)| s != stamp), "the sample log goes back in time");
+                    per_second.push((stamp.to_string(), 1));
+                }
+            }
         }
     }
-    let usable: u64 = per_second.values().sum();
+    assert_eq!(per_second.len(), 120, "one entry for each of the 120 seconds");
+    let usable: u64 = per_second.iter().map(|p| p.1).sum();
     assert_eq!(usable, total as u64 - 3);
     let report = run(&sc, true);
     for s in &report.servers {
@@ -44,7 +52,7 @@ fn every_usable_line_arrives_once_in_its_second() {
         assert_eq!(r.counts.arrived, r.counts.completed + r.in_flight_at_end, "{}", s.name);
         // The time series' 1 s windows hold exactly the requests of each logged second.
         let arrived: Vec<u64> = r.series.iter().map(|w| (w.arrived_rps * w.width_s).round() as u64).collect();
-        let logged: Vec<u64> = per_second.values().copied().collect();
+        let logged: Vec<u64> = per_second.iter().map(|p| p.1).collect();
         assert_eq!(&arrived[..logged.len()], &logged[..], "{}", s.name);
         assert!(s.warnings.iter().any(|w| w.contains("3 of") && w.contains("line 101")), "{:?}", s.warnings);
     }
@@ -89,4 +97,16 @@ fn a_saved_log_scenario_reads_back_the_same_arrivals() {
     let (Arrival::Log(a), Arrival::Log(b)) = (&sc.load.arrival, &again.load.arrival) else { panic!("log loads") };
     assert_eq!(a.times_s, b.times_s);
     assert_eq!(models::scenario::to_toml(&again), text);
+}
+
+/// A scenario opened by a relative path records the log's absolute path (tests run in the
+/// crate's folder), so saving it anywhere keeps the log reachable.
+#[test]
+fn the_log_path_is_made_absolute() {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/replay-access-log.toml"))
+        .unwrap();
+    let sc = models::scenario::parse(&text, "scenarios/replay-access-log.toml").expect("found from the crate folder");
+    let Arrival::Log(log) = &sc.load.arrival else { panic!("a log load") };
+    assert!(Path::new(&log.path).is_absolute(), "{}", log.path);
+    assert!(Path::new(&log.path).is_file());
 }

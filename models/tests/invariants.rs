@@ -180,12 +180,59 @@ fn an_interrupted_run_reports_what_it_simulated() {
     );
     sc.run.duration_s = 1e6;
     sc.run.warmup_s = 0.0;
+    use std::sync::atomic::Ordering;
+    // Interrupted before it starts: it stops at once, having simulated nothing.
     let control = models::runner::RunControl::default();
-    control.interrupt.store(true, std::sync::atomic::Ordering::Relaxed);
+    control.interrupt.store(true, Ordering::Relaxed);
     let r = models::runner::run_one_with(&sc, 0, 0, false, &control);
     let stop = r.stopped.expect("stopped early");
+    assert_eq!((stop.at_s, stop.reason), (0.0, models::metrics::StopReason::Interrupted));
+    assert_eq!(r.counts.arrived, 0);
+    // Interrupted while running (once the first 1-million-event chunk, about 5,000 s at 200
+    // events a second, has reported progress): it stops at a later check, long before the
+    // 1,000,000 s end, with the throughput of what it simulated (100 req/s offered).
+    let control = models::runner::RunControl::default();
+    let r = std::thread::scope(|s| {
+        s.spawn(|| {
+            while control.done_ms.load(Ordering::Relaxed) == 0 {
+                std::thread::yield_now();
+            }
+            control.interrupt.store(true, Ordering::Relaxed);
+        });
+        models::runner::run_one_with(&sc, 0, 0, false, &control)
+    });
+    let stop = r.stopped.expect("stopped early");
     assert_eq!(stop.reason, models::metrics::StopReason::Interrupted);
-    // The first check comes after 1 million events: about 5,000 s at 200 events a second.
-    assert!(stop.at_s > 1_000.0 && stop.at_s < 20_000.0, "{}", stop.at_s);
+    assert!(stop.at_s > 1_000.0 && stop.at_s < 500_000.0, "{}", stop.at_s);
     assert!((r.throughput_rps - 100.0).abs() < 2.0, "{}", r.throughput_rps);
+}
+
+/// A run stopped before its warm-up ends counted nothing, and its averages cover [0, stop]
+/// instead of dividing by a zero span. The diverging model above with a 2,000 s warm-up stops
+/// at its first check, about 909 s in, with a queue growing at 900 a second from empty: the mean
+/// number inside is about 900 × T / 2.
+#[test]
+fn a_run_stopped_during_warm_up_reports_finite_averages() {
+    let mut sc = scenario(
+        1_000.0,
+        Dist::Const(0.0),
+        Dist::constant(0.01).unwrap(),
+        1,
+        vec![server(ArchitectureKind::Threaded, |s| s.threads = 1)],
+    );
+    sc.run.duration_s = 10_000.0;
+    sc.run.warmup_s = 2_000.0;
+    let control = models::runner::RunControl { max_in_system: 50_000, ..Default::default() };
+    let r = models::runner::run_one_with(&sc, 0, 0, false, &control);
+    let stop = r.stopped.expect("stopped early");
+    assert!(stop.at_s < sc.run.warmup_s, "{}", stop.at_s);
+    assert_eq!(r.counts.arrived, 0, "nothing is counted during warm-up");
+    let expected = 900.0 * stop.at_s / 2.0;
+    assert!((r.mean_in_system - expected).abs() < 0.05 * expected, "{} vs {expected}", r.mean_in_system);
+    for v in [r.cpu_utilization, r.worker_utilization, r.memory_mean_mb, r.mean_waiting] {
+        assert!(v.is_finite() && (0.0..=1e7).contains(&v), "{v}");
+    }
+    assert!((r.worker_utilization - 1.0).abs() < 1e-3, "the one thread is always busy");
+    let report = models::runner::ServerReport::new(&sc, 0, vec![r]);
+    assert!(report.warnings.iter().any(|w| w.contains("still in the warm-up")), "{:?}", report.warnings);
 }

@@ -188,9 +188,10 @@ fn random_live_changes_keep_every_architecture_consistent() {
 
 /// A live server whose queue passes the in-system cap stops (instead of growing until memory
 /// runs out) while the others go on, and the shared clock follows the ones still running.
-/// base(): 60 req/s; the threaded server (6 threads, GIL, 4 ms CPU on 2 cores) has capacity
-/// 250 req/s, the event loop (one loop: 4 ms CPU + blocking-free IO) ~250 req/s. At 2,000 req/s
-/// both queues grow by more than 1,500 a second and pass a cap of 3,000 within 2 s.
+/// base(): the threaded server (6 threads, 4 ms CPU + 30 ms IO each) is limited by its threads
+/// to about 6 / 0.034 s ≈ 176 req/s; at 2,000 req/s its unlimited queue grows by about 1,800 a
+/// second and passes a cap of 3,000 within 2 s. The event loop gets a backlog of 100, so it
+/// refuses the excess instead of queueing it.
 #[test]
 fn a_diverging_live_server_stops_and_the_others_go_on() {
     let mut sc = base();

@@ -25,16 +25,16 @@ fn key_time(key: u128) -> f64 {
     f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
 }
 
-/// Children per heap node. A 4-ary heap is shallower than a binary one and its four children
-/// sit next to each other in memory; with the integer key it made the M/M/8 benchmark's event
-/// handling measurably cheaper than `std::collections::BinaryHeap` with an `Ord` on (f64, u64)
-/// (see docs/performance.md).
+/// Children per heap node. A server has about ten events pending, so an 8-ary heap is a root and
+/// one contiguous row of children: with the integer key it made the M/M/8 benchmark's event
+/// handling measurably cheaper than `std::collections::BinaryHeap` with an `Ord` on (f64, u64).
+/// Arity 2, 4 and 8 were measured; 8 used the fewest instructions (see docs/performance.md).
 const ARITY: usize = 8;
 
 /// A priority queue of events keyed by simulated time in seconds; ties are broken by insertion
 /// order (FIFO).
 pub struct EventQueue<E> {
-    /// A 4-ary min-heap on `Entry::key`.
+    /// An `ARITY`-ary min-heap on `Entry::key`.
     heap: Vec<Entry<E>>,
     next_seq: u64,
 }

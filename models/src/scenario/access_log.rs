@@ -79,6 +79,11 @@ fn parse_timestamp(s: &str) -> Option<i64> {
     let month_name = d.next()?;
     let month = MONTHS.iter().position(|&m| m == month_name)? as i64 + 1;
     let year = num(d.next()?, 1970..=9999)?;
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if day > days_in_month[month as usize - 1] {
+        return None;
+    }
     let zone = zone.trim();
     if !zone.is_ascii() {
         return None; // (found by the fuzzer: slicing "+0\u{fffd}" at byte 3 panicked)
@@ -122,7 +127,7 @@ mod tests {
         // 2000-10-10T20:55:36Z = 971211336 (the Apache documentation's example line, -0700).
         assert_eq!(parse_timestamp("10/Oct/2000:13:55:36 -0700"), Some(971_211_336));
         assert_eq!(parse_timestamp("01/Jan/1970:00:00:00 +0000"), Some(0));
-        // 2024-02-29 (a leap day) 12:00:00 +0100 = 1709204400 - 3600.
+        // 2024-02-29 (a leap day) 12:00:00 +0100 is 11:00:00Z = 1709204400.
         assert_eq!(parse_timestamp("29/Feb/2024:12:00:00 +0100"), Some(1_709_208_000 - 3600));
         for bad in [
             "10/Oct/2000:13:55:36",
@@ -131,6 +136,8 @@ mod tests {
             "",
             " ",
             "10/Oct/2000:13:55:36 +0\u{fffd}",
+            "31/Feb/2024:00:00:00 +0000",
+            "29/Feb/2023:00:00:00 +0000",
         ] {
             assert_eq!(parse_timestamp(bad), None, "{bad:?}");
         }

@@ -25,6 +25,11 @@ use raw::*;
 /// device such as /dev/zero is cut off at the limit, too).
 fn read_limited(path: &Path, max_bytes: u64) -> Result<String, String> {
     use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        // A FIFO would block and a device such as /dev/zero never ends.
+        return Err("not a regular file".into());
+    }
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let mut bytes = Vec::new();
     file.take(max_bytes + 1).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
@@ -230,6 +235,8 @@ impl Validator<'_> {
             Some(dir) if Path::new(name).is_relative() => dir.join(name),
             _ => Path::new(name).to_path_buf(),
         };
+        // Absolute, so a scenario saved elsewhere (which writes this path) still finds the log.
+        let resolved = std::path::absolute(&resolved).unwrap_or(resolved);
         let shown = resolved.display().to_string();
         let text = match read_limited(&resolved, limits::MAX_LOG_BYTES) {
             Ok(t) => t,
@@ -262,19 +269,12 @@ impl Validator<'_> {
 
     /// Refuse a run that would simulate more than `limits::MAX_REQUESTS_PER_RUN` requests.
     fn run_length(&mut self, p: &FieldPath, load: &LoadConfig, run: &RunConfig) {
-        let end_s = run.end_s();
-        let (requests, path, how) = match &load.arrival {
-            Arrival::Closed { users, think_s } => {
-                let think = think_s.mean();
-                if think <= 0.0 {
-                    return; // refused already
-                }
-                (f64::from(*users) * end_s / think, p.key("users"), "users × run length / mean think time")
-            }
-            // Bounded by the log's size (limits::MAX_LOG_BYTES).
-            Arrival::Log(_) => return,
-            _ => (load.peak_rate_rps() * end_s, p.key("rate_rps"), "peak arrival rate × (warmup_s + duration_s)"),
+        let (path, how) = match &load.arrival {
+            Arrival::Closed { .. } => (p.key("users"), "users × run length / mean think time"),
+            Arrival::Log(_) => return, // bounded by the log's size (limits::MAX_LOG_BYTES)
+            _ => (p.key("rate_rps"), "peak arrival rate × (warmup_s + duration_s)"),
         };
+        let requests = limits::run_requests(load, run.end_s());
         if requests > limits::MAX_REQUESTS_PER_RUN {
             self.problem(
                 &path,
@@ -912,7 +912,7 @@ threads = 4
         let src = src.replace("warmup_s = 10.0", "warmup_s = 10.0\nwindow_s = 3600.0");
         let Err(ScenarioError::Invalid(p)) = parse(&src, "bad.toml") else { panic!("3e9 requests must be refused") };
         assert_eq!(p.len(), 1, "{p:?}");
-        // 1e6 req/s for 100 s is 1e8 requests: allowed.
+        // 1e6 req/s for 110 s (10 s warm-up + 100 s) is 1.1e8 requests: allowed.
         assert!(parse(&BASE.replace("rate_rps = 10.0", "rate_rps = 1e6"), "ok.toml").is_ok());
         // A 1e-9 ms service time is valid (it runs: requests are bounded by arrivals).
         assert!(parse(&BASE.replace("io_ms = 50.0", "io_ms = 1e-9"), "ok.toml").is_ok());
