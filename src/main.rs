@@ -264,17 +264,23 @@ fn run() -> anyhow::Result<()> {
     }
 }
 
-fn run_command(args: &RunArgs) -> anyhow::Result<()> {
-    let mut sc: Scenario = match &args.file {
+/// The scenario in `file` (the built-in default if none), with the command line's overrides.
+fn load_scenario(file: Option<&PathBuf>, seed: Option<u64>, replications: Option<u32>) -> anyhow::Result<Scenario> {
+    let mut sc: Scenario = match file {
         Some(path) => scenario::load(path)?,
         None => scenario::default_scenario(),
     };
-    if let Some(seed) = args.seed {
+    if let Some(seed) = seed {
         sc.run.seed = seed;
     }
-    if let Some(r) = args.replications {
+    if let Some(r) = replications {
         sc.run.replications = r;
     }
+    Ok(sc)
+}
+
+fn run_command(args: &RunArgs) -> anyhow::Result<()> {
+    let sc = load_scenario(args.file.as_ref(), args.seed, args.replications)?;
     let control = runner::RunControl::default();
     let report = with_progress(
         runner::RunControl::total_ms(&sc),
@@ -316,16 +322,7 @@ fn run_command(args: &RunArgs) -> anyhow::Result<()> {
 
 fn sweep_command(args: &SweepArgs) -> anyhow::Result<()> {
     use models::sweep::{self, SweepParam, SweepProgress};
-    let mut sc: Scenario = match &args.file {
-        Some(path) => scenario::load(path)?,
-        None => scenario::default_scenario(),
-    };
-    if let Some(seed) = args.seed {
-        sc.run.seed = seed;
-    }
-    if let Some(r) = args.replications {
-        sc.run.replications = r;
-    }
+    let sc = load_scenario(args.file.as_ref(), args.seed, args.replications)?;
     let bad = |e: sweep::SweepError| BadInputError(e.to_string());
     let param = SweepParam::parse(&args.param).map_err(bad)?;
     let values = match (args.from, args.to) {

@@ -139,11 +139,9 @@ fn a_run_stuck_at_one_instant_stops_with_a_warning() {
     assert!(r.warnings.iter().any(|w| w.contains("stopped advancing")), "{:?}", r.warnings);
 }
 
-/// An unlimited queue under overload stops at the in-system cap instead of growing until the
-/// simulator runs out of memory. One thread, 10 ms of IO (capacity 100 req/s), offered 1,000
-/// req/s: the queue grows by 900 a second and passes a cap of 50,000 after about 56 s.
-#[test]
-fn a_diverging_queue_stops_at_the_cap_with_a_warning() {
+/// One thread serving 10 ms of IO offered 1,000 req/s for 10,000 s after `warmup_s`, run with
+/// an in-system cap of 50,000: the scenario and its (early-stopped) result.
+fn diverging(warmup_s: f64) -> (models::config::Scenario, models::metrics::RunResult) {
     let mut sc = scenario(
         1_000.0,
         Dist::Const(0.0),
@@ -152,9 +150,18 @@ fn a_diverging_queue_stops_at_the_cap_with_a_warning() {
         vec![server(ArchitectureKind::Threaded, |s| s.threads = 1)],
     );
     sc.run.duration_s = 10_000.0;
-    sc.run.warmup_s = 0.0;
+    sc.run.warmup_s = warmup_s;
     let control = models::runner::RunControl { max_in_system: 50_000, ..Default::default() };
     let r = models::runner::run_one_with(&sc, 0, 0, false, &control);
+    (sc, r)
+}
+
+/// An unlimited queue under overload stops at the in-system cap instead of growing until the
+/// simulator runs out of memory. One thread, 10 ms of IO (capacity 100 req/s), offered 1,000
+/// req/s: the queue grows by 900 a second and passes a cap of 50,000 after about 56 s.
+#[test]
+fn a_diverging_queue_stops_at_the_cap_with_a_warning() {
+    let (sc, r) = diverging(0.0);
     let stop = r.stopped.expect("stopped early");
     assert_eq!(stop.reason, models::metrics::StopReason::Diverged);
     // Checks come every CHECK_EVENTS (1 million) events, about 909 s of this model (1,000
@@ -213,17 +220,7 @@ fn an_interrupted_run_reports_what_it_simulated() {
 /// number inside is about 900 × T / 2.
 #[test]
 fn a_run_stopped_during_warm_up_reports_finite_averages() {
-    let mut sc = scenario(
-        1_000.0,
-        Dist::Const(0.0),
-        Dist::constant(0.01).unwrap(),
-        1,
-        vec![server(ArchitectureKind::Threaded, |s| s.threads = 1)],
-    );
-    sc.run.duration_s = 10_000.0;
-    sc.run.warmup_s = 2_000.0;
-    let control = models::runner::RunControl { max_in_system: 50_000, ..Default::default() };
-    let r = models::runner::run_one_with(&sc, 0, 0, false, &control);
+    let (sc, r) = diverging(2_000.0);
     let stop = r.stopped.expect("stopped early");
     assert!(stop.at_s < sc.run.warmup_s, "{}", stop.at_s);
     assert_eq!(r.counts.arrived, 0, "nothing is counted during warm-up");
