@@ -40,6 +40,20 @@ impl<E: Copy> Scheduler<E> {
         self.queue.push(self.now_s + delay_s.max(0.0), event);
     }
 
+    /// Arm the scheduler's one timer: `event` at absolute time `at_s` (clamped to now), replacing
+    /// the pending timer event if any. For an event of which at most one is ever pending and that
+    /// fires often, such as the next arrival: it is delivered in exactly the order `schedule_at`
+    /// would give, but skips the heap.
+    #[inline]
+    pub fn set_timer_at(&mut self, at_s: f64, event: E) {
+        self.queue.set_timer(at_s.max(self.now_s), event);
+    }
+
+    /// Disarm the timer: its pending event, if any, is not delivered.
+    pub fn cancel_timer(&mut self) {
+        self.queue.cancel_timer();
+    }
+
     /// The time in seconds of the next pending event, if any.
     pub fn next_time_s(&self) -> Option<f64> {
         self.queue.peek_time_s()

@@ -156,8 +156,11 @@ impl LoadGen {
         }
     }
 
+    /// The next arrival goes in the scheduler's timer (one is pending at a time; re-drawing it
+    /// after a rate change replaces the old one), which skips a heap push and pop per request.
     fn schedule_next_arrival(&mut self, sched: &mut Scheduler<Event>) {
         if self.rate_rps <= 0.0 {
+            sched.cancel_timer();
             return;
         }
         let gap = match self.arrival {
@@ -166,7 +169,7 @@ impl LoadGen {
             Arrival::Poisson => exp1(&mut self.arrivals_rng) / self.rate_rps,
             _ => 1.0 / self.rate_rps,
         };
-        sched.schedule_in(gap, Event::Arrival { generation: self.generation });
+        sched.set_timer_at(sched.now_s() + gap, Event::Arrival { generation: self.generation });
     }
 
     /// An arrival event fired: true if it is current (then the next one is scheduled).
@@ -188,7 +191,7 @@ impl LoadGen {
             && let Some(&t) = log.times_s.get(self.log_next)
         {
             self.log_next += 1;
-            sched.schedule_at(t, Event::Arrival { generation: self.generation });
+            sched.set_timer_at(t, Event::Arrival { generation: self.generation });
         }
     }
 
