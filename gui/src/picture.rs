@@ -80,6 +80,7 @@ pub fn legend_ui(ui: &mut Ui) {
             "idle thread",
         );
         item(ui, &|p, at, r| diamond(p, at, r, Stroke::new(2.0, c)), "talking to a slow client");
+        item(ui, &|p, at, r| keepalive_glyph(p, at, r, &ink), "held by an idle keep-alive connection");
     });
 }
 
@@ -89,6 +90,12 @@ fn crash_flash(ctx: &egui::Context) -> Color32 {
     let pulse = 0.5 + 0.5 * (t * std::f64::consts::TAU * 2.0).sin() as f32;
     ctx.request_repaint();
     ALERT.gamma_multiply(0.35 + 0.5 * pulse)
+}
+
+/// A grey diamond with a dot: a thread waiting on an idle keep-alive connection.
+fn keepalive_glyph(p: &egui::Painter, at: Pos2, r: f32, ink: &Ink) {
+    diamond(p, at, r * 0.85, Stroke::new(1.5, ink.faint));
+    p.circle_filled(at, r * 0.25, ink.faint);
 }
 
 /// A diamond outline: a thread reading from or writing to a (slow) client.
@@ -215,7 +222,7 @@ fn draw_dot(p: &egui::Painter, at: Pos2, r: f32, kind: DotKind, c: Color32, ink:
             p.circle_filled(at, r * 0.45, c);
         }
         DotKind::On(ThreadState::Net) => diamond(p, at, r, Stroke::new((r * 0.3).max(1.5), c)),
-        DotKind::On(ThreadState::Idle) => {}
+        DotKind::On(ThreadState::Idle | ThreadState::KeepAlive) => {}
     }
 }
 
@@ -233,6 +240,9 @@ fn thread_glyph(
         return;
     }
     p.circle_stroke(at, r, Stroke::new(1.0, ink.faint.gamma_multiply(0.6)));
+    if t.state == ThreadState::KeepAlive {
+        keepalive_glyph(p, at, r, ink);
+    }
     if let (Some(id), Some(class)) = (t.request_id, t.class) {
         dots.push(DotTarget { id, at, r, kind: DotKind::On(t.state), color: class_color(class) });
     }
@@ -430,7 +440,9 @@ fn aggregate_ui(p: &egui::Painter, area: Rect, view: &ServerView, ink: &Ink, fon
         let waiting = pr
             .threads
             .iter()
-            .filter(|t| matches!(t.state, ThreadState::Io | ThreadState::GilWait | ThreadState::Net))
+            .filter(|t| {
+                matches!(t.state, ThreadState::Io | ThreadState::GilWait | ThreadState::Net | ThreadState::KeepAlive)
+            })
             .count();
         cpu += on_cpu;
         io += waiting;

@@ -38,7 +38,13 @@ const METRICS: [Metric; 6] = [
 /// Number of plot lines currently drawn (for tests): servers × metrics plus the extra lines.
 pub fn line_count(rt: &Runtime) -> usize {
     let n = rt.run.servers.len();
-    n * METRICS.len() + n + 1 // p50 lines, and the offered-load line
+    let idle = if keepalive_on(rt) { n } else { 0 };
+    n * METRICS.len() + n + 1 + idle // p50 lines, the offered-load line, idle-connection lines
+}
+
+/// Some server keeps idle connections open (keep-alive): the waiting plot also shows them.
+fn keepalive_on(rt: &Runtime) -> bool {
+    rt.scenario.servers.iter().any(|s| s.keepalive_timeout_s.is_some())
 }
 
 fn points(rows: &[SeriesRow], value: fn(&SeriesRow) -> f64) -> PlotPoints<'static> {
@@ -61,13 +67,18 @@ pub fn plots_ui(ui: &mut Ui, rt: &Runtime, hidden: &HashSet<String>, presenter: 
     let now = rt.now_s();
     let lw = line_width(presenter);
     let link = Id::unique("series-x");
+    let keepalive = keepalive_on(rt);
     for (row, chunk) in METRICS.chunks(columns).enumerate() {
         let last_row = row + 1 == rows;
         ui.horizontal(|ui| {
             for m in chunk {
                 ui.vertical(|ui| {
                     ui.set_width(plot_w);
-                    ui.strong(m.title);
+                    if m.id == "waiting" && keepalive {
+                        ui.strong("Requests waiting (dashed: idle keep-alive connections)");
+                    } else {
+                        ui.strong(m.title);
+                    }
                     let plot = Plot::new(m.id)
                         .height(plot_h - ui.text_style_height(&egui::TextStyle::Body) - gap.y)
                         .width(plot_w)
@@ -112,6 +123,14 @@ pub fn plots_ui(ui: &mut Ui, rt: &Runtime, hidden: &HashSet<String>, presenter: 
                                 continue;
                             }
                             p.line(Line::new(name.clone(), points(rows, m.value)).color(server_color(i)).width(lw));
+                            if m.id == "waiting" && keepalive {
+                                p.line(
+                                    Line::new(name.clone(), points(rows, |r| r.idle_connections))
+                                        .color(server_color(i))
+                                        .style(LineStyle::dashed_dense())
+                                        .width(lw * 0.7),
+                                );
+                            }
                             if m.id == "latency" {
                                 p.line(
                                     Line::new(name.clone(), points(rows, |r| r.latency_p50_ms))

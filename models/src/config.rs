@@ -113,6 +113,39 @@ pub struct LoadConfig {
     pub timeout_s: Option<f64>,
     /// The clients' network links, mixed by weight (empty = an infinitely fast local network).
     pub clients: Vec<ClientClass>,
+    /// Requests a client sends over one connection before closing it (HTTP/1.0 clients: 1;
+    /// browsers: many). An open-load arrival is a new client sending this many requests.
+    pub requests_per_connection: u32,
+    /// A client's pause between getting a response and sending its next request on the same
+    /// connection (open loads with `requests_per_connection` > 1), seconds.
+    pub connection_gap_s: Dist,
+    /// After its last request a client leaves the connection open (as browsers do) until the
+    /// server closes it, instead of closing it at once (open loads).
+    pub client_keeps_open: bool,
+}
+
+impl LoadConfig {
+    /// A load with `arrival` at `rate_rps` (ignored by closed loads) and everything else at its
+    /// default: no schedule, no client time-out, a fast local network, one request per
+    /// connection.
+    pub fn new(arrival: Arrival, rate_rps: f64) -> Self {
+        Self {
+            arrival,
+            rate_rps,
+            schedule: Vec::new(),
+            timeout_s: None,
+            clients: Vec::new(),
+            requests_per_connection: 1,
+            connection_gap_s: Dist::Const(0.0),
+            client_keeps_open: false,
+        }
+    }
+
+    /// Open-load arrivals are clients that send more than one request or keep their connection
+    /// open, so each needs an identity (its connection).
+    pub fn open_clients_have_connections(&self) -> bool {
+        !matches!(self.arrival, Arrival::Closed { .. }) && (self.requests_per_connection > 1 || self.client_keeps_open)
+    }
 }
 
 /// A kind of client link.
@@ -282,6 +315,14 @@ pub struct ServerConfig {
     pub queue_discipline: Discipline,
     /// CPU seconds a recycled process spends starting again (fork, and imports if not preloaded).
     pub spawn_s: f64,
+    /// HTTP keep-alive: how long the server keeps an idle connection open waiting for the
+    /// client's next request, seconds (Apache KeepAliveTimeout); `None` = keep-alive off.
+    pub keepalive_timeout_s: Option<f64>,
+    /// Most requests served over one connection before the server closes it (Apache
+    /// MaxKeepAliveRequests); `None` = unlimited.
+    pub keepalive_requests: Option<u32>,
+    /// Memory of one idle keep-alive connection (socket buffers, parser state), KB.
+    pub keepalive_kb: f64,
 }
 
 impl ServerConfig {
@@ -313,6 +354,9 @@ impl ServerConfig {
             max_requests: None,
             spawn_s: 0.0,
             queue_discipline: Discipline::Fifo,
+            keepalive_timeout_s: None,
+            keepalive_requests: None,
+            keepalive_kb: 0.0,
         }
     }
 }

@@ -24,8 +24,8 @@ pub fn run_requests(load: &crate::config::LoadConfig, end_s: f64) -> f64 {
             let think = think_s.mean();
             if think > 0.0 { f64::from(*users) * end_s / think } else { 0.0 }
         }
-        Arrival::Log(log) => log.times_s.len() as f64,
-        Arrival::Poisson | Arrival::Uniform => load.peak_rate_rps() * end_s,
+        Arrival::Log(log) => log.times_s.len() as f64 * f64::from(load.requests_per_connection),
+        Arrival::Poisson | Arrival::Uniform => load.peak_rate_rps() * end_s * f64::from(load.requests_per_connection),
     }
 }
 

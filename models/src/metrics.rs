@@ -46,9 +46,14 @@ pub enum Level {
     MemoryMb = 4,
     /// 1 while the machine swaps, else 0.
     Swapping = 5,
+    /// Open client connections (tracked only with keep-alive on; otherwise every connection
+    /// carries exactly one request and this is `InSystem`).
+    Connections = 6,
+    /// Idle keep-alive connections waiting for their client's next request.
+    IdleConnections = 7,
 }
 
-const LEVELS: usize = 6;
+const LEVELS: usize = 8;
 
 /// One window of the time series (all rates per second of simulated time).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -87,6 +92,10 @@ pub struct SeriesRow {
     pub memory_mb: f64,
     /// Fraction of the window the machine spent swapping.
     pub swapping: f64,
+    /// Time-averaged open client connections (busy and idle).
+    pub connections: f64,
+    /// Time-averaged idle keep-alive connections.
+    pub idle_connections: f64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -126,6 +135,8 @@ pub struct Recorder {
     area_at_warmup: [f64; LEVELS],
     peak_memory_mb: f64,
     series: Option<SeriesRecorder>,
+    /// `Level::Connections` is tracked (keep-alive on).
+    tracks_connections: bool,
 }
 
 /// The results of one run of one server, derived from a `Recorder`.
@@ -159,6 +170,10 @@ pub struct RunResult {
     pub memory_peak_mb: f64,
     /// Fraction of the time the machine was swapping.
     pub swapped_fraction: f64,
+    /// Time-averaged open client connections (busy and idle).
+    pub mean_connections: f64,
+    /// Time-averaged idle keep-alive connections.
+    pub mean_idle_connections: f64,
     /// The windowed time series (empty unless requested).
     pub series: Vec<SeriesRow>,
     /// Set if the run stopped before its end: when, and why.
@@ -206,7 +221,15 @@ impl Recorder {
                 rows: Vec::new(),
                 recent: std::collections::VecDeque::new(),
             }),
+            tracks_connections: false,
         }
+    }
+
+    /// Track open connections separately from requests (keep-alive on: a connection outlives
+    /// its requests). Without it each connection is one request in the system.
+    pub fn with_connections(mut self, tracked: bool) -> Self {
+        self.tracks_connections = tracked;
+        self
     }
 
     /// Simulated time at which counting starts, in seconds.
@@ -243,12 +266,19 @@ impl Recorder {
         {
             while let Some(end) = s.windows.close_if_past(now_s) {
                 let width = s.windows.width_s();
-                Self::close_window(s, &self.levels, self.cores, end - width, end);
+                Self::close_window(s, &self.levels, self.cores, self.tracks_connections, end - width, end);
             }
         }
     }
 
-    fn close_window(s: &mut SeriesRecorder, levels: &[TimeWeighted; LEVELS], cores: f64, start: f64, end: f64) {
+    fn close_window(
+        s: &mut SeriesRecorder,
+        levels: &[TimeWeighted; LEVELS],
+        cores: f64,
+        tracks_connections: bool,
+        start: f64,
+        end: f64,
+    ) {
         let width = end - start;
         if width <= 0.0 {
             return;
@@ -278,6 +308,8 @@ impl Recorder {
             cpu_utilization: mean[Level::BusyCores as usize] / cores,
             memory_mb: mean[Level::MemoryMb as usize],
             swapping: mean[Level::Swapping as usize],
+            connections: mean[if tracks_connections { Level::Connections } else { Level::InSystem } as usize],
+            idle_connections: mean[Level::IdleConnections as usize],
         });
         if s.recent.len() == RECENT_WINDOWS {
             let mut oldest = s.recent.pop_front().expect("ring is full");
@@ -444,7 +476,7 @@ impl Recorder {
         if let Some(s) = &mut self.series {
             let start = s.windows.index() as f64 * s.windows.width_s();
             if end_s > start + 1e-9 {
-                Self::close_window(s, &self.levels, self.cores, start, end_s);
+                Self::close_window(s, &self.levels, self.cores, self.tracks_connections, start, end_s);
             }
         }
         let (span, area_before) = self.measured(end_s);
@@ -464,6 +496,8 @@ impl Recorder {
             memory_mean_mb: mean(Level::MemoryMb),
             memory_peak_mb: self.peak_memory_mb,
             swapped_fraction: mean(Level::Swapping),
+            mean_connections: mean(if self.tracks_connections { Level::Connections } else { Level::InSystem }),
+            mean_idle_connections: mean(Level::IdleConnections),
             series: self.series.as_ref().map(|s| s.rows.clone()).unwrap_or_default(),
             stopped: None,
         }

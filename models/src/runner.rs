@@ -160,7 +160,8 @@ pub struct ServerReport {
 pub fn capacity(scenario: &Scenario, index: usize) -> Option<(String, f64)> {
     let config = &scenario.servers[index];
     let info = architectures::info(config.architecture);
-    let workload = Workload::of(&scenario.requests).with_clients(&scenario.load.clients);
+    let workload =
+        Workload::of(&scenario.requests).with_clients(&scenario.load.clients).with_connections(&scenario.load);
     let resources = (info.resources)(config, &workload, scenario.machine.cores);
     bottleneck(&resources).map(|(r, c)| (r.name.clone(), c))
 }
@@ -296,6 +297,7 @@ struct JsonServer {
     wait_ms: JsonWait,
     utilization: JsonUtilization,
     mean_in_system: f64,
+    connections: JsonConnections,
     memory_mb: JsonMemory,
     crashes: u64,
     kills: u64,
@@ -309,6 +311,12 @@ struct JsonServer {
     stopped: Option<JsonStop>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ci95: Option<JsonCi>,
+}
+
+#[derive(Debug, Serialize)]
+struct JsonConnections {
+    mean: f64,
+    idle_mean: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -424,6 +432,10 @@ impl JsonReport {
                         workers: m(&|r| r.worker_utilization).mean,
                     },
                     mean_in_system: m(&|r| r.mean_in_system).mean,
+                    connections: JsonConnections {
+                        mean: m(&|r| r.mean_connections).mean,
+                        idle_mean: m(&|r| r.mean_idle_connections).mean,
+                    },
                     memory_mb: JsonMemory {
                         mean: m(&|r| r.memory_mean_mb).mean,
                         peak: s.runs.iter().map(|r| r.memory_peak_mb).fold(0.0, f64::max),
@@ -463,12 +475,12 @@ pub fn series_csv_of<'a>(servers: impl IntoIterator<Item = (&'a str, &'a str, &'
     let mut out = String::from(
         "server,architecture,start_s,width_s,arrived_rps,completed_rps,rejected_rps,timed_out_rps,failed_rps,\
          latency_mean_ms,latency_p50_ms,latency_p99_ms,in_system,waiting,busy_workers,cpu_utilization,memory_mb,\
-         swapping\n",
+         swapping,connections,idle_connections\n",
     );
     for (name, architecture, rows) in servers {
         for r in rows {
             out.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
                 csv_field(name),
                 architecture,
                 r.start_s,
@@ -486,7 +498,9 @@ pub fn series_csv_of<'a>(servers: impl IntoIterator<Item = (&'a str, &'a str, &'
                 r.busy_workers,
                 r.cpu_utilization,
                 r.memory_mb,
-                r.swapping
+                r.swapping,
+                r.connections,
+                r.idle_connections
             ));
         }
     }

@@ -1,6 +1,6 @@
 //! Engine invariants as property tests (proptest): for random valid scenarios across every
 //! architecture — with GIL, backlogs, client time-outs, crashes, slow clients and overload in
-//! the mix — requests are conserved, no time or level is negative, utilisations stay within
+//! the mix, and keep-alive connections — requests are conserved, no time or level is negative, utilisations stay within
 //! [0, 1], Little's law holds as a sample-path inequality, runs are deterministic, and stepping a
 //! simulation in many small slices (as the window does) gives exactly the result of one run.
 
@@ -32,6 +32,8 @@ struct Params {
     crash_fraction: f64,
     slow_clients: bool,
     seed: u64,
+    /// Keep-alive on: (timeout s, requests per connection, clients leave connections open).
+    keepalive: Option<(f64, u32, bool)>,
 }
 
 fn params() -> impl Strategy<Value = Params> {
@@ -39,14 +41,14 @@ fn params() -> impl Strategy<Value = Params> {
         (0..REGISTRY.len(), 1u32..5, 1u32..9, 1u32..5, 1.0f64..400.0),
         (0.0f64..20.0, 0.0f64..200.0, any::<bool>(), any::<bool>()),
         (proptest::option::of(0u32..50), proptest::option::of(0.2f64..5.0), prop_oneof![Just(0.0), 0.0f64..0.05]),
-        (any::<bool>(), any::<u64>()),
+        (any::<bool>(), any::<u64>(), proptest::option::of((0.05f64..3.0, 1u32..6, any::<bool>()))),
     )
         .prop_map(
             |(
                 (architecture, pool, threads, cores, rate_rps),
                 (cpu_ms, io_ms, lognormal, gil),
                 (backlog, timeout_s, crash_fraction),
-                (slow_clients, seed),
+                (slow_clients, seed, keepalive),
             )| Params {
                 architecture,
                 pool,
@@ -62,6 +64,7 @@ fn params() -> impl Strategy<Value = Params> {
                 crash_fraction,
                 slow_clients,
                 seed,
+                keepalive,
             },
         )
 }
@@ -89,6 +92,14 @@ fn build(p: &Params) -> Scenario {
             ClientClass { name: "broadband".into(), weight: 0.9, bandwidth_kbps: 20_000.0, rtt_s: 0.02 },
             ClientClass { name: "modem".into(), weight: 0.1, bandwidth_kbps: 56.0, rtt_s: 0.2 },
         ];
+    }
+    if let Some((timeout_s, per_connection, keeps_open)) = p.keepalive {
+        sc.servers[0].keepalive_timeout_s = Some(timeout_s);
+        sc.servers[0].keepalive_kb = 8.0;
+        sc.load.requests_per_connection = per_connection;
+        sc.load.client_keeps_open = keeps_open;
+        sc.load.connection_gap_s = Dist::exp(0.2).unwrap();
+        sc.load.rate_rps /= f64::from(per_connection);
     }
     sc.run.duration_s = 30.0;
     sc.run.warmup_s = 0.0;
@@ -146,6 +157,11 @@ proptest! {
         prop_assert!((0.0..=1.0 + 1e-9).contains(&r.worker_utilization), "{}: workers {}", what, r.worker_utilization);
         prop_assert!(r.latency.quantile_ms(0.5) <= r.latency.quantile_ms(0.99) + 1e-9);
         prop_assert!(r.mean_waiting <= r.mean_in_system + 1e-9);
+        prop_assert!(r.mean_idle_connections >= 0.0 && r.mean_idle_connections <= r.mean_connections + 1e-9,
+            "{}: idle {} of {} connections", what, r.mean_idle_connections, r.mean_connections);
+        if p.keepalive.is_none() {
+            prop_assert!((r.mean_connections - r.mean_in_system).abs() < 1e-9);
+        }
         for w in &r.series {
             for v in [w.arrived_rps, w.completed_rps, w.latency_mean_ms, w.latency_p99_ms, w.in_system, w.waiting,
                       w.busy_workers, w.memory_mb] {

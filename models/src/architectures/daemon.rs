@@ -102,7 +102,9 @@ impl Server for Daemon {
             return;
         }
         // The daemon hands its response to the front-end, which buffers it and sends it to the
-        // client; the daemon thread is free at once.
+        // client; the daemon thread is free at once. The front-end keeps the connection open
+        // (keep-alive) holding only memory.
+        cx.keep_alive(request, None);
         let r = cx.core.request(request);
         let (download, mb) = (r.download_s, r.response_kb / 1024.0);
         if download > 0.0 {

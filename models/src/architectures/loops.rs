@@ -311,6 +311,8 @@ impl Loops {
     /// buffer and drains to the client without holding the loop; the request completes when the
     /// client has all of it.
     fn respond(&mut self, cx: &mut Ctx<'_>, l: usize, request: ReqId) {
+        // Keep-alive: an idle connection holds only its memory here, never the loop.
+        cx.keep_alive(request, None);
         let r = cx.core.request(request);
         let (download, mb) = (r.download_s, r.response_kb / 1024.0);
         if download > 0.0 {

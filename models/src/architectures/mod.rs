@@ -34,6 +34,18 @@ pub trait Server: Send {
     fn on_crash(&mut self, cx: &mut Ctx<'_>, process: u32);
     /// A crashed `process` runs again: its threads take work.
     fn on_respawn(&mut self, cx: &mut Ctx<'_>, process: u32);
+    /// A request arrived on an idle keep-alive connection on which `thread` was waiting; the
+    /// thread is idle again and takes it. Only architectures that pass a thread to
+    /// `Ctx::keep_alive` get this; the default treats the request as any arrival.
+    fn on_kept_alive_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId, thread: u32) {
+        let _ = thread;
+        self.on_arrival(cx, request);
+    }
+    /// The idle keep-alive connection `thread` waited on closed (timer): the thread is idle.
+    /// Only architectures that pass a thread to `Ctx::keep_alive` get this.
+    fn on_keepalive_end(&mut self, cx: &mut Ctx<'_>, thread: u32) {
+        let _ = (cx, thread);
+    }
     /// Change how many requests may wait for a worker (`None` = unlimited), live.
     fn set_backlog(&mut self, backlog: Option<u32>);
     /// Resize the worker pool to `processes` × `threads` while running (each architecture
@@ -62,6 +74,12 @@ pub struct Workload {
     sizes: Vec<(f64, f64, f64)>,
     /// (share, bandwidth kbit/s, round trip s) of each client link (empty = instant network).
     links: Vec<(f64, f64, f64)>,
+    /// Requests a client sends per connection.
+    per_connection: u32,
+    /// Mean pause between a response and the client's next request on the connection, s.
+    gap_s: f64,
+    /// Clients leave the connection open after their last request.
+    keeps_open: bool,
 }
 
 impl Workload {
@@ -100,6 +118,29 @@ impl Workload {
         let total: f64 = clients.iter().map(|c| c.weight).sum();
         self.links = clients.iter().map(|c| (c.weight / total, c.bandwidth_kbps, c.rtt_s)).collect();
         self
+    }
+
+    /// The clients' connection habits (for the time idle keep-alive connections hold workers).
+    pub fn with_connections(mut self, load: &crate::config::LoadConfig) -> Self {
+        self.per_connection = load.requests_per_connection;
+        self.keeps_open = load.client_keeps_open;
+        self.gap_s = match &load.arrival {
+            crate::config::Arrival::Closed { think_s, .. } => think_s.mean(),
+            _ => load.connection_gap_s.mean(),
+        };
+        self
+    }
+
+    /// Mean seconds per request that a worker of `c` waits on an idle keep-alive connection (0
+    /// with keep-alive off). A connection carries n = min(requests_per_connection,
+    /// keepalive_requests) requests; the worker waits through the n − 1 pauses between them (each
+    /// cut at the timeout T) and, if the client leaves it open after the last, for T more. Uses
+    /// min(mean pause, T), an upper bound of the mean of min(pause, T).
+    pub fn keepalive_hold_s(&self, c: &ServerConfig) -> f64 {
+        let Some(t) = c.keepalive_timeout_s else { return 0.0 };
+        let n = self.per_connection.max(1).min(c.keepalive_requests.unwrap_or(u32::MAX));
+        let tail = if n == self.per_connection && self.keeps_open { t } else { 0.0 };
+        (f64::from(n - 1) * self.gap_s.min(t) + tail) / f64::from(n)
     }
 
     /// Mean seconds a worker that talks to clients itself is held by the network per request:

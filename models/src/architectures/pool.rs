@@ -233,12 +233,36 @@ impl WorkerPool {
         }
         let r = cx.core.request(request);
         let rest = if self.direct_clients { r.download_s - self.write_hold_s(cx.core, request) } else { 0.0 };
+        let held = cx.core.settings().keepalive_timeout_s.is_some() && self.keep_alive(cx, thread, request);
         if rest > 1e-12 {
             cx.park(request, rest);
         } else {
             cx.core.complete(request);
         }
-        self.release(cx, thread);
+        if !held {
+            self.release(cx, thread);
+        }
+    }
+
+    /// Keep-alive after `thread` wrote `request`'s response: a worker that talks to its clients
+    /// (not behind a front-end, not a CGI process that exits) waits on the idle connection —
+    /// unless its process is about to be recycled or the thread retired, which close the
+    /// connection instead. True if the thread now waits on the connection (its request is
+    /// counted as served; it is not released). Kept out of line: with keep-alive off it is not
+    /// called, and the hot path stays as short as before (callgrind).
+    #[inline(never)]
+    fn keep_alive(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) -> bool {
+        let process = cx.core.threads[thread as usize].process;
+        let i = self.processes.iter().position(|(p, _)| *p == process);
+        let holds = self.direct_clients
+            && self.spawn == Spawn::Persistent
+            && cx.core.threads[thread as usize].enabled
+            && i.is_none_or(|i| !self.recycling[i] && self.max_requests.is_none_or(|m| self.served[i] + 1 < m));
+        let held = cx.keep_alive(request, holds.then_some(thread)) && holds;
+        if held && let Some(i) = i {
+            self.served[i] += 1;
+        }
+        held
     }
 
     /// `thread` has handed its request on: it takes the next request (or retires, if a resize
@@ -257,12 +281,22 @@ impl WorkerPool {
                 let threads = &self.processes[i].1;
                 self.idle.retain(|t| !threads.contains(t));
             }
-            if self.recycling[i] {
-                if self.processes[i].1.iter().all(|&t| cx.core.threads[t as usize].state == ThreadState::Idle) {
-                    self.recycle(cx, i);
-                }
-                return;
+        }
+        self.free(cx, thread);
+    }
+
+    /// `thread` is free (after a request, or after waiting on an idle keep-alive connection): it
+    /// takes the next request, or retires, or lets its recycling process go.
+    #[inline(always)]
+    fn free(&mut self, cx: &mut Ctx<'_>, thread: u32) {
+        let process = cx.core.threads[thread as usize].process;
+        if let Some(i) = self.processes.iter().position(|(p, _)| *p == process)
+            && self.recycling[i]
+        {
+            if self.processes[i].1.iter().all(|&t| cx.core.threads[t as usize].state == ThreadState::Idle) {
+                self.recycle(cx, i);
             }
+            return;
         }
         if cx.core.threads[thread as usize].enabled {
             self.next(cx, thread);
@@ -435,6 +469,13 @@ impl Server for WorkerPool {
     }
     fn on_respawn(&mut self, cx: &mut Ctx<'_>, process: u32) {
         self.respawn(cx, process);
+    }
+    fn on_kept_alive_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId, thread: u32) {
+        // The worker waiting on this connection reads the request at once: no listen queue.
+        self.serve(cx, thread, request);
+    }
+    fn on_keepalive_end(&mut self, cx: &mut Ctx<'_>, thread: u32) {
+        self.free(cx, thread);
     }
     fn resize(&mut self, cx: &mut Ctx<'_>, processes: u32, threads: u32) {
         let threads = if matches!(self.spawn, Spawn::PerRequest { .. }) { 1 } else { threads };

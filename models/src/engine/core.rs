@@ -2,7 +2,7 @@
 //! threads that run a request's CPU then IO, the shared processor-sharing CPU, and the in-flight
 //! requests. Architectures decide *where* requests go; this module makes time pass for them.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use sim::Scheduler;
 
@@ -25,8 +25,31 @@ pub struct Request {
     pub abandoned: bool,
     /// A worker has taken it (its wait is over and it holds its memory).
     pub started: bool,
+    /// The client connection it came on (`NO_CONNECTION`: a connection of its own that closes
+    /// with it).
+    pub connection: u64,
+    /// The client closes the connection after this response.
+    pub closes: bool,
+    /// The server keeps its connection open after it (keep-alive), so leaving does not close it.
+    kept_open: bool,
     generation: u32,
     live: bool,
+}
+
+/// Names no client connection: the request's connection is its own and closes with it.
+pub const NO_CONNECTION: u64 = u64::MAX;
+
+/// A client connection the server knows (only tracked with keep-alive on).
+#[derive(Debug, Clone, Copy)]
+struct Connection {
+    /// Requests answered over it so far.
+    served: u32,
+    /// Open and waiting for the client's next request.
+    idle: bool,
+    /// The worker thread waiting on it while idle (blocking architectures).
+    held_by: Option<u32>,
+    /// Counts idle periods, so a stale keep-alive timer is recognised.
+    epoch: u32,
 }
 
 impl std::ops::Deref for Request {
@@ -49,6 +72,9 @@ pub enum ThreadState {
     Io,
     /// Reading a request from or writing a response to a (slow) client (uses no CPU).
     Net,
+    /// Waiting on an idle keep-alive connection for the client's next request: held, no CPU
+    /// (an Apache worker in the "K" state of its scoreboard).
+    KeepAlive,
 }
 
 /// A thread of some process.
@@ -70,6 +96,8 @@ pub struct Thread {
     pre_s: f64,
     /// Network wait after the IO (writing the response), seconds.
     post_s: f64,
+    /// The idle connection it waits on in `KeepAlive`.
+    connection: u64,
     epoch: u32,
 }
 
@@ -128,6 +156,13 @@ pub struct CoreSettings {
     pub swap_mb: f64,
     /// CPU slowdown factor while swapping.
     pub swap_slowdown: f64,
+    /// Keep-alive: seconds an idle connection stays open (`None` = connections close after
+    /// every response).
+    pub keepalive_timeout_s: Option<f64>,
+    /// Keep-alive: most requests per connection.
+    pub keepalive_requests: u32,
+    /// Keep-alive: memory of one idle connection, MB.
+    pub keepalive_mb: f64,
 }
 
 /// The simulated machine and server state shared by all architectures.
@@ -148,6 +183,8 @@ pub struct Core {
     alive_processes: u32,
     worker_threads: u32,
     done_buf: Vec<u32>,
+    /// Open client connections by id (only with keep-alive on).
+    connections: HashMap<u64, Connection>,
 }
 
 /// A thread's work for one request, in order: read the request, CPU, IO, write the response.
@@ -187,6 +224,7 @@ impl Core {
             alive_processes: 0,
             worker_threads: 0,
             done_buf: Vec::new(),
+            connections: HashMap::new(),
         }
     }
 
@@ -264,6 +302,7 @@ impl Core {
             io_s: 0.0,
             pre_s: 0.0,
             post_s: 0.0,
+            connection: NO_CONNECTION,
             epoch: 0,
         });
         let p = &mut self.processes[process as usize];
@@ -409,14 +448,25 @@ impl Core {
         self.requests.iter().filter(|r| r.live)
     }
 
-    /// Admit a new request arriving now; schedules the client's time-out if there is one.
-    pub(crate) fn admit(&mut self, sched: &mut Scheduler<Event>, d: &Demand, user: u32) -> ReqId {
+    /// Admit a new request arriving now on `connection` (its client closes that connection after
+    /// the response if `closes`); schedules the client's time-out if there is one.
+    pub(crate) fn admit(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        d: &Demand,
+        user: u32,
+        connection: u64,
+        closes: bool,
+    ) -> ReqId {
         let req = Request {
             demand: *d,
             arrival_s: self.now_s,
             user,
             abandoned: false,
             started: false,
+            connection,
+            closes,
+            kept_open: false,
             generation: 0,
             live: true,
         };
@@ -453,7 +503,70 @@ impl Core {
         let (arrival, user) = (r.arrival_s, r.user);
         self.recorder.timed_out(arrival);
         if user != u32::MAX {
-            self.notices.push_back(Notice::UserFree { user });
+            self.notices.push_back(Notice::UserFree { user, gave_up: true });
+        }
+    }
+
+    /// Keep-alive bookkeeping for the request `id` that just arrived: a new connection opens, or
+    /// an idle one carries its next request. Returns the worker thread that was waiting on that
+    /// connection (now idle; it must take the request). Nothing to do with keep-alive off.
+    #[inline]
+    pub(crate) fn arrive_on_connection(&mut self, id: ReqId) -> Option<u32> {
+        self.settings.keepalive_timeout_s?;
+        let connection = self.request(id).connection;
+        let reused =
+            (connection != NO_CONNECTION).then(|| self.connections.get_mut(&connection)).flatten().filter(|c| c.idle);
+        let Some(c) = reused else {
+            self.recorder.add_level(self.now_s, Level::Connections, 1.0);
+            if connection != NO_CONNECTION {
+                self.connections.insert(connection, Connection { served: 0, idle: false, held_by: None, epoch: 0 });
+            }
+            return None;
+        };
+        c.idle = false;
+        c.epoch = c.epoch.wrapping_add(1);
+        let held = c.held_by.take();
+        self.recorder.add_level(self.now_s, Level::IdleConnections, -1.0);
+        self.buffer_memory_changed(-self.settings.keepalive_mb);
+        if let Some(t) = held {
+            self.unhold(t);
+        }
+        held
+    }
+
+    /// `thread` stops waiting on an idle connection: it is idle.
+    fn unhold(&mut self, thread: u32) {
+        let th = &mut self.threads[thread as usize];
+        debug_assert_eq!(th.state, ThreadState::KeepAlive);
+        th.state = ThreadState::Idle;
+        th.connection = NO_CONNECTION;
+        if th.is_worker {
+            self.recorder.add_level(self.now_s, Level::BusyWorkers, -1.0);
+        }
+    }
+
+    /// An idle connection closes (its keep-alive timer ran out, or its process died).
+    fn close_idle(&mut self, connection: u64) {
+        if let Some(c) = self.connections.remove(&connection) {
+            debug_assert!(c.idle);
+            self.recorder.add_level(self.now_s, Level::Connections, -1.0);
+            self.recorder.add_level(self.now_s, Level::IdleConnections, -1.0);
+            self.buffer_memory_changed(-self.settings.keepalive_mb);
+        }
+    }
+
+    /// The keep-alive timer of `connection` fired: if it is still idle in the same idle period
+    /// it closes, and a worker waiting on it is told (`Notice::KeepAliveEnd`).
+    pub(crate) fn keepalive_end(&mut self, connection: u64, epoch: u32) {
+        let Some(c) = self.connections.get(&connection) else { return };
+        if !c.idle || c.epoch != epoch {
+            return;
+        }
+        let held = c.held_by;
+        self.close_idle(connection);
+        if let Some(t) = held {
+            self.unhold(t);
+            self.notices.push_back(Notice::KeepAliveEnd { thread: t });
         }
     }
 
@@ -466,14 +579,22 @@ impl Core {
         let r = &mut self.requests[id.index as usize];
         r.live = false;
         let (arrival, abandoned, started, user, hog) = (r.arrival_s, r.abandoned, r.started, r.user, r.hog_mb);
+        let (connection, kept_open) = (r.connection, r.kept_open);
         self.free_requests.push(id.index);
         self.recorder.add_level(self.now_s, Level::InSystem, -1.0);
+        if self.settings.keepalive_timeout_s.is_some() && !kept_open {
+            // The connection closes with its last request.
+            self.recorder.add_level(self.now_s, Level::Connections, -1.0);
+            if connection != NO_CONNECTION {
+                self.connections.remove(&connection);
+            }
+        }
         let mb = self.settings.request_mb + hog;
         if started && mb > 0.0 {
             self.recorder.add_level(self.now_s, Level::MemoryMb, -mb);
         }
         if !abandoned && user != u32::MAX {
-            self.notices.push_back(Notice::UserFree { user });
+            self.notices.push_back(Notice::UserFree { user, gave_up: false });
         }
         (arrival, abandoned)
     }
@@ -642,8 +763,16 @@ impl Ctx<'_> {
         }
         let mut lost = Vec::new();
         for t in self.core.processes[p].threads.clone() {
-            if self.core.threads[t as usize].state == ThreadState::Idle {
-                continue;
+            match self.core.threads[t as usize].state {
+                ThreadState::Idle => continue,
+                ThreadState::KeepAlive => {
+                    // Its idle connection dies with it; no request is lost.
+                    let connection = self.core.threads[t as usize].connection;
+                    self.core.unhold(t);
+                    self.core.close_idle(connection);
+                    continue;
+                }
+                _ => {}
             }
             if self.core.cpu.contains(t) {
                 self.core.cpu.remove(now, t);
@@ -743,6 +872,46 @@ impl Ctx<'_> {
             self.core.recorder.set_level(now, Level::Swapping, if swapping { 1.0 } else { 0.0 });
             self.core.rearm_cpu(self.sched);
         }
+    }
+
+    /// The response to `request` has been written. With keep-alive on, its connection then stays
+    /// open for the client's next request — unless the client closes it or gave up, or it has
+    /// carried `keepalive_requests` — for at most `keepalive_timeout_s`. A `thread` given here
+    /// waits on the idle connection (`ThreadState::KeepAlive`, still taken from the pool) until
+    /// the next request comes (`Server::on_kept_alive_arrival`) or the timer closes it
+    /// (`Server::on_keepalive_end`); without one the idle connection holds only memory (an
+    /// event loop, a front-end). Call before completing the request. True if the connection
+    /// stays open.
+    pub fn keep_alive(&mut self, request: ReqId, thread: Option<u32>) -> bool {
+        let Some(timeout_s) = self.core.settings.keepalive_timeout_s else { return false };
+        let r = self.core.request(request);
+        let (connection, closes, abandoned) = (r.connection, r.closes, r.abandoned);
+        let limit = self.core.settings.keepalive_requests;
+        let Some(c) = self.core.connections.get_mut(&connection) else { return false };
+        c.served += 1;
+        if closes || abandoned || c.served >= limit {
+            return false;
+        }
+        c.idle = true;
+        c.epoch = c.epoch.wrapping_add(1);
+        c.held_by = thread;
+        let epoch = c.epoch;
+        let now = self.core.now_s;
+        self.core.requests[request.index as usize].kept_open = true;
+        self.core.recorder.add_level(now, Level::IdleConnections, 1.0);
+        self.core.buffer_memory_changed(self.core.settings.keepalive_mb);
+        if let Some(t) = thread {
+            let th = &mut self.core.threads[t as usize];
+            debug_assert_eq!(th.state, ThreadState::Idle, "thread {t} is busy");
+            th.state = ThreadState::KeepAlive;
+            th.connection = connection;
+            th.request = ReqId::NONE;
+            if th.is_worker {
+                self.core.recorder.add_level(now, Level::BusyWorkers, 1.0);
+            }
+        }
+        self.sched.schedule_in(timeout_s, Event::KeepAliveEnd { connection, epoch });
+        true
     }
 
     /// Park `request` for `delay_s` seconds without holding any thread (non-blocking IO); the
@@ -895,7 +1064,7 @@ impl Ctx<'_> {
                 self.sched.schedule_in(delay, Event::IoDone { thread, epoch });
             }
             ThreadState::Io | ThreadState::Net => self.task_done(thread),
-            ThreadState::Idle | ThreadState::Cpu | ThreadState::GilWait => {}
+            ThreadState::Idle | ThreadState::Cpu | ThreadState::GilWait | ThreadState::KeepAlive => {}
         }
     }
 

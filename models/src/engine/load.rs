@@ -2,16 +2,20 @@
 //! or closed (users with think time), and the request mix. Each purpose has its own RNG stream,
 //! so every server in a scenario sees identical arrival times and request demands.
 
+use std::collections::HashMap;
+
 use sim::dist::{exp1, unit};
 use sim::{Dist, Scheduler, SimRng, stream};
 
 use super::Event;
+use super::core::NO_CONNECTION;
 use crate::config::{Arrival, RateStep, Scenario};
 
 /// RNG stream purposes.
 const STREAM_ARRIVALS: u64 = 1;
 const STREAM_DEMANDS: u64 = 2;
 const STREAM_THINK: u64 = 3;
+const STREAM_GAPS: u64 = 4;
 
 /// A request class ready for sampling.
 #[derive(Debug, Clone)]
@@ -83,6 +87,20 @@ pub struct LoadGen {
     think_rng: SimRng,
     /// Index of the next arrival of a replayed log.
     log_next: usize,
+    /// Requests a client sends over one connection before closing it.
+    per_connection: u32,
+    /// Open loads: pause between a response and the client's next request, seconds.
+    gap_s: Dist,
+    gaps_rng: SimRng,
+    /// Open loads: a client leaves its connection open after its last request.
+    keeps_open: bool,
+    /// Open loads: each arrival is a client with an identity (see `open_client`).
+    open_clients: bool,
+    /// Open-load clients still sending: id → requests left, the one in progress included.
+    visits: HashMap<u32, u32>,
+    next_visit: u32,
+    /// Closed loads, per user: (its connection's serial number, requests sent on it).
+    user_connections: Vec<(u32, u32)>,
 }
 
 impl LoadGen {
@@ -128,7 +146,52 @@ impl LoadGen {
             demands_rng: stream(seed, rep, STREAM_DEMANDS),
             think_rng: stream(seed, rep, STREAM_THINK),
             log_next: 0,
+            per_connection: scenario.load.requests_per_connection.max(1),
+            gap_s: scenario.load.connection_gap_s.clone(),
+            gaps_rng: stream(seed, rep, STREAM_GAPS),
+            keeps_open: scenario.load.client_keeps_open,
+            open_clients: scenario.load.open_clients_have_connections(),
+            visits: HashMap::new(),
+            next_visit: 0,
+            user_connections: match scenario.load.arrival {
+                Arrival::Closed { users, .. } => vec![(0, 0); users as usize],
+                _ => Vec::new(),
+            },
         }
+    }
+
+    /// A new open-load client arrives: `u32::MAX` if clients send one request each and close
+    /// (no identity needed), else a fresh client id that sends `requests_per_connection`.
+    #[inline]
+    pub fn open_client(&mut self) -> u32 {
+        if !self.open_clients {
+            return u32::MAX;
+        }
+        let id = self.next_visit;
+        self.next_visit = self.next_visit.wrapping_add(1) % u32::MAX;
+        self.visits.insert(id, self.per_connection);
+        id
+    }
+
+    /// The connection `user` sends its next request on, and whether the client closes it after
+    /// the response. Closed-load users open a new connection every `requests_per_connection`
+    /// requests (and after giving up on one).
+    #[inline]
+    pub fn connection_for(&mut self, user: u32) -> (u64, bool) {
+        if user == u32::MAX {
+            return (NO_CONNECTION, true);
+        }
+        let id = u64::from(user) << 32;
+        if let Some((serial, sent)) = self.user_connections.get_mut(user as usize) {
+            if *sent >= self.per_connection {
+                *serial = serial.wrapping_add(1);
+                *sent = 0;
+            }
+            *sent += 1;
+            return (id | u64::from(*serial), *sent == self.per_connection);
+        }
+        let left = self.visits.get(&user).copied().unwrap_or(1);
+        (id, left <= 1 && !self.keeps_open)
     }
 
     /// The current open-load arrival rate, requests per second.
@@ -273,10 +336,25 @@ impl LoadGen {
         }
     }
 
-    /// A closed-load client got its answer: it thinks, then sends its next request.
-    pub fn user_free(&mut self, user: u32, sched: &mut Scheduler<Event>) {
+    /// Client `user` got its answer, or gave up (closing its connection): a closed-load user
+    /// thinks, then sends its next request; an open-load client sends its next request after a
+    /// gap, or leaves after its last (or after giving up).
+    pub fn user_free(&mut self, user: u32, gave_up: bool, sched: &mut Scheduler<Event>) {
         if let Arrival::Closed { think_s, .. } = &self.arrival {
+            if gave_up && let Some((serial, sent)) = self.user_connections.get_mut(user as usize) {
+                *serial = serial.wrapping_add(1);
+                *sent = 0;
+            }
             let t = think_s.sample(&mut self.think_rng);
+            sched.schedule_in(t, Event::Think { user });
+            return;
+        }
+        let Some(left) = self.visits.get_mut(&user) else { return };
+        *left = left.saturating_sub(1);
+        if gave_up || *left == 0 {
+            self.visits.remove(&user);
+        } else {
+            let t = self.gap_s.sample(&mut self.gaps_rng);
             sched.schedule_in(t, Event::Think { user });
         }
     }

@@ -90,6 +90,13 @@ pub enum Event {
         /// The process.
         process: u32,
     },
+    /// An idle keep-alive connection's timer ran out (stale if it carried a request since).
+    KeepAliveEnd {
+        /// The connection.
+        connection: u64,
+        /// The connection's idle period when the timer was set.
+        epoch: u32,
+    },
 }
 
 /// Something the core tells the driver after handling an event.
@@ -97,8 +104,10 @@ pub enum Event {
 pub(crate) enum Notice {
     /// A thread finished its task (CPU then IO) and is idle.
     TaskDone { thread: u32, request: ReqId },
-    /// A closed-load client has its answer (or gave up) and starts thinking.
-    UserFree { user: u32 },
+    /// A client has its answer (or gave up, closing its connection) and starts thinking.
+    UserFree { user: u32, gave_up: bool },
+    /// The idle keep-alive connection `thread` waited on closed: the thread is idle.
+    KeepAliveEnd { thread: u32 },
     /// A process dies: a request crashed it, the watchdog or the OOM killer killed it.
     Crash { process: u32, cause: Death },
 }
@@ -131,7 +140,8 @@ impl ServerSim {
     pub fn new(scenario: &Scenario, server_index: usize, replication: u32, series: bool) -> Simulation<ServerSim> {
         let config = scenario.servers[server_index].clone();
         let recorder =
-            Recorder::new(scenario.run.warmup_s, scenario.machine.cores, series.then_some(scenario.run.window_s));
+            Recorder::new(scenario.run.warmup_s, scenario.machine.cores, series.then_some(scenario.run.window_s))
+                .with_connections(config.keepalive_timeout_s.is_some());
         let settings = CoreSettings {
             gil_switch_s: config.gil_switch_s,
             thread_mb: config.thread_mb,
@@ -140,6 +150,9 @@ impl ServerSim {
             timeout_s: scenario.load.timeout_s,
             respawn_s: config.respawn_s,
             request_timeout_s: config.request_timeout_s,
+            keepalive_timeout_s: config.keepalive_timeout_s,
+            keepalive_requests: config.keepalive_requests.unwrap_or(u32::MAX),
+            keepalive_mb: config.keepalive_kb / 1024.0,
             memory_mb: scenario.machine.memory_mb,
             swap_mb: scenario.machine.swap_mb,
             swap_slowdown: scenario.machine.swap_slowdown,
@@ -178,9 +191,14 @@ impl ServerSim {
 
     fn admit(&mut self, sched: &mut Scheduler<Event>, user: u32) {
         let d = self.load.draw_request();
-        let id = self.core.admit(sched, &d, user);
+        let (connection, closes) = self.load.connection_for(user);
+        let id = self.core.admit(sched, &d, user, connection, closes);
+        let held = self.core.arrive_on_connection(id);
         let mut cx = Ctx { core: &mut self.core, sched };
-        self.server.on_arrival(&mut cx, id);
+        match held {
+            Some(thread) => self.server.on_kept_alive_arrival(&mut cx, id, thread),
+            None => self.server.on_arrival(&mut cx, id),
+        }
     }
 }
 
@@ -192,7 +210,8 @@ impl Model for ServerSim {
         match event {
             Event::Arrival { generation } => {
                 if self.load.arrival_due(generation, sched) {
-                    self.admit(sched, u32::MAX);
+                    let client = self.load.open_client();
+                    self.admit(sched, client);
                 }
             }
             Event::Think { user } => self.admit(sched, user),
@@ -210,6 +229,7 @@ impl Model for ServerSim {
             Event::WarmupEnd => self.core.recorder.end_warmup(sched.now_s()),
             Event::Watchdog { thread, epoch } => Ctx { core: &mut self.core, sched }.watchdog(thread, epoch),
             Event::Respawn { process } => self.respawn(process, sched),
+            Event::KeepAliveEnd { connection, epoch } => self.core.keepalive_end(connection, epoch),
         }
         self.drain_notices(sched);
         if self.core.settings().memory_mb.is_some() {
@@ -252,7 +272,11 @@ impl ServerSim {
                     let mut cx = Ctx { core: &mut self.core, sched };
                     self.server.on_task_done(&mut cx, thread, request);
                 }
-                Notice::UserFree { user } => self.load.user_free(user, sched),
+                Notice::UserFree { user, gave_up } => self.load.user_free(user, gave_up, sched),
+                Notice::KeepAliveEnd { thread } => {
+                    let mut cx = Ctx { core: &mut self.core, sched };
+                    self.server.on_keepalive_end(&mut cx, thread);
+                }
                 Notice::Crash { process, cause } => {
                     // Counted once, here, and only if the process was still running.
                     if self.core.processes[process as usize].alive {

@@ -512,7 +512,39 @@ impl Validator<'_> {
                 rtt_s: self.non_negative(&cp.key("rtt_ms"), c.rtt_ms, 0.0) / 1e3,
             });
         }
-        let load = LoadConfig { arrival, rate_rps, schedule, timeout_s, clients };
+        let requests_per_connection = match l.requests_per_connection {
+            Some(n) => self.at_least_one(&p.key("requests_per_connection"), n),
+            None => 1,
+        };
+        let closed = matches!(arrival, Arrival::Closed { .. });
+        let connection_gap_s = match &l.connection_gap_ms {
+            Some(_) if closed => {
+                self.problem(
+                    &p.key("connection_gap_ms"),
+                    "a closed load's pause between requests is `think_ms`; `connection_gap_ms` applies to open loads",
+                );
+                Dist::Const(0.0)
+            }
+            Some(d) => self.dist(&p.key("connection_gap_ms"), d, 1e3),
+            None => Dist::Const(0.0),
+        };
+        if closed && l.client_keeps_open.is_some() {
+            self.problem(
+                &p.key("client_keeps_open"),
+                "applies to open loads (a closed load's users go on sending requests); allowed: remove it",
+            );
+        }
+        let client_keeps_open = l.client_keeps_open.unwrap_or(false);
+        let load = LoadConfig {
+            arrival,
+            rate_rps,
+            schedule,
+            timeout_s,
+            clients,
+            requests_per_connection,
+            connection_gap_s,
+            client_keeps_open,
+        };
         self.run_length(p, &load, run);
         Some(load)
     }
@@ -677,6 +709,21 @@ impl Validator<'_> {
         c.request_timeout_s = self.positive_opt(&p.key("request_timeout_s"), s.request_timeout_s);
         c.max_requests = s.max_requests.map(|n| self.at_least_one(&p.key("max_requests"), n));
         c.spawn_s = self.non_negative(&p.key("spawn_ms"), s.spawn_ms, 0.0) / 1e3;
+        c.keepalive_timeout_s = self.positive_opt(&p.key("keepalive_timeout_s"), s.keepalive_timeout_s);
+        c.keepalive_requests = s.keepalive_requests.map(|n| self.at_least_one(&p.key("keepalive_requests"), n));
+        c.keepalive_kb = self.non_negative(&p.key("keepalive_kb"), s.keepalive_kb, 0.0);
+        if c.keepalive_timeout_s.is_none() {
+            for (set, f) in
+                [(s.keepalive_requests.is_some(), "keepalive_requests"), (s.keepalive_kb.is_some(), "keepalive_kb")]
+            {
+                if set {
+                    self.problem(
+                        &p.key(f),
+                        format!("`{f}` needs keep-alive on: set `keepalive_timeout_s` (seconds > 0) too"),
+                    );
+                }
+            }
+        }
         c.queue_discipline = match s.queue_discipline.as_deref() {
             None | Some("fifo") => Discipline::Fifo,
             Some("lifo") if info.kind != ArchitectureKind::EventLoop => Discipline::Lifo,
@@ -859,6 +906,20 @@ threads = 4
     #[test]
     fn each_bad_input_names_its_field_and_what_is_allowed() {
         refused("threads = 4", "thread = 4", "server[0].thread", "did you mean `threads`");
+        refused("threads = 4", "threads = 4\nkeepalive_kb = 4.0", "server[0].keepalive_kb", "keepalive_timeout_s");
+        refused("threads = 4", "threads = 4\nkeepalive_timeout_s = 0.0", "server[0].keepalive_timeout_s", "> 0");
+        refused(
+            "rate_rps = 10.0",
+            "rate_rps = 10.0\nrequests_per_connection = 0",
+            "load.requests_per_connection",
+            "from 1",
+        );
+        refused(
+            "arrival = \"poisson\"\nrate_rps = 10.0",
+            "arrival = \"closed\"\nusers = 3\nthink_ms = 5.0\nconnection_gap_ms = 5.0",
+            "load.connection_gap_ms",
+            "think_ms",
+        );
         refused("rate_rps = 10.0", "rate_rps = \"fast\"", "load.rate_rps", "expected f64");
         refused("rate_rps = 10.0", "rate_rps = -1.0", "load.rate_rps", "> 0");
         refused("rate_rps = 10.0", "rate_rps = 0.0", "load.rate_rps", "> 0");

@@ -49,6 +49,9 @@ pub struct RawLoad {
     pub timeout_s: Option<f64>,
     pub clients: Option<Vec<RawClient>>,
     pub log_file: Option<String>,
+    pub requests_per_connection: Option<u32>,
+    pub connection_gap_ms: Option<RawDist>,
+    pub client_keeps_open: Option<bool>,
 }
 
 /// One `[[load.clients]]` link.
@@ -118,6 +121,9 @@ pub struct RawServer {
     pub max_requests: Option<u32>,
     pub spawn_ms: Option<f64>,
     pub queue_discipline: Option<String>,
+    pub keepalive_timeout_s: Option<f64>,
+    pub keepalive_requests: Option<u32>,
+    pub keepalive_kb: Option<f64>,
 }
 
 macro_rules! overlay {
@@ -131,7 +137,8 @@ impl RawServer {
     pub fn overlay(&mut self, base: &RawServer) {
         overlay!(self, base; name, architecture, listen_backlog, gil, gil_switch_ms, process_mb, shared_mb,
             thread_mb, memory_kb, threads, processes, blocking_io, offload_threads, daemons, queue_timeout_s,
-            frontend_processes, frontend_mb, max_processes, startup_ms, respawn_ms, socket_buffer_kb, request_timeout_s, max_requests, spawn_ms, queue_discipline);
+            frontend_processes, frontend_mb, max_processes, startup_ms, respawn_ms, socket_buffer_kb, request_timeout_s, max_requests, spawn_ms, queue_discipline,
+            keepalive_timeout_s, keepalive_requests, keepalive_kb);
     }
 
     /// The architecture-specific fields that are set, by their file names.

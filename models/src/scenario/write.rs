@@ -125,6 +125,17 @@ pub fn to_toml(s: &Scenario) -> String {
     if let Some(t) = s.load.timeout_s {
         let _ = writeln!(o, "timeout_s = {}", num(t));
     }
+    if s.load.requests_per_connection != 1 {
+        let _ = writeln!(o, "requests_per_connection = {}", s.load.requests_per_connection);
+    }
+    if !matches!(s.load.arrival, Arrival::Closed { .. }) {
+        if !matches!(s.load.connection_gap_s, sim::Dist::Const(g) if g == 0.0) {
+            let _ = writeln!(o, "connection_gap_ms = {}", dist(&s.load.connection_gap_s, 1e3));
+        }
+        if s.load.client_keeps_open {
+            o.push_str("client_keeps_open = true\n");
+        }
+    }
     for c in &s.load.clients {
         let _ = writeln!(
             o,
@@ -218,6 +229,12 @@ pub fn to_toml(s: &Scenario) -> String {
         if let Some(n) = v.max_requests {
             let _ = writeln!(o, "max_requests = {n}\nspawn_ms = {}", file_number(v.spawn_s, 1e3));
         }
+        if let Some(t) = v.keepalive_timeout_s {
+            let _ = writeln!(o, "keepalive_timeout_s = {}\nkeepalive_kb = {}", num(t), num(v.keepalive_kb));
+            if let Some(n) = v.keepalive_requests {
+                let _ = writeln!(o, "keepalive_requests = {n}");
+            }
+        }
         let _ = writeln!(
             o,
             "gil = {}\ngil_switch_ms = {}\nprocess_mb = {}\nshared_mb = {}\nthread_mb = {}\nmemory_kb = {}\nrespawn_ms = {}\nsocket_buffer_kb = {}",
@@ -271,7 +288,16 @@ mod tests {
                     (y.processes, y.threads, y.listen_backlog, y.gil)
                 );
                 assert_eq!(x.name, y.name);
+                assert_eq!(
+                    (x.keepalive_timeout_s, x.keepalive_requests, x.keepalive_kb),
+                    (y.keepalive_timeout_s, y.keepalive_requests, y.keepalive_kb)
+                );
             }
+            assert_eq!(
+                (a.load.requests_per_connection, a.load.client_keeps_open, a.load.connection_gap_s.mean()),
+                (b.load.requests_per_connection, b.load.client_keeps_open, b.load.connection_gap_s.mean()),
+                "{file}"
+            );
         }
     }
 
