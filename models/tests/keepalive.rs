@@ -102,6 +102,29 @@ fn keepalive_requests_closes_connections_and_lets_waiting_users_in() {
 }
 
 #[test]
+fn connections_closed_after_two_requests_give_exactly_two_per_hold() {
+    // MaxKeepAliveRequests = 2: a process serves a request (0.1 s), waits through the think time
+    // (1 s), serves the second (0.1 s), and the connection closes: 2 requests per 1.2 s per
+    // process, 5 × 2 / 1.2 = 8.33 req/s (the users' 18.18 req/s keep the queue full). The same
+    // user's next connection reuses its id, so a stale timer from an earlier idle period must
+    // not close it (a regression test: it did while idle periods were numbered per connection).
+    let s = "architecture = \"prefork\"\nprocesses = 5\nkeepalive_timeout_s = 5.0\nkeepalive_requests = 2\n";
+    let r = run_one(&closed(20, 1_000_000, s), 0, 0, false);
+    close_to("throughput", r.throughput_rps, 5.0 * 2.0 / 1.2, 0.01);
+    close_to("idle connections", r.mean_idle_connections, 5.0 * 1.0 / 1.2, 0.01);
+}
+
+#[test]
+fn a_process_about_to_be_recycled_closes_the_connection_instead_of_waiting() {
+    // max_requests = 1: every response is a process's last before it is recycled, so no worker
+    // ever waits on an idle connection and nothing stays idle: as without keep-alive, 18.18 req/s.
+    let s = "architecture = \"prefork\"\nprocesses = 5\nkeepalive_timeout_s = 5.0\nmax_requests = 1\n";
+    let r = run_one(&closed(20, 1_000_000, s), 0, 0, false);
+    close_to("throughput", r.throughput_rps, 20.0 / 1.1, 0.01);
+    assert_eq!(r.mean_idle_connections, 0.0);
+}
+
+#[test]
 fn a_client_that_closes_after_each_request_never_holds_a_worker() {
     // requests_per_connection = 1: the client closes after every response, so keep-alive on
     // the server changes nothing: 18.18 req/s as without it, and no idle connections.

@@ -126,17 +126,29 @@ fn gil_off_at_start_equals_no_gil() {
     assert_eq!(live.servers[0].sim.model.finish(200.0).series, report.servers[0].series());
 }
 
-/// A random sequence of live changes on every architecture keeps the books balanced and the
-/// engine's state consistent (busy-worker level = threads that are busy).
+/// A random sequence of live changes on every architecture, with and without keep-alive, keeps
+/// the books balanced and the engine's state consistent (busy-worker level = threads that are
+/// busy, including those waiting on idle keep-alive connections).
 #[test]
 fn random_live_changes_keep_every_architecture_consistent() {
     use models::architectures::REGISTRY;
     let mut rng = sim::stream(99, 0, 0);
-    for info in &REGISTRY {
+    for (info, keepalive) in REGISTRY.iter().flat_map(|i| [(i, false), (i, true)]) {
         let mut s = typical_server(info, 3);
         s.gil = true;
         s.listen_backlog = Some(50);
+        if keepalive {
+            s.keepalive_timeout_s = Some(0.5);
+            s.keepalive_requests = Some(4);
+            s.keepalive_kb = 16.0;
+        }
         let mut sc = scenario(80.0, Dist::exp(0.005).unwrap(), Dist::exp(0.02).unwrap(), 2, vec![s]);
+        if keepalive {
+            sc.load.rate_rps = 20.0;
+            sc.load.requests_per_connection = 5;
+            sc.load.connection_gap_s = Dist::exp(0.2).unwrap();
+            sc.load.client_keeps_open = true;
+        }
         sc.requests.push(class("static", 0.2, Dist::constant(0.001).unwrap(), Dist::Const(0.0), true));
         sc.load.timeout_s = Some(2.0);
         sc.run.warmup_s = 0.0;
@@ -169,7 +181,20 @@ fn random_live_changes_keep_every_architecture_consistent() {
             live.advance(f64::from(step) * 2.0, u64::MAX);
             let core = &live.servers[0].sim.model.core;
             let busy = core.threads.iter().filter(|t| t.is_worker && t.state != ThreadState::Idle).count() as f64;
-            assert_eq!(core.recorder.level(Level::BusyWorkers), busy, "{} at step {step}", info.id);
+            assert_eq!(
+                core.recorder.level(Level::BusyWorkers),
+                busy,
+                "{} (keep-alive {keepalive}) at step {step}",
+                info.id
+            );
+            assert!(
+                core.recorder.level(Level::IdleConnections) >= 0.0
+                    && core.recorder.level(Level::IdleConnections) <= core.recorder.level(Level::Connections) + 1e-9,
+                "{} at step {step}: idle {} of {} connections",
+                info.id,
+                core.recorder.level(Level::IdleConnections),
+                core.recorder.level(Level::Connections)
+            );
             for (i, t) in core.threads.iter().enumerate() {
                 assert!(
                     t.state == ThreadState::Idle || core.processes[t.process as usize].alive,

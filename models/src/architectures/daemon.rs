@@ -102,9 +102,8 @@ impl Server for Daemon {
             return;
         }
         // The daemon hands its response to the front-end, which buffers it and sends it to the
-        // client; the daemon thread is free at once. The front-end keeps the connection open
-        // (keep-alive) holding only memory.
-        cx.keep_alive(request, None);
+        // client; the daemon thread is free at once. Once it is sent, the front-end may keep the
+        // connection open (keep-alive), holding only memory.
         let r = cx.core.request(request);
         let (download, mb) = (r.download_s, r.response_kb / 1024.0);
         if download > 0.0 {
@@ -118,6 +117,7 @@ impl Server for Daemon {
             cx.core.buffer_memory_changed(mb);
             cx.park(request, download);
         } else {
+            cx.keep_alive(request, None);
             cx.core.complete(request);
         }
         self.daemons.release(cx, thread);
@@ -134,6 +134,7 @@ impl Server for Daemon {
             let mb = cx.core.request(request).response_kb / 1024.0;
             self.buffered_mb -= mb;
             cx.core.buffer_memory_changed(-mb);
+            cx.keep_alive(request, None);
             cx.core.complete(request);
         } else {
             self.in_transfer -= 1;

@@ -297,6 +297,8 @@ impl Loops {
                 self.loops[l].buffered_mb -= mb;
                 cx.core.buffer_memory_changed(-mb);
                 self.loops[l].in_flight -= 1;
+                // The response has been sent: the connection may wait for the next request.
+                cx.keep_alive(request, None);
                 cx.core.complete(request);
             }
             Stage::Work => {
@@ -311,8 +313,6 @@ impl Loops {
     /// buffer and drains to the client without holding the loop; the request completes when the
     /// client has all of it.
     fn respond(&mut self, cx: &mut Ctx<'_>, l: usize, request: ReqId) {
-        // Keep-alive: an idle connection holds only its memory here, never the loop.
-        cx.keep_alive(request, None);
         let r = cx.core.request(request);
         let (download, mb) = (r.download_s, r.response_kb / 1024.0);
         if download > 0.0 {
@@ -322,6 +322,8 @@ impl Loops {
             cx.park(request, download);
         } else {
             self.loops[l].in_flight -= 1;
+            // Keep-alive: an idle connection holds only its memory here, never the loop.
+            cx.keep_alive(request, None);
             cx.core.complete(request);
         }
     }

@@ -252,13 +252,20 @@ impl WorkerPool {
     /// called, and the hot path stays as short as before (callgrind).
     #[inline(never)]
     fn keep_alive(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) -> bool {
+        if !self.direct_clients || self.spawn != Spawn::Persistent {
+            // A front-end, or the web server running CGI processes, holds the idle connection.
+            cx.keep_alive(request, None);
+            return false;
+        }
         let process = cx.core.threads[thread as usize].process;
         let i = self.processes.iter().position(|(p, _)| *p == process);
-        let holds = self.direct_clients
-            && self.spawn == Spawn::Persistent
-            && cx.core.threads[thread as usize].enabled
+        let can_wait = cx.core.threads[thread as usize].enabled
             && i.is_none_or(|i| !self.recycling[i] && self.max_requests.is_none_or(|m| self.served[i] + 1 < m));
-        let held = cx.keep_alive(request, holds.then_some(thread)) && holds;
+        if !can_wait {
+            // The connection closes with this response (a graceful restart or a retired thread).
+            return false;
+        }
+        let held = cx.keep_alive(request, Some(thread));
         if held && let Some(i) = i {
             self.served[i] += 1;
         }
@@ -471,8 +478,18 @@ impl Server for WorkerPool {
         self.respawn(cx, process);
     }
     fn on_kept_alive_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId, thread: u32) {
-        // The worker waiting on this connection reads the request at once: no listen queue.
-        self.serve(cx, thread, request);
+        let process = cx.core.threads[thread as usize].process;
+        let leaving = !cx.core.threads[thread as usize].enabled
+            || self.processes.iter().position(|(p, _)| *p == process).is_some_and(|i| self.recycling[i]);
+        if leaving {
+            // Retired (resize) or recycling since it began to wait: it lets the connection go
+            // and the request queues like a new one.
+            self.free(cx, thread);
+            self.arrive(cx, request);
+        } else {
+            // The worker waiting on this connection reads the request at once: no listen queue.
+            self.serve(cx, thread, request);
+        }
     }
     fn on_keepalive_end(&mut self, cx: &mut Ctx<'_>, thread: u32) {
         self.free(cx, thread);

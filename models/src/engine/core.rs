@@ -48,7 +48,8 @@ struct Connection {
     idle: bool,
     /// The worker thread waiting on it while idle (blocking architectures).
     held_by: Option<u32>,
-    /// Counts idle periods, so a stale keep-alive timer is recognised.
+    /// Which idle period this is (from `Core::idle_periods`, unique over the whole run, so a
+    /// stale keep-alive timer is recognised even when a connection id is reused).
     epoch: u32,
 }
 
@@ -185,6 +186,8 @@ pub struct Core {
     done_buf: Vec<u32>,
     /// Open client connections by id (only with keep-alive on).
     connections: HashMap<u64, Connection>,
+    /// Idle periods begun so far (numbers each one for its keep-alive timer).
+    idle_periods: u32,
 }
 
 /// A thread's work for one request, in order: read the request, CPU, IO, write the response.
@@ -225,6 +228,7 @@ impl Core {
             worker_threads: 0,
             done_buf: Vec::new(),
             connections: HashMap::new(),
+            idle_periods: 0,
         }
     }
 
@@ -500,8 +504,13 @@ impl Core {
             return;
         }
         r.abandoned = true;
-        let (arrival, user) = (r.arrival_s, r.user);
+        let (arrival, user, connection, kept_open) = (r.arrival_s, r.user, r.connection, r.kept_open);
         self.recorder.timed_out(arrival);
+        if kept_open {
+            // The response was written but the client gave up before it had it all: the client
+            // closes the (now idle) connection.
+            self.end_idle(connection);
+        }
         if user != u32::MAX {
             self.notices.push_back(Notice::UserFree { user, gave_up: true });
         }
@@ -524,7 +533,6 @@ impl Core {
             return None;
         };
         c.idle = false;
-        c.epoch = c.epoch.wrapping_add(1);
         let held = c.held_by.take();
         self.recorder.add_level(self.now_s, Level::IdleConnections, -1.0);
         self.buffer_memory_changed(-self.settings.keepalive_mb);
@@ -558,8 +566,15 @@ impl Core {
     /// The keep-alive timer of `connection` fired: if it is still idle in the same idle period
     /// it closes, and a worker waiting on it is told (`Notice::KeepAliveEnd`).
     pub(crate) fn keepalive_end(&mut self, connection: u64, epoch: u32) {
+        if self.connections.get(&connection).is_some_and(|c| c.idle && c.epoch == epoch) {
+            self.end_idle(connection);
+        }
+    }
+
+    /// The idle `connection` closes now (if it is idle), and a worker waiting on it is told.
+    fn end_idle(&mut self, connection: u64) {
         let Some(c) = self.connections.get(&connection) else { return };
-        if !c.idle || c.epoch != epoch {
+        if !c.idle {
             return;
         }
         let held = c.held_by;
@@ -893,7 +908,8 @@ impl Ctx<'_> {
             return false;
         }
         c.idle = true;
-        c.epoch = c.epoch.wrapping_add(1);
+        self.core.idle_periods = self.core.idle_periods.wrapping_add(1);
+        c.epoch = self.core.idle_periods;
         c.held_by = thread;
         let epoch = c.epoch;
         let now = self.core.now_s;
