@@ -39,7 +39,15 @@ const METRICS: [Metric; 6] = [
 pub fn line_count(rt: &Runtime) -> usize {
     let n = rt.run.servers.len();
     let idle = if keepalive_on(rt) { n } else { 0 };
-    n * METRICS.len() + n + 1 + idle // p50 lines, the offered-load line, idle-connection lines
+    let served = if clients_give_up(rt) { n } else { 0 };
+    // p50 lines, the offered-load line, idle-connection lines, served lines
+    n * METRICS.len() + n + 1 + idle + served
+}
+
+/// Clients give up (time-outs), so what the server serves can exceed the goodput: the
+/// throughput plot also shows it.
+fn clients_give_up(rt: &Runtime) -> bool {
+    rt.scenario.load.timeout_s.is_some()
 }
 
 /// Some server keeps idle connections open (keep-alive): the waiting plot also shows them.
@@ -68,6 +76,7 @@ pub fn plots_ui(ui: &mut Ui, rt: &Runtime, hidden: &HashSet<String>, presenter: 
     let lw = line_width(presenter);
     let link = Id::unique("series-x");
     let keepalive = keepalive_on(rt);
+    let give_up = clients_give_up(rt);
     for (row, chunk) in METRICS.chunks(columns).enumerate() {
         let last_row = row + 1 == rows;
         ui.horizontal(|ui| {
@@ -76,6 +85,8 @@ pub fn plots_ui(ui: &mut Ui, rt: &Runtime, hidden: &HashSet<String>, presenter: 
                     ui.set_width(plot_w);
                     if m.id == "waiting" && keepalive {
                         ui.strong("Requests waiting (dashed: idle keep-alive connections)");
+                    } else if m.id == "throughput" && give_up {
+                        ui.strong("Goodput (dashed: served, in time or not)");
                     } else {
                         ui.strong(m.title);
                     }
@@ -123,6 +134,14 @@ pub fn plots_ui(ui: &mut Ui, rt: &Runtime, hidden: &HashSet<String>, presenter: 
                                 continue;
                             }
                             p.line(Line::new(name.clone(), points(rows, m.value)).color(server_color(i)).width(lw));
+                            if m.id == "throughput" && give_up {
+                                p.line(
+                                    Line::new(name.clone(), points(rows, |r| r.served_rps))
+                                        .color(server_color(i))
+                                        .style(LineStyle::dashed_dense())
+                                        .width(lw * 0.7),
+                                );
+                            }
                             if m.id == "waiting" && keepalive {
                                 p.line(
                                     Line::new(name.clone(), points(rows, |r| r.idle_connections))

@@ -73,7 +73,10 @@ fn adding_a_server_adds_its_plot_lines() {
     h.get_by_label("Add server").click();
     h.run_steps(2);
     assert_eq!(h.state().rt.run.servers.len(), 5);
-    assert_eq!(gui::plots::line_count(&h.state().rt), lines + 7, "six metrics plus its p50 line");
+    // Six metrics, its p50 line, and (clients that give up: the default load has a time-out)
+    // its served line in the throughput plot.
+    let served = usize::from(models::scenario::default_scenario().load.timeout_s.is_some());
+    assert_eq!(gui::plots::line_count(&h.state().rt), lines + 7 + served, "six metrics, p50 and served lines");
     // The new server ("threaded", the default choice) shows in the legend, the controls (name and
     // architecture tag) and the table.
     assert_eq!(h.query_all_by_label("threaded").count(), before + 4);

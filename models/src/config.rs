@@ -122,6 +122,11 @@ pub struct LoadConfig {
     /// After its last request a client leaves the connection open (as browsers do) until the
     /// server closes it, instead of closing it at once (open loads).
     pub client_keeps_open: bool,
+    /// How many times a client sends a request again after it timed out, was refused or failed.
+    pub retries: u32,
+    /// Pause before the first retry, seconds; it doubles before each further one (exponential
+    /// backoff).
+    pub retry_backoff_s: f64,
 }
 
 impl LoadConfig {
@@ -138,13 +143,16 @@ impl LoadConfig {
             requests_per_connection: 1,
             connection_gap_s: Dist::Const(0.0),
             client_keeps_open: false,
+            retries: 0,
+            retry_backoff_s: 0.0,
         }
     }
 
-    /// Open-load arrivals are clients that send more than one request or keep their connection
-    /// open, so each needs an identity (its connection).
+    /// Open-load arrivals are clients that send more than one request, keep their connection
+    /// open or retry, so each needs an identity.
     pub fn open_clients_have_connections(&self) -> bool {
-        !matches!(self.arrival, Arrival::Closed { .. }) && (self.requests_per_connection > 1 || self.client_keeps_open)
+        !matches!(self.arrival, Arrival::Closed { .. })
+            && (self.requests_per_connection > 1 || self.client_keeps_open || self.retries > 0)
     }
 }
 

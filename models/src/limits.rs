@@ -24,11 +24,17 @@ pub fn run_requests(load: &crate::config::LoadConfig, end_s: f64) -> f64 {
             let think = think_s.mean();
             if think > 0.0 { f64::from(*users) * end_s / think } else { 0.0 }
         }
-        Arrival::Log(log) => log.times_s.len() as f64 * f64::from(load.requests_per_connection),
-        Arrival::Poisson | Arrival::Uniform => load.peak_rate_rps() * end_s * f64::from(load.requests_per_connection),
+        Arrival::Log(log) => {
+            log.times_s.len() as f64 * f64::from(load.requests_per_connection) * f64::from(1 + load.retries)
+        }
+        Arrival::Poisson | Arrival::Uniform => {
+            load.peak_rate_rps() * end_s * f64::from(load.requests_per_connection) * f64::from(1 + load.retries)
+        }
     }
 }
 
+/// Most retries a client makes of one request.
+pub const MAX_RETRIES: u32 = 100;
 /// Largest access log a scenario may replay, bytes (a few million lines).
 pub const MAX_LOG_BYTES: u64 = 512 << 20;
 /// Largest number of time-series windows in one run (rows are kept in memory).

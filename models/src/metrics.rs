@@ -29,6 +29,9 @@ pub struct Counts {
     pub recycles: u64,
     /// Processes killed by the out-of-memory killer (after warm-up).
     pub oom_kills: u64,
+    /// Arrivals that were a client's retry of a request that timed out, was refused or failed
+    /// (part of `arrived`).
+    pub retries: u64,
 }
 
 /// The levels tracked as time-weighted averages, in a fixed order.
@@ -96,6 +99,10 @@ pub struct SeriesRow {
     pub connections: f64,
     /// Time-averaged idle keep-alive connections.
     pub idle_connections: f64,
+    /// Responses the server finished per second, in time or not (completed + wasted).
+    pub served_rps: f64,
+    /// Retries arriving per second.
+    pub retried_rps: f64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -106,6 +113,8 @@ struct WindowCounts {
     timed_out: u64,
     failed: u64,
     crashes: u64,
+    wasted: u64,
+    retried: u64,
 }
 
 /// Builds the time series window by window, closing windows lazily as simulated time passes.
@@ -137,6 +146,8 @@ pub struct Recorder {
     series: Option<SeriesRecorder>,
     /// `Level::Connections` is tracked (keep-alive on).
     tracks_connections: bool,
+    /// CPU seconds of requests finished after their client gave up (after warm-up).
+    wasted_cpu_s: f64,
 }
 
 /// The results of one run of one server, derived from a `Recorder`.
@@ -174,6 +185,11 @@ pub struct RunResult {
     pub mean_connections: f64,
     /// Time-averaged idle keep-alive connections.
     pub mean_idle_connections: f64,
+    /// Responses finished per second of measured time, in time or not (completed + wasted);
+    /// `throughput_rps` counts only those in time (goodput).
+    pub served_rps: f64,
+    /// CPU seconds spent on requests whose clients had given up before they were answered.
+    pub wasted_cpu_s: f64,
     /// The windowed time series (empty unless requested).
     pub series: Vec<SeriesRow>,
     /// Set if the run stopped before its end: when, and why.
@@ -222,6 +238,7 @@ impl Recorder {
                 recent: std::collections::VecDeque::new(),
             }),
             tracks_connections: false,
+            wasted_cpu_s: 0.0,
         }
     }
 
@@ -310,6 +327,8 @@ impl Recorder {
             swapping: mean[Level::Swapping as usize],
             connections: mean[if tracks_connections { Level::Connections } else { Level::InSystem } as usize],
             idle_connections: mean[Level::IdleConnections as usize],
+            served_rps: (c.completed + c.wasted) as f64 / width,
+            retried_rps: c.retried as f64 / width,
         });
         if s.recent.len() == RECENT_WINDOWS {
             let mut oldest = s.recent.pop_front().expect("ring is full");
@@ -385,6 +404,9 @@ impl Recorder {
             if counted {
                 self.counts.wasted += 1;
             }
+            if let Some(s) = &mut self.series {
+                s.counts.wasted += 1;
+            }
             return;
         }
         if counted {
@@ -458,6 +480,24 @@ impl Recorder {
         }
     }
 
+    /// A request that arrived at `arrival_s` was finished after its client gave up; its CPU
+    /// demand of `cpu_s` seconds was wasted.
+    pub fn wasted_cpu(&mut self, arrival_s: f64, cpu_s: f64) {
+        if self.counted(arrival_s) && cpu_s.is_finite() {
+            self.wasted_cpu_s += cpu_s;
+        }
+    }
+
+    /// A client's retry arrived at `now_s` (counted by `arrived` too).
+    pub fn retried(&mut self, now_s: f64) {
+        if self.counted(now_s) {
+            self.counts.retries += 1;
+        }
+        if let Some(s) = &mut self.series {
+            s.counts.retried += 1;
+        }
+    }
+
     /// The client gave up on a request that arrived at `arrival_s`.
     #[inline]
     pub fn timed_out(&mut self, arrival_s: f64) {
@@ -498,6 +538,8 @@ impl Recorder {
             swapped_fraction: mean(Level::Swapping),
             mean_connections: mean(if self.tracks_connections { Level::Connections } else { Level::InSystem }),
             mean_idle_connections: mean(Level::IdleConnections),
+            served_rps: (self.counts.completed + self.counts.wasted) as f64 / span,
+            wasted_cpu_s: self.wasted_cpu_s,
             series: self.series.as_ref().map(|s| s.rows.clone()).unwrap_or_default(),
             stopped: None,
         }

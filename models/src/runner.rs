@@ -260,6 +260,7 @@ impl ServerReport {
             c.recycles += r.counts.recycles;
             c.oom_kills += r.counts.oom_kills;
             c.lost_to_crashes += r.counts.lost_to_crashes;
+            c.retries += r.counts.retries;
             in_flight += r.in_flight_at_end;
         }
         (c, in_flight)
@@ -293,6 +294,9 @@ struct JsonServer {
     architecture: &'static str,
     requests: JsonRequests,
     throughput_rps: f64,
+    goodput_rps: f64,
+    served_rps: f64,
+    wasted_cpu_s: f64,
     latency_ms: JsonLatency,
     wait_ms: JsonWait,
     utilization: JsonUtilization,
@@ -329,6 +333,7 @@ struct JsonRequests {
     in_flight_at_end: u64,
     wasted: u64,
     lost_to_crashes: u64,
+    retries: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -412,8 +417,12 @@ impl JsonReport {
                         in_flight_at_end: in_flight,
                         wasted: c.wasted,
                         lost_to_crashes: c.lost_to_crashes,
+                        retries: c.retries,
                     },
                     throughput_rps: m(&|r| r.throughput_rps).mean,
+                    goodput_rps: m(&|r| r.throughput_rps).mean,
+                    served_rps: m(&|r| r.served_rps).mean,
+                    wasted_cpu_s: s.runs.iter().map(|r| r.wasted_cpu_s).sum(),
                     latency_ms: JsonLatency {
                         mean: m(&|r| r.latency.mean_ms()).mean,
                         p50: lat(0.5),
@@ -475,12 +484,12 @@ pub fn series_csv_of<'a>(servers: impl IntoIterator<Item = (&'a str, &'a str, &'
     let mut out = String::from(
         "server,architecture,start_s,width_s,arrived_rps,completed_rps,rejected_rps,timed_out_rps,failed_rps,\
          latency_mean_ms,latency_p50_ms,latency_p99_ms,in_system,waiting,busy_workers,cpu_utilization,memory_mb,\
-         swapping,connections,idle_connections\n",
+         swapping,connections,idle_connections,served_rps,retried_rps\n",
     );
     for (name, architecture, rows) in servers {
         for r in rows {
             out.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
                 csv_field(name),
                 architecture,
                 r.start_s,
@@ -500,7 +509,9 @@ pub fn series_csv_of<'a>(servers: impl IntoIterator<Item = (&'a str, &'a str, &'
                 r.memory_mb,
                 r.swapping,
                 r.connections,
-                r.idle_connections
+                r.idle_connections,
+                r.served_rps,
+                r.retried_rps
             ));
         }
     }

@@ -34,6 +34,8 @@ struct Params {
     seed: u64,
     /// Keep-alive on: (timeout s, requests per connection, clients leave connections open).
     keepalive: Option<(f64, u32, bool)>,
+    /// Client retries: (how many, backoff s).
+    retries: Option<(u32, f64)>,
 }
 
 fn params() -> impl Strategy<Value = Params> {
@@ -41,14 +43,19 @@ fn params() -> impl Strategy<Value = Params> {
         (0..REGISTRY.len(), 1u32..5, 1u32..9, 1u32..5, 1.0f64..400.0),
         (0.0f64..20.0, 0.0f64..200.0, any::<bool>(), any::<bool>()),
         (proptest::option::of(0u32..50), proptest::option::of(0.2f64..5.0), prop_oneof![Just(0.0), 0.0f64..0.05]),
-        (any::<bool>(), any::<u64>(), proptest::option::of((0.05f64..3.0, 1u32..6, any::<bool>()))),
+        (
+            any::<bool>(),
+            any::<u64>(),
+            proptest::option::of((0.05f64..3.0, 1u32..6, any::<bool>())),
+            proptest::option::of((1u32..4, 0.0f64..0.3)),
+        ),
     )
         .prop_map(
             |(
                 (architecture, pool, threads, cores, rate_rps),
                 (cpu_ms, io_ms, lognormal, gil),
                 (backlog, timeout_s, crash_fraction),
-                (slow_clients, seed, keepalive),
+                (slow_clients, seed, keepalive, retries),
             )| Params {
                 architecture,
                 pool,
@@ -65,6 +72,7 @@ fn params() -> impl Strategy<Value = Params> {
                 slow_clients,
                 seed,
                 keepalive,
+                retries,
             },
         )
 }
@@ -100,6 +108,10 @@ fn build(p: &Params) -> Scenario {
         sc.load.client_keeps_open = keeps_open;
         sc.load.connection_gap_s = Dist::exp(0.2).unwrap();
         sc.load.rate_rps /= f64::from(per_connection);
+    }
+    if let Some((retries, backoff_s)) = p.retries {
+        sc.load.retries = retries;
+        sc.load.retry_backoff_s = backoff_s;
     }
     sc.run.duration_s = 30.0;
     sc.run.warmup_s = 0.0;
@@ -147,6 +159,9 @@ proptest! {
         // Conservation: every arrival is completed, refused, timed out, failed or still inside.
         let c = r.counts;
         prop_assert_eq!(c.arrived, c.completed + c.rejected + c.timed_out + c.failed + r.in_flight_at_end, "{}", what);
+        // Retries are arrivals too, and only failed attempts are retried.
+        prop_assert!(c.retries <= c.rejected + c.timed_out + c.failed, "{}: {:?}", what, c);
+        prop_assert!(r.served_rps + 1e-9 >= r.throughput_rps && r.wasted_cpu_s >= 0.0, "{}", what);
 
         // Nothing negative, utilisations within [0, 1], percentiles ordered.
         for v in [r.mean_in_system, r.mean_waiting, r.memory_mean_mb, r.memory_peak_mb, r.throughput_rps,

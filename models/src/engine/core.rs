@@ -8,7 +8,7 @@ use sim::Scheduler;
 
 use super::cpu::Cpu;
 use super::load::Demand;
-use super::{Death, Event, Notice, ReqId};
+use super::{Death, Event, Notice, Outcome, ReqId};
 use crate::metrics::{Level, Recorder};
 
 /// A request inside the simulated server: what it demands (drawn when it arrived, never changed;
@@ -512,7 +512,7 @@ impl Core {
             self.end_idle(connection);
         }
         if user != u32::MAX {
-            self.notices.push_back(Notice::UserFree { user, gave_up: true });
+            self.notices.push_back(Notice::UserFree { user, outcome: Outcome::TimedOut });
         }
     }
 
@@ -585,11 +585,11 @@ impl Core {
         }
     }
 
-    /// The request leaves the server.
-    /// The request leaves the server; returns its arrival time and whether its client had given
-    /// up (all the callers need — the record itself stays in its slot for reuse, uncopied).
+    /// The request leaves the server with `outcome` for its client; returns its arrival time and
+    /// whether its client had given up (all the callers need — the record itself stays in its
+    /// slot for reuse, uncopied).
     #[inline]
-    fn release(&mut self, id: ReqId) -> (f64, bool) {
+    fn release(&mut self, id: ReqId, outcome: Outcome) -> (f64, bool) {
         debug_assert!(self.is_live(id), "request {id:?} is not in the server");
         let r = &mut self.requests[id.index as usize];
         r.live = false;
@@ -609,7 +609,7 @@ impl Core {
             self.recorder.add_level(self.now_s, Level::MemoryMb, -mb);
         }
         if !abandoned && user != u32::MAX {
-            self.notices.push_back(Notice::UserFree { user, gave_up: false });
+            self.notices.push_back(Notice::UserFree { user, outcome });
         }
         (arrival, abandoned)
     }
@@ -617,13 +617,17 @@ impl Core {
     /// The response to `id` is sent: the request is done.
     #[inline]
     pub fn complete(&mut self, id: ReqId) {
-        let (arrival, abandoned) = self.release(id);
+        let cpu_s = self.requests[id.index as usize].cpu_s;
+        let (arrival, abandoned) = self.release(id, Outcome::Answered);
         self.recorder.completed(self.now_s, arrival, abandoned);
+        if abandoned {
+            self.recorder.wasted_cpu(arrival, cpu_s);
+        }
     }
 
     /// `id` is refused (backlog full).
     pub fn reject(&mut self, id: ReqId) {
-        let (arrival, abandoned) = self.release(id);
+        let (arrival, abandoned) = self.release(id, Outcome::Refused);
         if !abandoned {
             self.recorder.rejected(arrival);
         }
@@ -631,7 +635,7 @@ impl Core {
 
     /// The server fails `id` (e.g. it waited too long for a daemon).
     pub fn fail(&mut self, id: ReqId) {
-        let (arrival, abandoned) = self.release(id);
+        let (arrival, abandoned) = self.release(id, Outcome::Failed);
         if !abandoned {
             self.recorder.failed(arrival);
         }

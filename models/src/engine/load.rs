@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use sim::dist::{exp1, unit};
 use sim::{Dist, Scheduler, SimRng, stream};
 
-use super::Event;
 use super::core::NO_CONNECTION;
+use super::{Event, Outcome};
 use crate::config::{Arrival, RateStep, Scenario};
 
 /// RNG stream purposes.
@@ -101,6 +101,22 @@ pub struct LoadGen {
     next_visit: u32,
     /// Closed loads, per user: (its connection's serial number, requests sent on it).
     user_connections: Vec<(u32, u32)>,
+    /// Retries a client makes after a failed request.
+    retries: u32,
+    /// Pause before the first retry, seconds (doubling after each).
+    backoff_s: f64,
+    /// With retries on: each client's request in progress, kept so that it can be sent again.
+    attempts: HashMap<u32, Attempt>,
+}
+
+/// A client's request in progress, remembered for retries.
+#[derive(Debug, Clone, Copy)]
+struct Attempt {
+    demand: Demand,
+    /// Retries made so far.
+    retries: u32,
+    /// A retry is scheduled and has not been sent yet.
+    due: bool,
 }
 
 impl LoadGen {
@@ -157,7 +173,30 @@ impl LoadGen {
                 Arrival::Closed { users, .. } => vec![(0, 0); users as usize],
                 _ => Vec::new(),
             },
+            retries: scenario.load.retries,
+            backoff_s: scenario.load.retry_backoff_s,
+            attempts: HashMap::new(),
         }
+    }
+
+    /// The request `user` sends again now, if a retry of theirs is due (the same demand).
+    #[inline]
+    pub fn retry_of(&mut self, user: u32) -> Option<Demand> {
+        if self.retries == 0 {
+            return None;
+        }
+        let a = self.attempts.get_mut(&user).filter(|a| a.due)?;
+        a.due = false;
+        Some(a.demand)
+    }
+
+    /// `user` sent `demand` (remembered for a retry, with retries on).
+    #[inline]
+    pub fn sent(&mut self, user: u32, demand: &Demand) {
+        if self.retries == 0 || user == u32::MAX {
+            return;
+        }
+        self.attempts.entry(user).or_insert(Attempt { demand: *demand, retries: 0, due: false }).demand = *demand;
     }
 
     /// A new open-load client arrives: `u32::MAX` if clients send one request each and close
@@ -339,7 +378,26 @@ impl LoadGen {
     /// Client `user` got its answer, or gave up (closing its connection): a closed-load user
     /// thinks, then sends its next request; an open-load client sends its next request after a
     /// gap, or leaves after its last (or after giving up).
-    pub fn user_free(&mut self, user: u32, gave_up: bool, sched: &mut Scheduler<Event>) {
+    pub fn user_free(&mut self, user: u32, outcome: Outcome, sched: &mut Scheduler<Event>) {
+        let gave_up = outcome == Outcome::TimedOut;
+        if self.retries > 0 {
+            if let Some(a) = self.attempts.get_mut(&user)
+                && outcome.is_failure()
+                && a.retries < self.retries
+            {
+                // Try again after the backoff: base × 2^(retries made so far).
+                let delay = self.backoff_s * 2f64.powi(a.retries.min(60) as i32);
+                a.retries += 1;
+                a.due = true;
+                if gave_up && let Some((serial, sent)) = self.user_connections.get_mut(user as usize) {
+                    *serial = serial.wrapping_add(1);
+                    *sent = 0;
+                }
+                sched.schedule_in(delay, Event::Retry { user });
+                return;
+            }
+            self.attempts.remove(&user);
+        }
         if let Arrival::Closed { think_s, .. } = &self.arrival {
             if gave_up && let Some((serial, sent)) = self.user_connections.get_mut(user as usize) {
                 *serial = serial.wrapping_add(1);

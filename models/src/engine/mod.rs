@@ -45,6 +45,11 @@ pub enum Event {
         /// The client.
         user: u32,
     },
+    /// A client sends its failed request again, after its backoff.
+    Retry {
+        /// The client.
+        user: u32,
+    },
     /// The CPU's next completion (stale events are recognised by the CPU).
     CpuDone,
     /// A GIL waiter's switch interval elapsed.
@@ -104,12 +109,32 @@ pub enum Event {
 pub(crate) enum Notice {
     /// A thread finished its task (CPU then IO) and is idle.
     TaskDone { thread: u32, request: ReqId },
-    /// A client has its answer (or gave up, closing its connection) and starts thinking.
-    UserFree { user: u32, gave_up: bool },
+    /// A client has the outcome of its request and decides what to do next.
+    UserFree { user: u32, outcome: Outcome },
     /// The idle keep-alive connection `thread` waited on closed: the thread is idle.
     KeepAliveEnd { thread: u32 },
     /// A process dies: a request crashed it, the watchdog or the OOM killer killed it.
     Crash { process: u32, cause: Death },
+}
+
+/// What a client learns about its request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The whole response arrived (in time).
+    Answered,
+    /// The client's patience ran out (`timeout_s`); it closes the connection.
+    TimedOut,
+    /// The connection was refused (backlog full, or the server is down).
+    Refused,
+    /// The server answered with an error (a queue time-out, or its process died).
+    Failed,
+}
+
+impl Outcome {
+    /// Anything but an answer: a client with retries left tries again.
+    pub fn is_failure(self) -> bool {
+        self != Outcome::Answered
+    }
 }
 
 /// Why a process died.
@@ -190,7 +215,14 @@ impl ServerSim {
     }
 
     fn admit(&mut self, sched: &mut Scheduler<Event>, user: u32) {
-        let d = self.load.draw_request();
+        let d = match self.load.retry_of(user) {
+            Some(d) => {
+                self.core.recorder.retried(sched.now_s());
+                d
+            }
+            None => self.load.draw_request(),
+        };
+        self.load.sent(user, &d);
         let (connection, closes) = self.load.connection_for(user);
         let id = self.core.admit(sched, &d, user, connection, closes);
         let held = self.core.arrive_on_connection(id);
@@ -215,6 +247,7 @@ impl Model for ServerSim {
                 }
             }
             Event::Think { user } => self.admit(sched, user),
+            Event::Retry { user } => self.admit(sched, user),
             Event::CpuDone => Ctx { core: &mut self.core, sched }.cpu_event(),
             Event::GilSwitch { process, acquisition } => {
                 Ctx { core: &mut self.core, sched }.gil_timer(process, acquisition);
@@ -272,7 +305,7 @@ impl ServerSim {
                     let mut cx = Ctx { core: &mut self.core, sched };
                     self.server.on_task_done(&mut cx, thread, request);
                 }
-                Notice::UserFree { user, gave_up } => self.load.user_free(user, gave_up, sched),
+                Notice::UserFree { user, outcome } => self.load.user_free(user, outcome, sched),
                 Notice::KeepAliveEnd { thread } => {
                     let mut cx = Ctx { core: &mut self.core, sched };
                     self.server.on_keepalive_end(&mut cx, thread);

@@ -535,6 +535,20 @@ impl Validator<'_> {
             );
         }
         let client_keeps_open = l.client_keeps_open.unwrap_or(false);
+        let retries = match l.retries {
+            Some(n) if n > limits::MAX_RETRIES => {
+                self.problem(
+                    &p.key("retries"),
+                    format!("got {n}; allowed: a whole number from 0 to {}", limits::MAX_RETRIES),
+                );
+                0
+            }
+            n => n.unwrap_or(0),
+        };
+        let retry_backoff_s = self.non_negative(&p.key("retry_backoff_ms"), l.retry_backoff_ms, 0.0) / 1e3;
+        if retries == 0 && l.retry_backoff_ms.is_some() {
+            self.problem(&p.key("retry_backoff_ms"), "applies only with `retries` (a whole number from 1 to 100)");
+        }
         let load = LoadConfig {
             arrival,
             rate_rps,
@@ -544,6 +558,8 @@ impl Validator<'_> {
             requests_per_connection,
             connection_gap_s,
             client_keeps_open,
+            retries,
+            retry_backoff_s,
         };
         self.run_length(p, &load, run);
         Some(load)
@@ -914,6 +930,8 @@ threads = 4
             "load.requests_per_connection",
             "from 1",
         );
+        refused("rate_rps = 10.0", "rate_rps = 10.0\nretries = 1000", "load.retries", "from 0 to 100");
+        refused("rate_rps = 10.0", "rate_rps = 10.0\nretry_backoff_ms = 50.0", "load.retry_backoff_ms", "`retries`");
         refused(
             "arrival = \"poisson\"\nrate_rps = 10.0",
             "arrival = \"closed\"\nusers = 3\nthink_ms = 5.0\nconnection_gap_ms = 5.0",

@@ -52,6 +52,8 @@ pub struct RawLoad {
     pub requests_per_connection: Option<u32>,
     pub connection_gap_ms: Option<RawDist>,
     pub client_keeps_open: Option<bool>,
+    pub retries: Option<u32>,
+    pub retry_backoff_ms: Option<f64>,
 }
 
 /// One `[[load.clients]]` link.

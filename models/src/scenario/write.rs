@@ -125,6 +125,14 @@ pub fn to_toml(s: &Scenario) -> String {
     if let Some(t) = s.load.timeout_s {
         let _ = writeln!(o, "timeout_s = {}", num(t));
     }
+    if s.load.retries > 0 {
+        let _ = writeln!(
+            o,
+            "retries = {}\nretry_backoff_ms = {}",
+            s.load.retries,
+            file_number(s.load.retry_backoff_s, 1e3)
+        );
+    }
     if s.load.requests_per_connection != 1 {
         let _ = writeln!(o, "requests_per_connection = {}", s.load.requests_per_connection);
     }
@@ -294,8 +302,20 @@ mod tests {
                 );
             }
             assert_eq!(
-                (a.load.requests_per_connection, a.load.client_keeps_open, a.load.connection_gap_s.mean()),
-                (b.load.requests_per_connection, b.load.client_keeps_open, b.load.connection_gap_s.mean()),
+                (
+                    a.load.requests_per_connection,
+                    a.load.client_keeps_open,
+                    a.load.connection_gap_s.mean(),
+                    a.load.retries,
+                    a.load.retry_backoff_s
+                ),
+                (
+                    b.load.requests_per_connection,
+                    b.load.client_keeps_open,
+                    b.load.connection_gap_s.mean(),
+                    b.load.retries,
+                    b.load.retry_backoff_s
+                ),
                 "{file}"
             );
         }
