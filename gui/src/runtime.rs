@@ -248,12 +248,19 @@ fn set_slow_share(clients: &mut Vec<models::config::ClientClass>, fraction: f64)
         if fraction <= 0.0 {
             return;
         }
-        clients.push(models::config::ClientClass { name: "fast".into(), weight: 1.0, bandwidth_kbps: 1e9, rtt_s: 0.0 });
+        clients.push(models::config::ClientClass {
+            name: "fast".into(),
+            weight: 1.0,
+            bandwidth_kbps: 1e9,
+            rtt_s: 0.0,
+            header_s: 0.0,
+        });
         clients.push(models::config::ClientClass {
             name: "modem".into(),
             weight: 0.0,
             bandwidth_kbps: 56.0,
             rtt_s: 0.15,
+            header_s: 0.0,
         });
     }
     let slow = (0..clients.len())

@@ -167,6 +167,9 @@ pub struct ClientClass {
     pub bandwidth_kbps: f64,
     /// Round-trip time in seconds.
     pub rtt_s: f64,
+    /// Seconds the client takes to send its request headers, trickling them (a Slowloris attack
+    /// sends a header line every few seconds and never finishes); 0 for a normal client.
+    pub header_s: f64,
 }
 
 impl LoadConfig {
@@ -331,6 +334,10 @@ pub struct ServerConfig {
     pub keepalive_requests: Option<u32>,
     /// Memory of one idle keep-alive connection (socket buffers, parser state), KB.
     pub keepalive_kb: f64,
+    /// The server drops a connection whose request headers have not all arrived this long after
+    /// it was accepted (Apache mod_reqtimeout, nginx client_header_timeout), seconds; `None` =
+    /// waits as long as the client keeps sending.
+    pub header_timeout_s: Option<f64>,
 }
 
 impl ServerConfig {
@@ -365,6 +372,7 @@ impl ServerConfig {
             keepalive_timeout_s: None,
             keepalive_requests: None,
             keepalive_kb: 0.0,
+            header_timeout_s: None,
         }
     }
 }

@@ -97,9 +97,13 @@ fn build(p: &Params) -> Scenario {
     sc.load.timeout_s = p.timeout_s;
     if p.slow_clients {
         sc.load.clients = vec![
-            ClientClass { name: "broadband".into(), weight: 0.9, bandwidth_kbps: 20_000.0, rtt_s: 0.02 },
-            ClientClass { name: "modem".into(), weight: 0.1, bandwidth_kbps: 56.0, rtt_s: 0.2 },
+            ClientClass { name: "broadband".into(), weight: 0.9, bandwidth_kbps: 20_000.0, rtt_s: 0.02, header_s: 0.0 },
+            ClientClass { name: "modem".into(), weight: 0.1, bandwidth_kbps: 56.0, rtt_s: 0.2, header_s: 0.0 },
+            ClientClass { name: "slowloris".into(), weight: 0.02, bandwidth_kbps: 56.0, rtt_s: 0.2, header_s: 3.0 },
         ];
+    }
+    if p.slow_clients && p.keepalive.is_some() {
+        sc.servers[0].header_timeout_s = Some(1.5);
     }
     if let Some((timeout_s, per_connection, keeps_open)) = p.keepalive {
         sc.servers[0].keepalive_timeout_s = Some(timeout_s);

@@ -40,7 +40,7 @@ impl Architecture for Cgi {
         vec![
             Resource {
                 name: format!("{} CGI processes", c.processes),
-                busy_per_rps: cpu + w.io_s() + w.blocking_net_s(c.socket_buffer_kb),
+                busy_per_rps: cpu + w.io_s() + w.blocking_net_s(c.socket_buffer_kb) + w.header_hold_s(c),
                 units: p,
             },
             cpu_resource(cpu, cores, p),

@@ -84,7 +84,8 @@ impl Server for Daemon {
                 self.downloading.resize(slot + 1, false);
             }
             self.downloading[slot] = false;
-            let upload = r.upload_s;
+            // A client trickling its headers past the header time-out is read only until then.
+            let upload = cx.core.read_cut_s(request).unwrap_or(r.upload_s);
             self.in_transfer += 1;
             cx.park(request, upload);
         } else {
@@ -136,6 +137,10 @@ impl Server for Daemon {
             cx.core.buffer_memory_changed(-mb);
             cx.keep_alive(request, None);
             cx.core.complete(request);
+        } else if cx.core.read_cut_s(request).is_some() {
+            // The headers did not arrive in time: the front-end drops the connection.
+            self.in_transfer -= 1;
+            cx.core.fail(request);
         } else {
             self.in_transfer -= 1;
             self.daemons.arrive(cx, request);

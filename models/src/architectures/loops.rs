@@ -184,7 +184,8 @@ impl Loops {
         self.owner[slot] = l as u32;
         self.stage[slot] = Stage::Work;
         self.loops[l].in_flight += 1;
-        let upload = cx.core.request(request).upload_s;
+        // A client trickling its headers past the header time-out is read only until then.
+        let upload = cx.core.read_cut_s(request).unwrap_or(cx.core.request(request).upload_s);
         if upload > 0.0 {
             // The connection is accepted; the request arrives over the client's link without
             // holding the loop.
@@ -285,6 +286,11 @@ impl Loops {
         let slot = request.index as usize;
         let l = self.owner[slot] as usize;
         match self.stage[slot] {
+            Stage::Upload if cx.core.read_cut_s(request).is_some() => {
+                // The headers did not arrive in time: the connection is dropped.
+                self.loops[l].in_flight -= 1;
+                cx.core.fail(request);
+            }
             Stage::Upload => {
                 // The whole request has arrived: it joins the loop's ready queue.
                 self.stage[slot] = Stage::Work;

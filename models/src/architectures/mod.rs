@@ -74,6 +74,8 @@ pub struct Workload {
     sizes: Vec<(f64, f64, f64)>,
     /// (share, bandwidth kbit/s, round trip s) of each client link (empty = instant network).
     links: Vec<(f64, f64, f64)>,
+    /// (share, seconds trickling headers) of each client link.
+    headers: Vec<(f64, f64)>,
     /// Requests a client sends per connection.
     per_connection: u32,
     /// Mean pause between a response and the client's next request on the connection, s.
@@ -117,6 +119,7 @@ impl Workload {
     pub fn with_clients(mut self, clients: &[crate::config::ClientClass]) -> Self {
         let total: f64 = clients.iter().map(|c| c.weight).sum();
         self.links = clients.iter().map(|c| (c.weight / total, c.bandwidth_kbps, c.rtt_s)).collect();
+        self.headers = clients.iter().map(|c| (c.weight / total, c.header_s)).collect();
         self
     }
 
@@ -141,6 +144,13 @@ impl Workload {
         let n = self.per_connection.max(1).min(c.keepalive_requests.unwrap_or(u32::MAX));
         let tail = if n == self.per_connection && self.keeps_open { t } else { 0.0 };
         (f64::from(n - 1) * self.gap_s.min(t) + tail) / f64::from(n)
+    }
+
+    /// Mean seconds per request a worker that reads requests itself spends on headers trickled
+    /// by Slowloris clients, each cut at the server's `header_timeout_s`.
+    pub fn header_hold_s(&self, c: &ServerConfig) -> f64 {
+        let cut = c.header_timeout_s.unwrap_or(f64::INFINITY);
+        self.headers.iter().map(|&(share, h)| share * h.min(cut)).sum()
     }
 
     /// Mean seconds a worker that talks to clients itself is held by the network per request:
@@ -288,7 +298,7 @@ mod tests {
     #[test]
     fn blocking_network_time_by_hand() {
         let class = RequestClass { response_kb: 20.0, ..RequestClass::new("page", Dist::Const(0.0), Dist::Const(0.0)) };
-        let modem = ClientClass { name: "modem".into(), weight: 1.0, bandwidth_kbps: 56.0, rtt_s: 0.15 };
+        let modem = ClientClass { name: "modem".into(), weight: 1.0, bandwidth_kbps: 56.0, rtt_s: 0.15, header_s: 0.0 };
         let w = Workload::of(std::slice::from_ref(&class)).with_clients(&[modem]);
         assert!((w.blocking_net_s(0.0) - (0.075 + 20.0 * 8.0 / 56.0)).abs() < 1e-12);
         assert!((w.blocking_net_s(64.0) - 0.075).abs() < 1e-12);

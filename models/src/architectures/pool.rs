@@ -231,6 +231,13 @@ impl WorkerPool {
             self.started(cx, cx.core.threads[thread as usize].process);
             return;
         }
+        if self.direct_clients && cx.core.settings().header_timeout_s.is_some() && cx.core.read_cut_s(request).is_some()
+        {
+            // Its headers never arrived in time: the connection is dropped.
+            cx.core.fail(request);
+            self.release(cx, thread);
+            return;
+        }
         let r = cx.core.request(request);
         let rest = if self.direct_clients { r.download_s - self.write_hold_s(cx.core, request) } else { 0.0 };
         let held = cx.core.settings().keepalive_timeout_s.is_some() && self.keep_alive(cx, thread, request);
@@ -375,6 +382,14 @@ impl WorkerPool {
             let process = cx.core.threads[thread as usize].process;
             cx.core.set_alive(process, true);
             cpu += startup_s;
+        }
+        if self.direct_clients
+            && let Some(cut_s) = cx.core.read_cut_s(request)
+        {
+            // A Slowloris client: the worker reads its trickled headers until the server's
+            // header time-out, then drops the connection (`done` fails the request).
+            cx.start_task(thread, request, Task { pre_s: cut_s, cpu_s: 0.0, io_s: 0.0, post_s: 0.0 });
+            return;
         }
         let (pre_s, post_s) =
             if self.direct_clients { (upload, self.write_hold_s(cx.core, request)) } else { (0.0, 0.0) };

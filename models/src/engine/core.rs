@@ -164,6 +164,8 @@ pub struct CoreSettings {
     pub keepalive_requests: u32,
     /// Keep-alive: memory of one idle connection, MB.
     pub keepalive_mb: f64,
+    /// Seconds a connection may take to send its request headers before it is dropped.
+    pub header_timeout_s: Option<f64>,
 }
 
 /// The simulated machine and server state shared by all architectures.
@@ -540,6 +542,14 @@ impl Core {
             self.unhold(t);
         }
         held
+    }
+
+    /// If the server gives up reading request `id` (its client trickles headers for longer than
+    /// `header_timeout_s`), the seconds after which it does; the request then fails.
+    #[inline]
+    pub fn read_cut_s(&self, id: ReqId) -> Option<f64> {
+        let t = self.settings.header_timeout_s?;
+        (self.request(id).header_s > t).then_some(t)
     }
 
     /// `thread` stops waiting on an idle connection: it is idle.

@@ -46,8 +46,11 @@ pub struct Demand {
     pub is_static: bool,
     /// Its CPU work crashes its process.
     pub crashes: bool,
-    /// Seconds for the request to reach the server (rtt/2 + request_kb over the link).
+    /// Seconds for the request to reach the server (rtt/2 + trickled headers + request_kb over
+    /// the link).
     pub upload_s: f64,
+    /// Of `upload_s`, seconds the client spends trickling its headers (Slowloris).
+    pub header_s: f64,
     /// Seconds for the response to reach the client (rtt/2 + response_kb over the link).
     pub download_s: f64,
     /// Response size, KB.
@@ -66,11 +69,12 @@ struct ClientSampler {
     weight: f64,
     bandwidth_kbps: f64,
     rtt_s: f64,
+    header_s: f64,
 }
 
 /// The link used when a slow-client control is turned on for a scenario without a client mix:
 /// a 56 kbit/s modem with a 150 ms round trip.
-const MODEM: ClientSampler = ClientSampler { weight: 0.0, bandwidth_kbps: 56.0, rtt_s: 0.15 };
+const MODEM: ClientSampler = ClientSampler { weight: 0.0, bandwidth_kbps: 56.0, rtt_s: 0.15, header_s: 0.0 };
 
 /// Generates the arrivals and demands of one replication.
 #[derive(Debug)]
@@ -156,7 +160,12 @@ impl LoadGen {
                 .load
                 .clients
                 .iter()
-                .map(|c| ClientSampler { weight: c.weight, bandwidth_kbps: c.bandwidth_kbps, rtt_s: c.rtt_s })
+                .map(|c| ClientSampler {
+                    weight: c.weight,
+                    bandwidth_kbps: c.bandwidth_kbps,
+                    rtt_s: c.rtt_s,
+                    header_s: c.header_s,
+                })
                 .collect(),
             arrivals_rng: stream(seed, rep, STREAM_ARRIVALS),
             demands_rng: stream(seed, rep, STREAM_DEMANDS),
@@ -341,7 +350,8 @@ impl LoadGen {
                 return;
             }
             // A fast local network plus modems.
-            self.clients = vec![ClientSampler { weight: 1.0, bandwidth_kbps: f64::INFINITY, rtt_s: 0.0 }, MODEM];
+            self.clients =
+                vec![ClientSampler { weight: 1.0, bandwidth_kbps: f64::INFINITY, rtt_s: 0.0, header_s: 0.0 }, MODEM];
         }
         let slow = (0..self.clients.len())
             .min_by(|&a, &b| self.clients[a].bandwidth_kbps.total_cmp(&self.clients[b].bandwidth_kbps))
@@ -438,8 +448,8 @@ impl LoadGen {
             }
         }
         // Likewise the client link, only when there is a client mix.
-        let (bandwidth_kbps, rtt_s) = if self.clients.is_empty() {
-            (f64::INFINITY, 0.0)
+        let (bandwidth_kbps, rtt_s, header_s) = if self.clients.is_empty() {
+            (f64::INFINITY, 0.0, 0.0)
         } else {
             let total: f64 = self.clients.iter().map(|c| c.weight).sum();
             let mut x = unit(&mut self.demands_rng) * total;
@@ -452,7 +462,8 @@ impl LoadGen {
                     x < 0.0
                 })
                 .unwrap_or(last);
-            (self.clients[link].bandwidth_kbps, self.clients[link].rtt_s)
+            let c = &self.clients[link];
+            (c.bandwidth_kbps, c.rtt_s, c.header_s)
         };
         let transfer = |kb: f64| if kb > 0.0 { kb * 8.0 / bandwidth_kbps } else { 0.0 };
         Demand {
@@ -461,7 +472,8 @@ impl LoadGen {
             io_s,
             is_static,
             crashes,
-            upload_s: rtt_s / 2.0 + transfer(request_kb),
+            upload_s: rtt_s / 2.0 + header_s + transfer(request_kb),
+            header_s,
             download_s: rtt_s / 2.0 + transfer(response_kb),
             response_kb,
             bandwidth_kbps,

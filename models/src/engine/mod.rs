@@ -178,6 +178,7 @@ impl ServerSim {
             keepalive_timeout_s: config.keepalive_timeout_s,
             keepalive_requests: config.keepalive_requests.unwrap_or(u32::MAX),
             keepalive_mb: config.keepalive_kb / 1024.0,
+            header_timeout_s: config.header_timeout_s,
             memory_mb: scenario.machine.memory_mb,
             swap_mb: scenario.machine.swap_mb,
             swap_slowdown: scenario.machine.swap_slowdown,

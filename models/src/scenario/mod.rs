@@ -510,6 +510,7 @@ impl Validator<'_> {
                 },
                 bandwidth_kbps: self.number(&cp.key("bandwidth_kbps"), c.bandwidth_kbps, |b| b > 0.0, "kbit/s > 0"),
                 rtt_s: self.non_negative(&cp.key("rtt_ms"), c.rtt_ms, 0.0) / 1e3,
+                header_s: self.non_negative(&cp.key("header_s"), c.header_s, 0.0),
             });
         }
         let requests_per_connection = match l.requests_per_connection {
@@ -728,6 +729,7 @@ impl Validator<'_> {
         c.keepalive_timeout_s = self.positive_opt(&p.key("keepalive_timeout_s"), s.keepalive_timeout_s);
         c.keepalive_requests = s.keepalive_requests.map(|n| self.at_least_one(&p.key("keepalive_requests"), n));
         c.keepalive_kb = self.non_negative(&p.key("keepalive_kb"), s.keepalive_kb, 0.0);
+        c.header_timeout_s = self.positive_opt(&p.key("header_timeout_s"), s.header_timeout_s);
         if c.keepalive_timeout_s.is_none() {
             for (set, f) in
                 [(s.keepalive_requests.is_some(), "keepalive_requests"), (s.keepalive_kb.is_some(), "keepalive_kb")]

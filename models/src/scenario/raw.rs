@@ -64,6 +64,7 @@ pub struct RawClient {
     pub weight: Option<f64>,
     pub bandwidth_kbps: f64,
     pub rtt_ms: Option<f64>,
+    pub header_s: Option<f64>,
 }
 
 /// One `[[load.schedule]]` entry.
@@ -126,6 +127,7 @@ pub struct RawServer {
     pub keepalive_timeout_s: Option<f64>,
     pub keepalive_requests: Option<u32>,
     pub keepalive_kb: Option<f64>,
+    pub header_timeout_s: Option<f64>,
 }
 
 macro_rules! overlay {
@@ -140,7 +142,7 @@ impl RawServer {
         overlay!(self, base; name, architecture, listen_backlog, gil, gil_switch_ms, process_mb, shared_mb,
             thread_mb, memory_kb, threads, processes, blocking_io, offload_threads, daemons, queue_timeout_s,
             frontend_processes, frontend_mb, max_processes, startup_ms, respawn_ms, socket_buffer_kb, request_timeout_s, max_requests, spawn_ms, queue_discipline,
-            keepalive_timeout_s, keepalive_requests, keepalive_kb);
+            keepalive_timeout_s, keepalive_requests, keepalive_kb, header_timeout_s);
     }
 
     /// The architecture-specific fields that are set, by their file names.

@@ -153,6 +153,9 @@ pub fn to_toml(s: &Scenario) -> String {
             num(c.bandwidth_kbps),
             file_number(c.rtt_s, 1e3)
         );
+        if c.header_s > 0.0 {
+            let _ = writeln!(o, "header_s = {}", num(c.header_s));
+        }
     }
     for c in &s.requests {
         let _ = writeln!(
@@ -236,6 +239,9 @@ pub fn to_toml(s: &Scenario) -> String {
         }
         if let Some(n) = v.max_requests {
             let _ = writeln!(o, "max_requests = {n}\nspawn_ms = {}", file_number(v.spawn_s, 1e3));
+        }
+        if let Some(t) = v.header_timeout_s {
+            let _ = writeln!(o, "header_timeout_s = {}", num(t));
         }
         if let Some(t) = v.keepalive_timeout_s {
             let _ = writeln!(o, "keepalive_timeout_s = {}\nkeepalive_kb = {}", num(t), num(v.keepalive_kb));
