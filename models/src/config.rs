@@ -334,6 +334,14 @@ pub struct ServerConfig {
     pub keepalive_requests: Option<u32>,
     /// Memory of one idle keep-alive connection (socket buffers, parser state), KB.
     pub keepalive_kb: f64,
+    /// Memory of the imported application in MB: private to every process, or (with `preload`)
+    /// shared copy-on-write and counted once.
+    pub app_mb: f64,
+    /// CPU to import the application in a new process, seconds (not needed with `preload`).
+    pub import_s: f64,
+    /// The application is imported in the parent before forking (gunicorn --preload, mod_python
+    /// in the Apache parent): its pages are shared, and new processes need not import it.
+    pub preload: bool,
     /// The server drops a connection whose request headers have not all arrived this long after
     /// it was accepted (Apache mod_reqtimeout, nginx client_header_timeout), seconds; `None` =
     /// waits as long as the client keeps sending.
@@ -373,6 +381,31 @@ impl ServerConfig {
             keepalive_requests: None,
             keepalive_kb: 0.0,
             header_timeout_s: None,
+            app_mb: 0.0,
+            import_s: 0.0,
+            preload: false,
         }
+    }
+
+    /// Memory of one process as it starts, MB: its own, plus the application unless preloaded.
+    pub fn process_image_mb(&self) -> f64 {
+        self.process_mb + if self.preload { 0.0 } else { self.app_mb }
+    }
+
+    /// Memory shared by all processes and counted once, MB: plus the application if preloaded.
+    pub fn shared_image_mb(&self) -> f64 {
+        self.shared_mb + if self.preload { self.app_mb } else { 0.0 }
+    }
+
+    /// CPU a process restarted after a crash spends before it serves, seconds: the import,
+    /// unless the application is preloaded (the fork itself is in `respawn_s`).
+    pub fn respawn_cpu_s(&self) -> f64 {
+        if self.preload { 0.0 } else { self.import_s }
+    }
+
+    /// CPU a recycled process spends starting again, seconds: `spawn_s` (the fork and whatever
+    /// it includes), plus the import unless the application is preloaded.
+    pub fn recycle_cpu_s(&self) -> f64 {
+        self.spawn_s + self.respawn_cpu_s()
     }
 }

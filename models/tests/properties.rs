@@ -88,6 +88,13 @@ fn build(p: &Params) -> Scenario {
     s.gil = p.gil;
     s.listen_backlog = p.backlog;
     s.respawn_s = 0.5;
+    use models::config::ArchitectureKind as K;
+    if p.gil && matches!(info.kind, K::Prefork | K::Worker | K::Daemon | K::Threaded) {
+        // An application to import after a crash (or share, when preloaded).
+        s.app_mb = 20.0;
+        s.import_s = 0.05;
+        s.preload = p.lognormal && info.kind != K::Threaded;
+    }
     let cpu = if p.lognormal { Dist::lognormal(p.cpu_ms / 1e3, 1.5) } else { Dist::exp(p.cpu_ms / 1e3) };
     let cpu = if p.cpu_ms > 0.0 { cpu.unwrap() } else { Dist::Const(0.0) };
     let io = if p.io_ms > 0.0 { Dist::exp(p.io_ms / 1e3).unwrap() } else { Dist::Const(0.0) };

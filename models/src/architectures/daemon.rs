@@ -33,12 +33,20 @@ impl Architecture for Daemon {
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
         let frontend =
             Loops::build(core, c.frontend_processes, false, c.frontend_mb, IoMode::NonBlocking, 0, None, false);
-        let daemons =
-            WorkerPool::build(core, c.processes, c.threads, c.gil, c.process_mb, c.listen_backlog, Spawn::Persistent)
-                .with_queue_timeout(c.queue_timeout_s)
-                .with_discipline(c.queue_discipline)
-                .behind_front_end()
-                .with_recycling(c.max_requests, c.spawn_s);
+        let daemons = WorkerPool::build(
+            core,
+            c.processes,
+            c.threads,
+            c.gil,
+            c.process_image_mb(),
+            c.listen_backlog,
+            Spawn::Persistent,
+        )
+        .with_queue_timeout(c.queue_timeout_s)
+        .with_discipline(c.queue_discipline)
+        .behind_front_end()
+        .with_recycling(c.max_requests, c.recycle_cpu_s())
+        .with_respawn_cpu(c.respawn_cpu_s());
         Box::new(Daemon { frontend, daemons, downloading: Vec::new(), buffered_mb: 0.0, in_transfer: 0 })
     }
 

@@ -51,6 +51,8 @@ pub struct WorkerPool {
     max_requests: Option<u32>,
     /// CPU seconds a recycled process spends starting again.
     spawn_s: f64,
+    /// CPU seconds a process restarted after a crash spends before it serves (the import).
+    respawn_cpu_s: f64,
     /// Per pool process (same order as `processes`): requests served since it (re)started.
     served: Vec<u32>,
     /// Per pool process: finishing its last requests before it is recycled.
@@ -85,6 +87,7 @@ impl WorkerPool {
             socket_buffer_kb: 0.0,
             max_requests: None,
             spawn_s: 0.0,
+            respawn_cpu_s: 0.0,
             served: Vec::new(),
             recycling: Vec::new(),
             discipline: Discipline::Fifo,
@@ -123,6 +126,13 @@ impl WorkerPool {
     pub fn with_recycling(mut self, max_requests: Option<u32>, spawn_s: f64) -> Self {
         self.max_requests = max_requests;
         self.spawn_s = spawn_s;
+        self
+    }
+
+    /// A process restarted after a crash spends `cpu_s` of CPU (importing the application)
+    /// before its threads take work.
+    pub fn with_respawn_cpu(mut self, cpu_s: f64) -> Self {
+        self.respawn_cpu_s = cpu_s;
         self
     }
 
@@ -193,6 +203,11 @@ impl WorkerPool {
         if enabled.is_empty() {
             // Retired by a resize while it was down: it stays down.
             cx.core.set_alive(process, false);
+            return;
+        }
+        if self.respawn_cpu_s > 0.0 && self.spawn == Spawn::Persistent {
+            // It imports the application first; `done` with no request then starts its threads.
+            cx.start_spawn(enabled[0], self.respawn_cpu_s);
             return;
         }
         for t in enabled {

@@ -20,12 +20,13 @@ impl Architecture for Threaded {
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
         // The listening socket lives in the one process: when it crashes, connections are refused.
         Box::new(
-            WorkerPool::build(core, 1, c.threads, c.gil, c.process_mb, c.listen_backlog, Spawn::Persistent)
+            WorkerPool::build(core, 1, c.threads, c.gil, c.process_image_mb(), c.listen_backlog, Spawn::Persistent)
                 .without_master()
                 .with_socket_buffer(c.socket_buffer_kb)
                 .with_discipline(c.queue_discipline)
                 .with_queue_timeout(c.queue_timeout_s)
-                .with_recycling(c.max_requests, c.spawn_s),
+                .with_recycling(c.max_requests, c.recycle_cpu_s())
+                .with_respawn_cpu(c.respawn_cpu_s()),
         )
     }
 

@@ -170,7 +170,7 @@ impl ServerSim {
         let settings = CoreSettings {
             gil_switch_s: config.gil_switch_s,
             thread_mb: config.thread_mb,
-            shared_mb: config.shared_mb,
+            shared_mb: config.shared_image_mb(),
             request_mb: config.memory_kb / 1024.0,
             timeout_s: scenario.load.timeout_s,
             respawn_s: config.respawn_s,

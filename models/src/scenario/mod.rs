@@ -730,6 +730,26 @@ impl Validator<'_> {
         c.keepalive_requests = s.keepalive_requests.map(|n| self.at_least_one(&p.key("keepalive_requests"), n));
         c.keepalive_kb = self.non_negative(&p.key("keepalive_kb"), s.keepalive_kb, 0.0);
         c.header_timeout_s = self.positive_opt(&p.key("header_timeout_s"), s.header_timeout_s);
+        c.app_mb = self.non_negative(&p.key("app_mb"), s.app_mb, 0.0);
+        c.import_s = self.non_negative(&p.key("import_ms"), s.import_ms, 0.0) / 1e3;
+        c.preload = s.preload.unwrap_or(false);
+        if matches!(info.kind, ArchitectureKind::EventLoop | ArchitectureKind::Cgi) {
+            for (set, f) in
+                [(s.app_mb.is_some(), "app_mb"), (s.import_ms.is_some(), "import_ms"), (s.preload.is_some(), "preload")]
+            {
+                if set {
+                    self.problem(
+                        &p.key(f),
+                        format!(
+                            "`{f}` applies to pools of workers (threaded, prefork, worker, daemon); for this architecture put the application's memory in `process_mb`{}",
+                            if info.kind == ArchitectureKind::Cgi { " and its import in `startup_ms`" } else { "" }
+                        ),
+                    );
+                }
+            }
+        } else if s.preload == Some(true) && info.kind == ArchitectureKind::Threaded {
+            self.problem(&p.key("preload"), "preloading shares the application between forked processes; a threaded server has one process (allowed: prefork, worker, daemon)");
+        }
         if c.keepalive_timeout_s.is_none() {
             for (set, f) in
                 [(s.keepalive_requests.is_some(), "keepalive_requests"), (s.keepalive_kb.is_some(), "keepalive_kb")]
@@ -925,6 +945,8 @@ threads = 4
     fn each_bad_input_names_its_field_and_what_is_allowed() {
         refused("threads = 4", "thread = 4", "server[0].thread", "did you mean `threads`");
         refused("threads = 4", "threads = 4\nkeepalive_kb = 4.0", "server[0].keepalive_kb", "keepalive_timeout_s");
+        refused("threads = 4", "threads = 4\npreload = true", "server[0].preload", "one process");
+        refused("threads = 4", "threads = 4\nimport_ms = -1.0", "server[0].import_ms", ">= 0");
         refused("threads = 4", "threads = 4\nkeepalive_timeout_s = 0.0", "server[0].keepalive_timeout_s", "> 0");
         refused(
             "rate_rps = 10.0",

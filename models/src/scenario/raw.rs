@@ -128,6 +128,9 @@ pub struct RawServer {
     pub keepalive_requests: Option<u32>,
     pub keepalive_kb: Option<f64>,
     pub header_timeout_s: Option<f64>,
+    pub app_mb: Option<f64>,
+    pub import_ms: Option<f64>,
+    pub preload: Option<bool>,
 }
 
 macro_rules! overlay {
@@ -142,7 +145,8 @@ impl RawServer {
         overlay!(self, base; name, architecture, listen_backlog, gil, gil_switch_ms, process_mb, shared_mb,
             thread_mb, memory_kb, threads, processes, blocking_io, offload_threads, daemons, queue_timeout_s,
             frontend_processes, frontend_mb, max_processes, startup_ms, respawn_ms, socket_buffer_kb, request_timeout_s, max_requests, spawn_ms, queue_discipline,
-            keepalive_timeout_s, keepalive_requests, keepalive_kb, header_timeout_s);
+            keepalive_timeout_s, keepalive_requests, keepalive_kb, header_timeout_s,
+            app_mb, import_ms, preload);
     }
 
     /// The architecture-specific fields that are set, by their file names.

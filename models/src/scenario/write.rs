@@ -240,6 +240,15 @@ pub fn to_toml(s: &Scenario) -> String {
         if let Some(n) = v.max_requests {
             let _ = writeln!(o, "max_requests = {n}\nspawn_ms = {}", file_number(v.spawn_s, 1e3));
         }
+        if v.app_mb > 0.0 || v.import_s > 0.0 || v.preload {
+            let _ = writeln!(
+                o,
+                "app_mb = {}\nimport_ms = {}\npreload = {}",
+                num(v.app_mb),
+                file_number(v.import_s, 1e3),
+                v.preload
+            );
+        }
         if let Some(t) = v.header_timeout_s {
             let _ = writeln!(o, "header_timeout_s = {}", num(t));
         }
@@ -305,6 +314,10 @@ mod tests {
                 assert_eq!(
                     (x.keepalive_timeout_s, x.keepalive_requests, x.keepalive_kb),
                     (y.keepalive_timeout_s, y.keepalive_requests, y.keepalive_kb)
+                );
+                assert_eq!(
+                    (x.header_timeout_s, x.app_mb, x.import_s, x.preload),
+                    (y.header_timeout_s, y.app_mb, y.import_s, y.preload)
                 );
             }
             assert_eq!(
