@@ -54,9 +54,13 @@ pub enum Level {
     Connections = 6,
     /// Idle keep-alive connections waiting for their client's next request.
     IdleConnections = 7,
+    /// Resident memory of the largest running process, MB (its image, threads and leaks).
+    LargestProcessMb = 8,
+    /// Processes running.
+    ProcessesAlive = 9,
 }
 
-const LEVELS: usize = 8;
+const LEVELS: usize = 10;
 
 /// One window of the time series (all rates per second of simulated time).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -103,6 +107,10 @@ pub struct SeriesRow {
     pub served_rps: f64,
     /// Retries arriving per second.
     pub retried_rps: f64,
+    /// Time-averaged resident memory of the largest running process, MB.
+    pub largest_process_mb: f64,
+    /// Time-averaged number of running processes.
+    pub processes_alive: f64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -190,6 +198,10 @@ pub struct RunResult {
     pub served_rps: f64,
     /// CPU seconds spent on requests whose clients had given up before they were answered.
     pub wasted_cpu_s: f64,
+    /// Time-averaged resident memory of the largest running process, MB.
+    pub largest_process_mean_mb: f64,
+    /// Time-averaged number of running processes.
+    pub mean_processes_alive: f64,
     /// The windowed time series (empty unless requested).
     pub series: Vec<SeriesRow>,
     /// Set if the run stopped before its end: when, and why.
@@ -329,6 +341,8 @@ impl Recorder {
             idle_connections: mean[Level::IdleConnections as usize],
             served_rps: (c.completed + c.wasted) as f64 / width,
             retried_rps: c.retried as f64 / width,
+            largest_process_mb: mean[Level::LargestProcessMb as usize],
+            processes_alive: mean[Level::ProcessesAlive as usize],
         });
         if s.recent.len() == RECENT_WINDOWS {
             let mut oldest = s.recent.pop_front().expect("ring is full");
@@ -540,6 +554,8 @@ impl Recorder {
             mean_idle_connections: mean(Level::IdleConnections),
             served_rps: (self.counts.completed + self.counts.wasted) as f64 / span,
             wasted_cpu_s: self.wasted_cpu_s,
+            largest_process_mean_mb: mean(Level::LargestProcessMb),
+            mean_processes_alive: mean(Level::ProcessesAlive),
             series: self.series.as_ref().map(|s| s.rows.clone()).unwrap_or_default(),
             stopped: None,
         }

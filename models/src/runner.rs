@@ -363,6 +363,8 @@ struct JsonUtilization {
 struct JsonMemory {
     mean: f64,
     peak: f64,
+    largest_process_mean: f64,
+    processes_alive_mean: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -448,6 +450,8 @@ impl JsonReport {
                     memory_mb: JsonMemory {
                         mean: m(&|r| r.memory_mean_mb).mean,
                         peak: s.runs.iter().map(|r| r.memory_peak_mb).fold(0.0, f64::max),
+                        largest_process_mean: m(&|r| r.largest_process_mean_mb).mean,
+                        processes_alive_mean: m(&|r| r.mean_processes_alive).mean,
                     },
                     crashes: c.crashes,
                     kills: c.kills,
@@ -484,12 +488,12 @@ pub fn series_csv_of<'a>(servers: impl IntoIterator<Item = (&'a str, &'a str, &'
     let mut out = String::from(
         "server,architecture,start_s,width_s,arrived_rps,completed_rps,rejected_rps,timed_out_rps,failed_rps,\
          latency_mean_ms,latency_p50_ms,latency_p99_ms,in_system,waiting,busy_workers,cpu_utilization,memory_mb,\
-         swapping,connections,idle_connections,served_rps,retried_rps\n",
+         swapping,connections,idle_connections,served_rps,retried_rps,largest_process_mb,processes_alive\n",
     );
     for (name, architecture, rows) in servers {
         for r in rows {
             out.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
                 csv_field(name),
                 architecture,
                 r.start_s,
@@ -511,7 +515,9 @@ pub fn series_csv_of<'a>(servers: impl IntoIterator<Item = (&'a str, &'a str, &'
                 r.connections,
                 r.idle_connections,
                 r.served_rps,
-                r.retried_rps
+                r.retried_rps,
+                r.largest_process_mb,
+                r.processes_alive
             ));
         }
     }

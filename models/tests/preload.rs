@@ -1,6 +1,6 @@
 //! Preloading the application before forking (gunicorn --preload, mod_python in the Apache
 //! parent) versus importing it in every process: memory counted once or per process, and the
-//! import's CPU paid by every recycled or respawned process. Expected numbers are hand
+//! import's CPU paid by every recycled or respawned process; and the per-process memory series. Expected numbers are hand
 //! calculations in each test's comment.
 
 use models::runner::run_one;
@@ -28,6 +28,25 @@ fn a_preloaded_application_is_counted_once() {
     assert!((each.memory_mean_mb - 505.0).abs() < 1e-6, "{}", each.memory_mean_mb);
     let pre = run_one(&scenario(load, "io_ms = 10.0", &server(true)), 0, 0, false);
     assert!((pre.memory_mean_mb - 145.0).abs() < 1e-6, "{}", pre.memory_mean_mb);
+    // Per process: 50 MB each when every child imports, 10 MB when preloaded; 10 running.
+    assert!((each.largest_process_mean_mb - 50.0).abs() < 1e-6, "{}", each.largest_process_mean_mb);
+    assert!((pre.largest_process_mean_mb - 10.0).abs() < 1e-6, "{}", pre.largest_process_mean_mb);
+    assert!((pre.mean_processes_alive - 10.0).abs() < 1e-9);
+}
+
+#[test]
+fn a_leaking_process_shows_as_the_largest_process() {
+    // One 10 MB process, a request every 0.1 s each leaking 1 MB (1024 KB): it grows by 10 MB a
+    // second. Measured from 40 s to 440 s its mean size is its size at the middle, 240 s:
+    // 10 + 10 × 240 = 2410 MB (± one request's leak at the edges).
+    let server = "architecture = \"prefork\"\nprocesses = 1\nprocess_mb = 10.0\n";
+    let r = run_one(
+        &scenario("arrival = \"uniform\"\nrate_rps = 10.0", "io_ms = 1.0\nleak_kb = 1024.0", server),
+        0,
+        0,
+        false,
+    );
+    assert!((r.largest_process_mean_mb - 2410.0).abs() < 2.0, "{}", r.largest_process_mean_mb);
 }
 
 #[test]

@@ -173,6 +173,9 @@ proptest! {
         // Retries are arrivals too, and only failed attempts are retried.
         prop_assert!(c.retries <= c.rejected + c.timed_out + c.failed, "{}: {:?}", what, c);
         prop_assert!(r.served_rps + 1e-9 >= r.throughput_rps && r.wasted_cpu_s >= 0.0, "{}", what);
+        // The largest process is part of resident memory.
+        prop_assert!(r.largest_process_mean_mb >= 0.0 && r.largest_process_mean_mb <= r.memory_mean_mb + 1e-6,
+            "{}: largest process {} of {} MB", what, r.largest_process_mean_mb, r.memory_mean_mb);
 
         // Nothing negative, utilisations within [0, 1], percentiles ordered.
         for v in [r.mean_in_system, r.mean_waiting, r.memory_mean_mb, r.memory_peak_mb, r.throughput_rps,

@@ -316,11 +316,27 @@ impl Core {
         p.memory_mb += self.settings.thread_mb;
         if p.alive {
             self.recorder.add_level(self.now_s, Level::MemoryMb, self.settings.thread_mb);
+            self.process_grew(process);
         }
         if is_worker {
             self.worker_threads += 1;
         }
         id
+    }
+
+    /// Alive process `process` grew: the largest process's memory follows.
+    fn process_grew(&mut self, process: u32) {
+        let mb = self.processes[process as usize].memory_mb;
+        if mb > self.recorder.level(Level::LargestProcessMb) {
+            self.recorder.set_level(self.now_s, Level::LargestProcessMb, mb);
+        }
+    }
+
+    /// A process shrank or exited: find the largest alive process again (rare: exits, retired
+    /// threads).
+    fn process_shrank(&mut self) {
+        let largest = self.processes.iter().filter(|p| p.alive).map(|p| p.memory_mb).fold(0.0, f64::max);
+        self.recorder.set_level(self.now_s, Level::LargestProcessMb, largest);
     }
 
     /// Add a retired thread back to the pool, or retire one (live resizing): its memory and its
@@ -337,6 +353,11 @@ impl Core {
         p.memory_mb += delta;
         if p.alive {
             self.recorder.add_level(self.now_s, Level::MemoryMb, delta);
+            if enabled {
+                self.process_grew(process);
+            } else {
+                self.process_shrank();
+            }
         }
         if is_worker {
             if enabled {
@@ -425,6 +446,12 @@ impl Core {
             p.leaked_mb = 0.0;
         }
         self.recorder.add_level(self.now_s, Level::MemoryMb, delta);
+        self.recorder.set_level(self.now_s, Level::ProcessesAlive, f64::from(self.alive_processes));
+        if alive {
+            self.process_grew(process);
+        } else {
+            self.process_shrank();
+        }
     }
 
     /// The request behind `id`.
@@ -1112,6 +1139,7 @@ impl Ctx<'_> {
                 p.memory_mb += leak_mb;
                 if p.alive {
                     self.core.recorder.add_level(self.core.now_s, Level::MemoryMb, leak_mb);
+                    self.core.process_grew(process);
                 }
             }
         }
