@@ -230,3 +230,44 @@ keepalive_timeout_s = 5.0
     assert!(r.mean_connections <= 10.0 + 1e-9, "{}", r.mean_connections);
     assert!(r.worker_utilization <= 1.0 + 1e-9);
 }
+
+#[test]
+fn retries_after_a_time_out_leave_no_connection_held_for_ever() {
+    // Open-load clients that keep connections open time out (0.3 s) on a slow server and retry
+    // on the same connection id while the abandoned request is still inside; LIFO serves the
+    // retry first, so it is answered before the abandoned original finishes. Arrivals stop at
+    // 60 s; every keep-alive timer (2 s) and every request (≤ a few seconds of queue) is long
+    // over by 200 s, so no worker may still wait on an idle connection and none may be counted.
+    // (A regression test: the abandoned request, finishing late, used to delete its retry's
+    // idle connection entry, leaving that worker in KeepAlive for the rest of the run.)
+    let text = r#"
+[run]
+duration_s = 200.0
+warmup_s = 0.0
+[load]
+arrival = "poisson"
+rate_rps = 30.0
+schedule = [{ at_s = 60.0, rate_rps = 0.0 }]
+timeout_s = 0.3
+retries = 3
+retry_backoff_ms = 50.0
+requests_per_connection = 3
+client_keeps_open = true
+[[request]]
+io_ms = { dist = "exp", mean = 250.0 }
+[[server]]
+architecture = "prefork"
+processes = 8
+queue_discipline = "lifo"
+keepalive_timeout_s = 2.0
+keepalive_kb = 64.0
+"#;
+    let sc = parse(text, "retry-keepalive.toml").expect("valid");
+    let mut sim = models::engine::ServerSim::new(&sc, 0, 0, false);
+    sim.run_until(200.0);
+    let core = &sim.model.core;
+    let waiting = core.threads.iter().filter(|t| t.state == models::engine::ThreadState::KeepAlive).count();
+    assert_eq!(waiting, 0, "workers still waiting on idle connections at 200 s");
+    assert_eq!(core.recorder.level(models::metrics::Level::IdleConnections), 0.0);
+    assert!(core.recorder.level(models::metrics::Level::MemoryMb).abs() < 1e-9, "idle connection memory left");
+}

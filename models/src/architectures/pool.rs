@@ -360,6 +360,10 @@ impl WorkerPool {
                 self.next(cx, t);
             }
         }
+        // A resize may have retired every thread while it was starting: it exits.
+        if self.spawn == Spawn::Persistent && self.all_retired_and_idle(cx.core, process) {
+            cx.core.set_alive(process, false);
+        }
     }
 
     fn all_retired_and_idle(&self, core: &Core, process: u32) -> bool {

@@ -48,6 +48,10 @@ struct Connection {
     idle: bool,
     /// The worker thread waiting on it while idle (blocking architectures).
     held_by: Option<u32>,
+    /// The request it carries or last carried. A client that gave up and retries reuses its
+    /// connection id while the abandoned request may still be inside; only the entry's own
+    /// request may close or count on it.
+    request: ReqId,
     /// Which idle period this is (from `Core::idle_periods`, unique over the whole run, so a
     /// stale keep-alive timer is recognised even when a connection id is reused).
     epoch: u32,
@@ -557,11 +561,13 @@ impl Core {
         let Some(c) = reused else {
             self.recorder.add_level(self.now_s, Level::Connections, 1.0);
             if connection != NO_CONNECTION {
-                self.connections.insert(connection, Connection { served: 0, idle: false, held_by: None, epoch: 0 });
+                self.connections
+                    .insert(connection, Connection { served: 0, idle: false, held_by: None, epoch: 0, request: id });
             }
             return None;
         };
         c.idle = false;
+        c.request = id;
         let held = c.held_by.take();
         self.recorder.add_level(self.now_s, Level::IdleConnections, -1.0);
         self.buffer_memory_changed(-self.settings.keepalive_mb);
@@ -638,7 +644,10 @@ impl Core {
             // The connection closes with its last request.
             self.recorder.add_level(self.now_s, Level::Connections, -1.0);
             if connection != NO_CONNECTION {
-                self.connections.remove(&connection);
+                // Only if the entry is still this request's (a retry may have replaced it).
+                if self.connections.get(&connection).is_some_and(|c| c.request == id) {
+                    self.connections.remove(&connection);
+                }
             }
         }
         let mb = self.settings.request_mb + hog;
@@ -943,7 +952,9 @@ impl Ctx<'_> {
         let r = self.core.request(request);
         let (connection, closes, abandoned) = (r.connection, r.closes, r.abandoned);
         let limit = self.core.settings.keepalive_requests;
-        let Some(c) = self.core.connections.get_mut(&connection) else { return false };
+        let Some(c) = self.core.connections.get_mut(&connection).filter(|c| c.request == request) else {
+            return false;
+        };
         c.served += 1;
         if closes || abandoned || c.served >= limit {
             return false;
