@@ -134,25 +134,16 @@ pub fn plots_ui(ui: &mut Ui, rt: &Runtime, hidden: &HashSet<String>, presenter: 
                                 continue;
                             }
                             p.line(Line::new(name.clone(), points(rows, m.value)).color(server_color(i)).width(lw));
-                            if m.id == "throughput" && give_up {
+                            // The plot's dashed companion line, where it has one.
+                            let dashed: Option<fn(&SeriesRow) -> f64> = match m.id {
+                                "latency" => Some(|r| r.latency_p50_ms),
+                                "throughput" if give_up => Some(|r| r.served_rps),
+                                "waiting" if keepalive => Some(|r| r.idle_connections),
+                                _ => None,
+                            };
+                            if let Some(value) = dashed {
                                 p.line(
-                                    Line::new(name.clone(), points(rows, |r| r.served_rps))
-                                        .color(server_color(i))
-                                        .style(LineStyle::dashed_dense())
-                                        .width(lw * 0.7),
-                                );
-                            }
-                            if m.id == "waiting" && keepalive {
-                                p.line(
-                                    Line::new(name.clone(), points(rows, |r| r.idle_connections))
-                                        .color(server_color(i))
-                                        .style(LineStyle::dashed_dense())
-                                        .width(lw * 0.7),
-                                );
-                            }
-                            if m.id == "latency" {
-                                p.line(
-                                    Line::new(name.clone(), points(rows, |r| r.latency_p50_ms))
+                                    Line::new(name.clone(), points(rows, value))
                                         .color(server_color(i))
                                         .style(LineStyle::dashed_dense())
                                         .width(lw * 0.7),

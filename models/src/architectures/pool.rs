@@ -246,8 +246,7 @@ impl WorkerPool {
             self.started(cx, cx.core.threads[thread as usize].process);
             return;
         }
-        if self.direct_clients && cx.core.settings().header_timeout_s.is_some() && cx.core.read_cut_s(request).is_some()
-        {
+        if self.direct_clients && cx.core.read_cut_s(request).is_some() {
             // Its headers never arrived in time: the connection is dropped.
             cx.core.fail(request);
             self.release(cx, thread);
