@@ -254,6 +254,7 @@ fn set_slow_share(clients: &mut Vec<models::config::ClientClass>, fraction: f64)
             bandwidth_kbps: 1e9,
             rtt_s: 0.0,
             header_s: 0.0,
+            reads: true,
         });
         clients.push(models::config::ClientClass {
             name: "modem".into(),
@@ -261,6 +262,7 @@ fn set_slow_share(clients: &mut Vec<models::config::ClientClass>, fraction: f64)
             bandwidth_kbps: 56.0,
             rtt_s: 0.15,
             header_s: 0.0,
+            reads: true,
         });
     }
     let slow = (0..clients.len())

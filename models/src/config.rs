@@ -170,6 +170,9 @@ pub struct ClientClass {
     /// Seconds the client takes to send its request headers, trickling them (a Slowloris attack
     /// sends a header line every few seconds and never finishes); 0 for a normal client.
     pub header_s: f64,
+    /// The client reads its responses. `false`: the slow-reader attack — it keeps sending
+    /// requests (pipelined over one connection) and never reads what comes back.
+    pub reads: bool,
 }
 
 impl LoadConfig {
@@ -346,6 +349,11 @@ pub struct ServerConfig {
     /// it was accepted (Apache mod_reqtimeout, nginx client_header_timeout), seconds; `None` =
     /// waits as long as the client keeps sending.
     pub header_timeout_s: Option<f64>,
+    /// Event loop, daemon front-end: the write buffer of one connection, KB. When it is full the
+    /// producer of the response is paused until the client drains it (backpressure) and the
+    /// server stops reading further requests from that connection. `None` = unbounded: the
+    /// whole response is buffered however slowly the client reads (Twisted's transports).
+    pub output_buffer_kb: Option<f64>,
 }
 
 impl ServerConfig {
@@ -381,6 +389,7 @@ impl ServerConfig {
             keepalive_requests: None,
             keepalive_kb: 0.0,
             header_timeout_s: None,
+            output_buffer_kb: None,
             app_mb: 0.0,
             import_s: 0.0,
             preload: false,

@@ -13,8 +13,14 @@ use sim::Dist;
 fn modem_scenario(rate: f64, servers: Vec<ServerConfig>) -> Scenario {
     let mut sc = scenario(rate, Dist::exp(0.01).unwrap(), Dist::Const(0.0), 2, servers);
     sc.requests[0].response_kb = 20.0;
-    sc.load.clients =
-        vec![ClientClass { name: "modem".into(), weight: 1.0, bandwidth_kbps: 56.0, rtt_s: 0.15, header_s: 0.0 }];
+    sc.load.clients = vec![ClientClass {
+        name: "modem".into(),
+        weight: 1.0,
+        bandwidth_kbps: 56.0,
+        rtt_s: 0.15,
+        header_s: 0.0,
+        reads: true,
+    }];
     sc
 }
 
@@ -88,6 +94,7 @@ fn a_buffering_front_end_shields_daemons_from_slow_clients() {
         bandwidth_kbps: 100_000.0,
         rtt_s: 0.0,
         header_s: 0.0,
+        reads: true,
     });
     sc.run.replications = 3;
     let report = models::runner::run(&sc, false);

@@ -104,10 +104,43 @@ fn build(p: &Params) -> Scenario {
     sc.load.timeout_s = p.timeout_s;
     if p.slow_clients {
         sc.load.clients = vec![
-            ClientClass { name: "broadband".into(), weight: 0.9, bandwidth_kbps: 20_000.0, rtt_s: 0.02, header_s: 0.0 },
-            ClientClass { name: "modem".into(), weight: 0.1, bandwidth_kbps: 56.0, rtt_s: 0.2, header_s: 0.0 },
-            ClientClass { name: "slowloris".into(), weight: 0.02, bandwidth_kbps: 56.0, rtt_s: 0.2, header_s: 3.0 },
+            ClientClass {
+                name: "broadband".into(),
+                weight: 0.9,
+                bandwidth_kbps: 20_000.0,
+                rtt_s: 0.02,
+                header_s: 0.0,
+                reads: true,
+            },
+            ClientClass {
+                name: "modem".into(),
+                weight: 0.1,
+                bandwidth_kbps: 56.0,
+                rtt_s: 0.2,
+                header_s: 0.0,
+                reads: true,
+            },
+            ClientClass {
+                name: "slowloris".into(),
+                weight: 0.02,
+                bandwidth_kbps: 56.0,
+                rtt_s: 0.2,
+                header_s: 3.0,
+                reads: true,
+            },
+            ClientClass {
+                name: "never reads".into(),
+                weight: 0.02,
+                bandwidth_kbps: 56.0,
+                rtt_s: 0.2,
+                header_s: 0.0,
+                reads: false,
+            },
         ];
+        if p.lognormal && matches!(info.kind, K::EventLoop | K::Daemon) {
+            // Bounded write buffers: backpressure, and a paused slow reader.
+            sc.servers[0].output_buffer_kb = Some(16.0);
+        }
     }
     if p.slow_clients && p.keepalive.is_some() {
         sc.servers[0].header_timeout_s = Some(1.5);

@@ -4,23 +4,37 @@
 //! `queue_timeout_s` fails requests that waited too long for a daemon.
 
 use super::loops::{IoMode, Loops};
+use super::output::buffered_kb;
 use super::pool::{Spawn, WorkerPool};
 use super::{Architecture, Resource, Server, Workload, cpu_resource};
 use crate::config::{ArchitectureKind, ServerConfig};
-use crate::engine::{Core, Ctx, ReqId};
+use crate::engine::{Core, Ctx, ReqId, Task};
 use crate::view::{ProcessRole, ServerView};
 
 /// A front-end queueing into a pool of daemons.
 pub struct Daemon {
     frontend: Loops,
     daemons: WorkerPool,
-    /// Per request slot: true while a dynamic request's response drains from the front-end's
-    /// buffer to the client (otherwise a parked dynamic request is uploading).
-    downloading: Vec<bool>,
-    /// Dynamic responses buffered in the front-end for slow clients, MB.
-    buffered_mb: f64,
+    /// Per request slot: where a dynamic request's transfer to or from its client stands.
+    transfer: Vec<Transfer>,
     /// Dynamic requests the front-end is reading from or writing to clients.
     in_transfer: usize,
+    /// The front-end's write buffer per connection, KB (`None` = unbounded).
+    output_buffer_kb: Option<f64>,
+}
+
+/// Where a dynamic request's transfer stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transfer {
+    /// Not moving: waiting for or inside a daemon.
+    None,
+    /// The front-end reads the request from the client.
+    Upload,
+    /// Backpressure: the front-end's buffer is full; the daemon thread writes the rest of the
+    /// response as the client drains it.
+    Backpressure,
+    /// The response drains from the front-end's buffer to the client.
+    Download,
 }
 
 impl Architecture for Daemon {
@@ -32,7 +46,8 @@ impl Architecture for Daemon {
 
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
         let frontend =
-            Loops::build(core, c.frontend_processes, false, c.frontend_mb, IoMode::NonBlocking, 0, None, false);
+            Loops::build(core, c.frontend_processes, false, c.frontend_mb, IoMode::NonBlocking, 0, None, false)
+                .with_output_buffer(c.output_buffer_kb);
         let daemons = WorkerPool::build(
             core,
             c.processes,
@@ -47,7 +62,13 @@ impl Architecture for Daemon {
         .behind_front_end()
         .with_recycling(c.max_requests, c.recycle_cpu_s())
         .with_respawn_cpu(c.respawn_cpu_s());
-        Box::new(Daemon { frontend, daemons, downloading: Vec::new(), buffered_mb: 0.0, in_transfer: 0 })
+        Box::new(Daemon {
+            frontend,
+            daemons,
+            transfer: Vec::new(),
+            in_transfer: 0,
+            output_buffer_kb: c.output_buffer_kb,
+        })
     }
 
     fn resources(c: &ServerConfig, w: &Workload, cores: u32) -> Vec<Resource> {
@@ -80,18 +101,66 @@ impl Architecture for Daemon {
     }
 }
 
+impl Daemon {
+    fn set_transfer(&mut self, request: ReqId, t: Transfer) {
+        let slot = request.index as usize;
+        if self.transfer.len() <= slot {
+            self.transfer.resize(slot + 1, Transfer::None);
+        }
+        self.transfer[slot] = t;
+    }
+
+    /// Seconds a daemon thread spends writing the part of `request`'s response that does not
+    /// fit in the front-end's buffer, as fast as the client drains it (0 if it fits).
+    fn backpressure_s(&self, cx: &Ctx<'_>, request: ReqId) -> f64 {
+        let r = cx.core.request(request);
+        let beyond_kb = self.output_buffer_kb.map_or(0.0, |b| r.response_kb - b);
+        if beyond_kb > 0.0 && r.bandwidth_kbps.is_finite() { beyond_kb * 8.0 / r.bandwidth_kbps } else { 0.0 }
+    }
+
+    fn transfer_of(&self, request: ReqId) -> Transfer {
+        self.transfer.get(request.index as usize).copied().unwrap_or(Transfer::None)
+    }
+
+    /// The front-end buffers what it has of `request`'s response (all of it, or its buffer's
+    /// worth) and sends it to the client without holding the daemon. Once it is sent, the
+    /// front-end may keep the connection open (keep-alive), holding only memory.
+    fn send_from_front_end(&mut self, cx: &mut Ctx<'_>, request: ReqId, written_s: f64) {
+        let r = cx.core.request(request);
+        let download = r.download_s - written_s;
+        if download > 1e-12 {
+            let mb = buffered_kb(r.response_kb, self.output_buffer_kb) / 1024.0;
+            self.set_transfer(request, Transfer::Download);
+            self.in_transfer += 1;
+            cx.core.process_buffer_changed(self.frontend.first_process(), mb);
+            cx.park(request, download);
+        } else {
+            self.set_transfer(request, Transfer::None);
+            cx.keep_alive(request, None);
+            cx.core.complete(request);
+        }
+    }
+}
+
 impl Server for Daemon {
     fn on_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
         let r = cx.core.request(request);
         if r.is_static {
             self.frontend.arrive(cx, request);
+            return;
+        }
+        self.set_transfer(request, Transfer::None);
+        if !cx.core.processes[self.frontend.first_process() as usize].alive {
+            // The front-end holding the listening socket is down: connection refused.
+            cx.core.reject(request);
+            return;
+        }
+        let r = cx.core.request(request);
+        if !r.reads && self.frontend.slow_reader().hold_if_paused(request) {
+            // Backpressure: the front-end has stopped reading this client's connection.
         } else if r.upload_s > 0.0 {
             // The front-end reads the whole request before it bothers a daemon.
-            let slot = request.index as usize;
-            if self.downloading.len() <= slot {
-                self.downloading.resize(slot + 1, false);
-            }
-            self.downloading[slot] = false;
+            self.set_transfer(request, Transfer::Upload);
             // A client trickling its headers past the header time-out is read only until then.
             let upload = cx.core.read_cut_s(request).unwrap_or(r.upload_s);
             self.in_transfer += 1;
@@ -110,24 +179,35 @@ impl Server for Daemon {
             self.daemons.done(cx, thread, request);
             return;
         }
-        // The daemon hands its response to the front-end, which buffers it and sends it to the
-        // client; the daemon thread is free at once. Once it is sent, the front-end may keep the
-        // connection open (keep-alive), holding only memory.
         let r = cx.core.request(request);
-        let (download, mb) = (r.download_s, r.response_kb / 1024.0);
-        if download > 0.0 {
-            let slot = request.index as usize;
-            if self.downloading.len() <= slot {
-                self.downloading.resize(slot + 1, false);
+        let front = self.frontend.first_process();
+        if !r.reads {
+            // Into the buffer of a connection that is never read. If it does not fit, the daemon
+            // thread blocks writing the rest for ever (until a watchdog or a crash).
+            let (kb, stuck) = self.frontend.slow_reader().write(front, r.response_kb);
+            cx.core.process_buffer_changed(front, kb / 1024.0);
+            if stuck {
+                self.set_transfer(request, Transfer::Backpressure);
+                cx.start_task(thread, request, Task { post_s: f64::INFINITY, ..Task::default() });
+                return;
             }
-            self.downloading[slot] = true;
+            self.set_transfer(request, Transfer::Download);
             self.in_transfer += 1;
-            self.buffered_mb += mb;
-            cx.core.buffer_memory_changed(mb);
-            cx.park(request, download);
+        } else if self.transfer_of(request) == Transfer::Backpressure {
+            // The daemon has written all but the front-end's buffer's worth.
+            let written_s = self.backpressure_s(cx, request);
+            self.send_from_front_end(cx, request, written_s);
         } else {
-            cx.keep_alive(request, None);
-            cx.core.complete(request);
+            let hold_s = self.backpressure_s(cx, request);
+            if hold_s > 0.0 {
+                // The front-end's buffer is smaller than the response: the daemon thread stays
+                // on the request, writing the rest as fast as the client drains it.
+                self.set_transfer(request, Transfer::Backpressure);
+                cx.start_task(thread, request, Task { post_s: hold_s, ..Task::default() });
+                return;
+            }
+            // The front-end takes the whole response; the daemon thread is free at once.
+            self.send_from_front_end(cx, request, 0.0);
         }
         self.daemons.release(cx, thread);
     }
@@ -137,20 +217,21 @@ impl Server for Daemon {
         }
         if cx.core.request(request).is_static {
             self.frontend.park_done(cx, request);
-        } else if self.downloading[request.index as usize] {
+        } else if self.transfer_of(request) == Transfer::Download {
             self.in_transfer -= 1;
-            self.downloading[request.index as usize] = false;
-            let mb = cx.core.request(request).response_kb / 1024.0;
-            self.buffered_mb -= mb;
-            cx.core.buffer_memory_changed(-mb);
+            self.set_transfer(request, Transfer::None);
+            let mb = buffered_kb(cx.core.request(request).response_kb, self.output_buffer_kb) / 1024.0;
+            cx.core.process_buffer_changed(self.frontend.first_process(), -mb);
             cx.keep_alive(request, None);
             cx.core.complete(request);
         } else if cx.core.read_cut_s(request).is_some() {
             // The headers did not arrive in time: the front-end drops the connection.
             self.in_transfer -= 1;
+            self.set_transfer(request, Transfer::None);
             cx.core.fail(request);
         } else {
             self.in_transfer -= 1;
+            self.set_transfer(request, Transfer::None);
             self.daemons.arrive(cx, request);
         }
     }
@@ -160,6 +241,17 @@ impl Server for Daemon {
     fn on_crash(&mut self, cx: &mut Ctx<'_>, process: u32) {
         if self.frontend.owns_process(process) {
             self.frontend.crash(cx, process);
+            if process == self.frontend.first_process() {
+                // The dynamic requests it was reading or sending (their connections and
+                // buffers) die with it.
+                for r in cx.core.live_ids() {
+                    if matches!(self.transfer_of(r), Transfer::Upload | Transfer::Download) {
+                        self.in_transfer -= 1;
+                        self.set_transfer(r, Transfer::None);
+                        cx.lose_to_crash(r);
+                    }
+                }
+            }
         } else {
             self.daemons.crash(cx, process);
         }

@@ -21,7 +21,8 @@ impl Architecture for EventLoop {
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
         Box::new(
             Loops::build(core, c.processes, c.gil, c.process_mb, io_mode(c), c.offload_threads, c.listen_backlog, true)
-                .with_queue_timeout(c.queue_timeout_s),
+                .with_queue_timeout(c.queue_timeout_s)
+                .with_output_buffer(c.output_buffer_kb),
         )
     }
 

@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 
 use super::Server;
+use super::output::{SlowReader, buffered_kb};
 use crate::engine::{Core, Ctx, ReqId};
 use crate::view::{MAX_DOTS, ProcessRole, ServerView};
 
@@ -52,8 +53,6 @@ struct Loop {
     parked: u32,
     /// Crashed and not yet respawned.
     down: bool,
-    /// Responses buffered for slow clients, MB.
-    buffered_mb: f64,
     ready: VecDeque<Item>,
     offload_idle: VecDeque<u32>,
     offload_queue: VecDeque<ReqId>,
@@ -79,6 +78,10 @@ pub struct Loops {
     queue_timeout_s: Option<f64>,
     workers: bool,
     role_kind: ProcessRole,
+    /// A connection's write buffer, KB (`None` = unbounded).
+    output_buffer_kb: Option<f64>,
+    /// The connection of clients that never read.
+    slow_reader: SlowReader,
 }
 
 impl Loops {
@@ -110,6 +113,8 @@ impl Loops {
             workers,
             role_kind,
             queue_timeout_s: None,
+            output_buffer_kb: None,
+            slow_reader: SlowReader::new(None),
         };
         for _ in 0..processes {
             loops.add_loop(core);
@@ -141,7 +146,6 @@ impl Loops {
             in_flight: 0,
             parked: 0,
             down: false,
-            buffered_mb: 0.0,
             ready: VecDeque::new(),
             offload_idle,
             offload_queue: VecDeque::new(),
@@ -151,6 +155,14 @@ impl Loops {
     /// Drop accepted requests that waited longer than `timeout_s` to start.
     pub fn with_queue_timeout(mut self, timeout_s: Option<f64>) -> Self {
         self.queue_timeout_s = timeout_s;
+        self
+    }
+
+    /// Each connection's write buffer holds `kb` KB (`None` = unbounded): a response larger
+    /// than that is produced as the client drains it (backpressure).
+    pub fn with_output_buffer(mut self, kb: Option<f64>) -> Self {
+        self.output_buffer_kb = kb;
+        self.slow_reader = SlowReader::new(kb);
         self
     }
 
@@ -169,8 +181,13 @@ impl Loops {
         }
         // Retired loops (live resize) take no new connections.
         let accepting = || (0..self.loops.len()).filter(|&i| self.loops[i].accepting && !self.loops[i].down);
-        let Some(l) = accepting()
-            .find(|&i| !self.loops[i].busy)
+        let reads = cx.core.request(request).reads;
+        // The pipelined requests of a client that never reads come over the connection one loop
+        // already holds.
+        let held_by = if reads { None } else { self.slow_reader.process };
+        let Some(l) = held_by
+            .and_then(|p| accepting().find(|&i| self.loops[i].process == p))
+            .or_else(|| accepting().find(|&i| !self.loops[i].busy))
             .or_else(|| accepting().min_by_key(|&i| self.loops[i].ready.len()))
         else {
             cx.core.reject(request);
@@ -180,6 +197,13 @@ impl Loops {
         if self.owner.len() <= slot {
             self.owner.resize(slot + 1, 0);
             self.stage.resize(slot + 1, Stage::Work);
+        }
+        if !reads && held_by.is_some() {
+            self.owner[slot] = l as u32;
+            if self.slow_reader.hold_if_paused(request) {
+                // Backpressure: the loop has stopped reading this connection.
+                return;
+            }
         }
         self.owner[slot] = l as u32;
         self.stage[slot] = Stage::Work;
@@ -299,9 +323,8 @@ impl Loops {
                 self.loops[l].ready.push_back(Item::New(request));
             }
             Stage::Download => {
-                let mb = cx.core.request(request).response_kb / 1024.0;
-                self.loops[l].buffered_mb -= mb;
-                cx.core.buffer_memory_changed(-mb);
+                let mb = buffered_kb(cx.core.request(request).response_kb, self.output_buffer_kb) / 1024.0;
+                cx.core.process_buffer_changed(self.loops[l].process, -mb);
                 self.loops[l].in_flight -= 1;
                 // The response has been sent: the connection may wait for the next request.
                 cx.keep_alive(request, None);
@@ -320,11 +343,19 @@ impl Loops {
     /// client has all of it.
     fn respond(&mut self, cx: &mut Ctx<'_>, l: usize, request: ReqId) {
         let r = cx.core.request(request);
-        let (download, mb) = (r.download_s, r.response_kb / 1024.0);
+        let process = self.loops[l].process;
+        if !r.reads {
+            // Into the buffer of a connection that is never read: it stays there (and the loop
+            // stops reading the connection once a bounded buffer is full).
+            let (kb, _) = self.slow_reader.write(process, r.response_kb);
+            self.stage[request.index as usize] = Stage::Download;
+            cx.core.process_buffer_changed(process, kb / 1024.0);
+            return;
+        }
+        let (download, mb) = (r.download_s, buffered_kb(r.response_kb, self.output_buffer_kb) / 1024.0);
         if download > 0.0 {
             self.stage[request.index as usize] = Stage::Download;
-            self.loops[l].buffered_mb += mb;
-            cx.core.buffer_memory_changed(mb);
+            cx.core.process_buffer_changed(process, mb);
             cx.park(request, download);
         } else {
             self.loops[l].in_flight -= 1;
@@ -420,9 +451,9 @@ impl Loops {
                 cx.lose_to_crash(r);
             }
         }
+        // Its buffers went with its memory; a slow reader's connection it held is reset.
+        self.slow_reader.reset_if_held_by(cx, process);
         let lp = &mut self.loops[l];
-        cx.core.buffer_memory_changed(-lp.buffered_mb);
-        lp.buffered_mb = 0.0;
         lp.busy = false;
         lp.in_flight = 0;
         lp.parked = 0;
@@ -444,6 +475,16 @@ impl Loops {
             self.loops[l].down = false;
             self.run(cx, l);
         }
+    }
+
+    /// The connection of clients that never read (one, over all loops).
+    pub fn slow_reader(&mut self) -> &mut SlowReader {
+        &mut self.slow_reader
+    }
+
+    /// The first loop's process (where a front-end buffers dynamic responses).
+    pub fn first_process(&self) -> u32 {
+        self.loops[0].process
     }
 
     /// The loops' processes.

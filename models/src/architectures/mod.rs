@@ -8,6 +8,7 @@ pub mod cgi;
 pub mod daemon;
 pub mod event_loop;
 pub mod loops;
+pub mod output;
 pub mod pool;
 pub mod prefork;
 pub mod threaded;
@@ -298,7 +299,14 @@ mod tests {
     #[test]
     fn blocking_network_time_by_hand() {
         let class = RequestClass { response_kb: 20.0, ..RequestClass::new("page", Dist::Const(0.0), Dist::Const(0.0)) };
-        let modem = ClientClass { name: "modem".into(), weight: 1.0, bandwidth_kbps: 56.0, rtt_s: 0.15, header_s: 0.0 };
+        let modem = ClientClass {
+            name: "modem".into(),
+            weight: 1.0,
+            bandwidth_kbps: 56.0,
+            rtt_s: 0.15,
+            header_s: 0.0,
+            reads: true,
+        };
         let w = Workload::of(std::slice::from_ref(&class)).with_clients(&[modem]);
         assert!((w.blocking_net_s(0.0) - (0.075 + 20.0 * 8.0 / 56.0)).abs() < 1e-12);
         assert!((w.blocking_net_s(64.0) - 0.075).abs() < 1e-12);

@@ -9,6 +9,7 @@
 use std::collections::VecDeque;
 
 use super::Server;
+use super::output::SlowReader;
 use crate::config::Discipline;
 use crate::engine::{Core, Ctx, ReqId, Task, ThreadState};
 use crate::view::{MAX_DOTS, ProcessRole, ServerView};
@@ -59,6 +60,8 @@ pub struct WorkerPool {
     recycling: Vec<bool>,
     /// Which waiting request a free worker takes.
     discipline: Discipline,
+    /// The connection of clients that never read, with the socket buffer as its buffer.
+    slow_reader: SlowReader,
 }
 
 impl WorkerPool {
@@ -91,6 +94,7 @@ impl WorkerPool {
             served: Vec::new(),
             recycling: Vec::new(),
             discipline: Discipline::Fifo,
+            slow_reader: SlowReader::new(Some(0.0)),
         };
         for _ in 0..processes {
             pool.add_process(core, threads);
@@ -118,6 +122,7 @@ impl WorkerPool {
     /// the rest of the response fits in it.
     pub fn with_socket_buffer(mut self, kb: f64) -> Self {
         self.socket_buffer_kb = kb;
+        self.slow_reader = SlowReader::new(Some(kb));
         self
     }
 
@@ -173,6 +178,7 @@ impl WorkerPool {
         for r in cx.crash_process(process, !per_request) {
             cx.lose_to_crash(r);
         }
+        self.slow_reader.reset_if_held_by(cx, process);
         let threads = cx.core.processes[process as usize].threads.clone();
         if let Some(i) = self.processes.iter().position(|(p, _)| *p == process) {
             self.served[i] = 0;
@@ -224,6 +230,11 @@ impl WorkerPool {
     /// refused.
     #[inline]
     pub fn arrive(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
+        if self.direct_clients && !cx.core.request(request).reads && self.slow_reader.hold_if_paused(request) {
+            // A worker is stuck writing to this client, which never reads: nothing else is read
+            // from its connection.
+            return;
+        }
         if self.listener_down(cx.core) {
             // Connection refused: the only process (and its socket) is gone.
             cx.core.reject(request);
@@ -253,6 +264,11 @@ impl WorkerPool {
             return;
         }
         let r = cx.core.request(request);
+        if self.direct_clients && !r.reads {
+            // Its response sits in the socket buffer for ever; the worker moves on.
+            self.release(cx, thread);
+            return;
+        }
         let rest = if self.direct_clients { r.download_s - self.write_hold_s(cx.core, request) } else { 0.0 };
         let held = cx.core.settings().keepalive_timeout_s.is_some() && self.keep_alive(cx, thread, request);
         if rest > 1e-12 {
@@ -409,8 +425,15 @@ impl WorkerPool {
             cx.start_task(thread, request, Task { pre_s: cut_s, cpu_s: 0.0, io_s: 0.0, post_s: 0.0 });
             return;
         }
-        let (pre_s, post_s) =
+        let (pre_s, mut post_s) =
             if self.direct_clients { (upload, self.write_hold_s(cx.core, request)) } else { (0.0, 0.0) };
+        if self.direct_clients && !cx.core.request(request).reads {
+            // The response goes into the connection's socket buffer; if it does not fit, the
+            // worker blocks writing for ever (until a watchdog or a crash).
+            let process = cx.core.threads[thread as usize].process;
+            let (_, stuck) = self.slow_reader.write(process, cx.core.request(request).response_kb);
+            post_s = if stuck { f64::INFINITY } else { 0.0 };
+        }
         cx.start_task(thread, request, Task { pre_s, cpu_s: cpu, io_s: io, post_s });
     }
 

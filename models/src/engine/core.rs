@@ -132,8 +132,9 @@ pub struct Process {
     pub down: bool,
     /// Simulated time of its last crash, seconds.
     pub crashed_at_s: Option<f64>,
-    /// Memory leaked by the requests it served (part of `memory_mb`; released when it exits).
-    pub leaked_mb: f64,
+    /// Memory it grew by while running — leaked by the requests it served, or held in its
+    /// connections' write buffers (part of `memory_mb`; released when it exits).
+    pub grown_mb: f64,
     /// Due to respawn, but there is no memory for it yet.
     pub awaiting_memory: bool,
 }
@@ -261,7 +262,7 @@ impl Core {
         let Some(ram) = self.settings.memory_mb else { return true };
         let p = &self.processes[process as usize];
         let shared = if self.alive_processes == 0 { self.settings.shared_mb } else { 0.0 };
-        self.recorder.level(Level::MemoryMb) + p.memory_mb - p.leaked_mb + shared <= ram + self.settings.swap_mb
+        self.recorder.level(Level::MemoryMb) + p.memory_mb - p.grown_mb + shared <= ram + self.settings.swap_mb
     }
 
     /// The server's settings.
@@ -290,7 +291,7 @@ impl Core {
             threads: Vec::new(),
             down: false,
             crashed_at_s: None,
-            leaked_mb: 0.0,
+            grown_mb: 0.0,
             awaiting_memory: false,
         });
         if alive {
@@ -445,9 +446,9 @@ impl Core {
                 delta += self.settings.shared_mb;
             }
             delta = -delta;
-            // An exiting process takes the memory its requests leaked with it.
-            p.memory_mb -= p.leaked_mb;
-            p.leaked_mb = 0.0;
+            // An exiting process takes the memory its requests leaked, and its buffers, with it.
+            p.memory_mb -= p.grown_mb;
+            p.grown_mb = 0.0;
         }
         self.recorder.add_level(self.now_s, Level::MemoryMb, delta);
         self.recorder.set_level(self.now_s, Level::ProcessesAlive, f64::from(self.alive_processes));
@@ -691,6 +692,25 @@ impl Core {
     pub fn buffer_memory_changed(&mut self, delta_mb: f64) {
         if delta_mb != 0.0 {
             self.recorder.add_level(self.now_s, Level::MemoryMb, delta_mb);
+        }
+    }
+
+    /// The write buffers held by `process` (an event loop's connections) changed by `delta_mb`:
+    /// part of its resident memory until they drain or it exits (so the OOM killer sees them).
+    /// Ignored for a process that is not running (its buffers died with it).
+    pub fn process_buffer_changed(&mut self, process: u32, delta_mb: f64) {
+        let p = &mut self.processes[process as usize];
+        if delta_mb == 0.0 || !p.alive {
+            return;
+        }
+        let was_largest = p.memory_mb >= self.recorder.level(Level::LargestProcessMb);
+        p.grown_mb += delta_mb;
+        p.memory_mb += delta_mb;
+        self.recorder.add_level(self.now_s, Level::MemoryMb, delta_mb);
+        if delta_mb > 0.0 {
+            self.process_grew(process);
+        } else if was_largest {
+            self.process_shrank();
         }
     }
 
@@ -983,9 +1003,12 @@ impl Ctx<'_> {
     }
 
     /// Park `request` for `delay_s` seconds without holding any thread (non-blocking IO); the
-    /// architecture's `on_park_done` is called afterwards.
+    /// architecture's `on_park_done` is called afterwards (never, for an infinite delay: a
+    /// response its client never reads).
     pub fn park(&mut self, request: ReqId, delay_s: f64) {
-        self.sched.schedule_in(delay_s, Event::ParkDone { request });
+        if delay_s.is_finite() {
+            self.sched.schedule_in(delay_s, Event::ParkDone { request });
+        }
     }
 
     #[inline]
@@ -1107,7 +1130,10 @@ impl Ctx<'_> {
         } else if th.post_s > 0.0 {
             th.state = ThreadState::Net;
             let (post, epoch) = (th.post_s, th.epoch);
-            self.sched.schedule_in(post, Event::IoDone { thread, epoch });
+            // Writing to a client that never reads never ends.
+            if post.is_finite() {
+                self.sched.schedule_in(post, Event::IoDone { thread, epoch });
+            }
         } else {
             self.task_done(thread);
         }
@@ -1129,7 +1155,9 @@ impl Ctx<'_> {
                 // Writing the part of the response that does not fit in the socket buffer.
                 th.state = ThreadState::Net;
                 let delay = th.post_s;
-                self.sched.schedule_in(delay, Event::IoDone { thread, epoch });
+                if delay.is_finite() {
+                    self.sched.schedule_in(delay, Event::IoDone { thread, epoch });
+                }
             }
             ThreadState::Io | ThreadState::Net => self.task_done(thread),
             ThreadState::Idle | ThreadState::Cpu | ThreadState::GilWait | ThreadState::KeepAlive => {}
@@ -1146,7 +1174,7 @@ impl Ctx<'_> {
             let leak_mb = self.core.request(request).leak_kb / 1024.0;
             if leak_mb > 0.0 {
                 let p = &mut self.core.processes[process as usize];
-                p.leaked_mb += leak_mb;
+                p.grown_mb += leak_mb;
                 p.memory_mb += leak_mb;
                 if p.alive {
                     self.core.recorder.add_level(self.core.now_s, Level::MemoryMb, leak_mb);

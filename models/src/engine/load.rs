@@ -51,8 +51,11 @@ pub struct Demand {
     pub upload_s: f64,
     /// Of `upload_s`, seconds the client spends trickling its headers (Slowloris).
     pub header_s: f64,
-    /// Seconds for the response to reach the client (rtt/2 + response_kb over the link).
+    /// Seconds for the response to reach the client (rtt/2 + response_kb over the link);
+    /// infinite for a client that never reads.
     pub download_s: f64,
+    /// The client reads its response (false: the slow-reader attack; `download_s` is infinite).
+    pub reads: bool,
     /// Response size, KB.
     pub response_kb: f64,
     /// The client's bandwidth, kbit/s (infinite without a client mix).
@@ -70,11 +73,13 @@ struct ClientSampler {
     bandwidth_kbps: f64,
     rtt_s: f64,
     header_s: f64,
+    reads: bool,
 }
 
 /// The link used when a slow-client control is turned on for a scenario without a client mix:
 /// a 56 kbit/s modem with a 150 ms round trip.
-const MODEM: ClientSampler = ClientSampler { weight: 0.0, bandwidth_kbps: 56.0, rtt_s: 0.15, header_s: 0.0 };
+const MODEM: ClientSampler =
+    ClientSampler { weight: 0.0, bandwidth_kbps: 56.0, rtt_s: 0.15, header_s: 0.0, reads: true };
 
 /// Generates the arrivals and demands of one replication.
 #[derive(Debug)]
@@ -165,6 +170,7 @@ impl LoadGen {
                     bandwidth_kbps: c.bandwidth_kbps,
                     rtt_s: c.rtt_s,
                     header_s: c.header_s,
+                    reads: c.reads,
                 })
                 .collect(),
             arrivals_rng: stream(seed, rep, STREAM_ARRIVALS),
@@ -350,8 +356,10 @@ impl LoadGen {
                 return;
             }
             // A fast local network plus modems.
-            self.clients =
-                vec![ClientSampler { weight: 1.0, bandwidth_kbps: f64::INFINITY, rtt_s: 0.0, header_s: 0.0 }, MODEM];
+            self.clients = vec![
+                ClientSampler { weight: 1.0, bandwidth_kbps: f64::INFINITY, rtt_s: 0.0, header_s: 0.0, reads: true },
+                MODEM,
+            ];
         }
         let slow = (0..self.clients.len())
             .min_by(|&a, &b| self.clients[a].bandwidth_kbps.total_cmp(&self.clients[b].bandwidth_kbps))
@@ -448,8 +456,8 @@ impl LoadGen {
             }
         }
         // Likewise the client link, only when there is a client mix.
-        let (bandwidth_kbps, rtt_s, header_s) = if self.clients.is_empty() {
-            (f64::INFINITY, 0.0, 0.0)
+        let (bandwidth_kbps, rtt_s, header_s, reads) = if self.clients.is_empty() {
+            (f64::INFINITY, 0.0, 0.0, true)
         } else {
             let total: f64 = self.clients.iter().map(|c| c.weight).sum();
             let mut x = unit(&mut self.demands_rng) * total;
@@ -463,7 +471,7 @@ impl LoadGen {
                 })
                 .unwrap_or(last);
             let c = &self.clients[link];
-            (c.bandwidth_kbps, c.rtt_s, c.header_s)
+            (c.bandwidth_kbps, c.rtt_s, c.header_s, c.reads)
         };
         let transfer = |kb: f64| if kb > 0.0 { kb * 8.0 / bandwidth_kbps } else { 0.0 };
         Demand {
@@ -474,7 +482,8 @@ impl LoadGen {
             crashes,
             upload_s: rtt_s / 2.0 + header_s + transfer(request_kb),
             header_s,
-            download_s: rtt_s / 2.0 + transfer(response_kb),
+            download_s: if reads { rtt_s / 2.0 + transfer(response_kb) } else { f64::INFINITY },
+            reads,
             response_kb,
             bandwidth_kbps,
             leak_kb,

@@ -511,6 +511,7 @@ impl Validator<'_> {
                 bandwidth_kbps: self.number(&cp.key("bandwidth_kbps"), c.bandwidth_kbps, |b| b > 0.0, "kbit/s > 0"),
                 rtt_s: self.non_negative(&cp.key("rtt_ms"), c.rtt_ms, 0.0) / 1e3,
                 header_s: self.non_negative(&cp.key("header_s"), c.header_s, 0.0),
+                reads: c.reads.unwrap_or(true),
             });
         }
         let requests_per_connection = match l.requests_per_connection {
@@ -730,6 +731,32 @@ impl Validator<'_> {
         c.keepalive_requests = s.keepalive_requests.map(|n| self.at_least_one(&p.key("keepalive_requests"), n));
         c.keepalive_kb = self.non_negative(&p.key("keepalive_kb"), s.keepalive_kb, 0.0);
         c.header_timeout_s = self.positive_opt(&p.key("header_timeout_s"), s.header_timeout_s);
+        c.output_buffer_kb = match &s.output_buffer_kb {
+            None => None,
+            Some(v) => {
+                let path = p.key("output_buffer_kb");
+                let kb = match v {
+                    toml::Value::Integer(n) => Some(*n as f64),
+                    toml::Value::Float(x) => Some(*x),
+                    toml::Value::String(w) if w == "unbounded" => None,
+                    _ => Some(f64::NAN),
+                };
+                match kb {
+                    Some(kb) if !(kb.is_finite() && kb > 0.0) => {
+                        self.problem(&path, format!("got {v}; allowed: a size in KB > 0, or \"unbounded\""));
+                        None
+                    }
+                    kb => kb,
+                }
+            }
+        };
+        if s.output_buffer_kb.is_some() && !matches!(info.kind, ArchitectureKind::EventLoop | ArchitectureKind::Daemon)
+        {
+            self.problem(
+                &p.key("output_buffer_kb"),
+                "`output_buffer_kb` is the write buffer of an event loop (event_loop, the daemon's front-end); a blocking worker writes into the kernel's `socket_buffer_kb` instead",
+            );
+        }
         c.app_mb = self.non_negative(&p.key("app_mb"), s.app_mb, 0.0);
         c.import_s = self.non_negative(&p.key("import_ms"), s.import_ms, 0.0) / 1e3;
         c.preload = s.preload.unwrap_or(false);

@@ -65,6 +65,7 @@ pub struct RawClient {
     pub bandwidth_kbps: f64,
     pub rtt_ms: Option<f64>,
     pub header_s: Option<f64>,
+    pub reads: Option<bool>,
 }
 
 /// One `[[load.schedule]]` entry.
@@ -131,6 +132,8 @@ pub struct RawServer {
     pub app_mb: Option<f64>,
     pub import_ms: Option<f64>,
     pub preload: Option<bool>,
+    /// A size in KB or the word "unbounded".
+    pub output_buffer_kb: Option<toml::Value>,
 }
 
 macro_rules! overlay {
@@ -146,7 +149,7 @@ impl RawServer {
             thread_mb, memory_kb, threads, processes, blocking_io, offload_threads, daemons, queue_timeout_s,
             frontend_processes, frontend_mb, max_processes, startup_ms, respawn_ms, socket_buffer_kb, request_timeout_s, max_requests, spawn_ms, queue_discipline,
             keepalive_timeout_s, keepalive_requests, keepalive_kb, header_timeout_s,
-            app_mb, import_ms, preload);
+            app_mb, import_ms, preload, output_buffer_kb);
     }
 
     /// The architecture-specific fields that are set, by their file names.

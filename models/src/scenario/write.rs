@@ -156,6 +156,9 @@ pub fn to_toml(s: &Scenario) -> String {
         if c.header_s > 0.0 {
             let _ = writeln!(o, "header_s = {}", num(c.header_s));
         }
+        if !c.reads {
+            o.push_str("reads = false\n");
+        }
     }
     for c in &s.requests {
         let _ = writeln!(
@@ -252,6 +255,9 @@ pub fn to_toml(s: &Scenario) -> String {
         if let Some(t) = v.header_timeout_s {
             let _ = writeln!(o, "header_timeout_s = {}", num(t));
         }
+        if let Some(kb) = v.output_buffer_kb {
+            let _ = writeln!(o, "output_buffer_kb = {}", num(kb));
+        }
         if let Some(t) = v.keepalive_timeout_s {
             let _ = writeln!(o, "keepalive_timeout_s = {}\nkeepalive_kb = {}", num(t), num(v.keepalive_kb));
             if let Some(n) = v.keepalive_requests {
@@ -316,9 +322,12 @@ mod tests {
                     (y.keepalive_timeout_s, y.keepalive_requests, y.keepalive_kb)
                 );
                 assert_eq!(
-                    (x.header_timeout_s, x.app_mb, x.import_s, x.preload),
-                    (y.header_timeout_s, y.app_mb, y.import_s, y.preload)
+                    (x.header_timeout_s, x.app_mb, x.import_s, x.preload, x.output_buffer_kb),
+                    (y.header_timeout_s, y.app_mb, y.import_s, y.preload, y.output_buffer_kb)
                 );
+            }
+            for (x, y) in a.load.clients.iter().zip(&b.load.clients) {
+                assert_eq!((x.header_s, x.reads), (y.header_s, y.reads));
             }
             assert_eq!(
                 (

@@ -1,0 +1,80 @@
+//! Output buffering towards clients: how much of a response a connection's write buffer holds
+//! (`output_buffer_kb`, or unbounded), and the connection of the clients that never read their
+//! responses (`reads = false`, the slow-reader attack), whose buffer fills and never drains.
+
+use crate::engine::{Ctx, ReqId};
+
+/// KB of a `response_kb` response that a write buffer of `limit_kb` (`None` = unbounded) holds
+/// while the client drains it: the whole response, or the buffer's worth with the rest produced
+/// as the client reads (backpressure).
+#[inline]
+pub fn buffered_kb(response_kb: f64, limit_kb: Option<f64>) -> f64 {
+    limit_kb.map_or(response_kb, |b| response_kb.min(b))
+}
+
+/// The connection of the clients that never read (`reads = false`): all their requests arrive
+/// pipelined over it. The server reads them and writes each response into the connection's
+/// buffer, which never drains. A bounded buffer fills; the writer then blocks (a worker thread)
+/// or is paused (an event loop), and the server stops reading the connection: later requests
+/// stay unread in the kernel. An unbounded buffer (Twisted's) keeps growing.
+#[derive(Debug, Default)]
+pub struct SlowReader {
+    /// The buffer's size, KB (`None` = unbounded).
+    limit_kb: Option<f64>,
+    /// Response bytes in the buffer, KB.
+    pub buffered_kb: f64,
+    /// The process holding the connection, once the server has read from it.
+    pub process: Option<u32>,
+    /// A response did not fit: its writer is stuck and the server reads no more.
+    blocked: bool,
+    /// Requests sent over it that the server has not read.
+    unread: Vec<ReqId>,
+}
+
+impl SlowReader {
+    /// A connection whose buffer holds `limit_kb` (`None` = unbounded).
+    pub fn new(limit_kb: Option<f64>) -> Self {
+        Self { limit_kb, ..Self::default() }
+    }
+
+    /// True once a response did not fit in its buffer: the server has stopped reading the
+    /// connection.
+    #[inline]
+    pub fn paused(&self) -> bool {
+        self.blocked
+    }
+
+    /// A request of the attacker arrives. True if the server does not read it now (the
+    /// connection is paused): it stays unread, holding nothing in the server.
+    pub fn hold_if_paused(&mut self, request: ReqId) -> bool {
+        if self.paused() {
+            self.unread.push(request);
+            return true;
+        }
+        false
+    }
+
+    /// Write a `response_kb` response into the buffer from `process`: the KB it takes, and
+    /// whether the writer is now stuck for ever (the rest does not fit and is never read).
+    pub fn write(&mut self, process: u32, response_kb: f64) -> (f64, bool) {
+        self.process = Some(process);
+        let room = self.limit_kb.map_or(f64::INFINITY, |b| (b - self.buffered_kb).max(0.0));
+        let taken = response_kb.min(room);
+        self.buffered_kb += taken;
+        self.blocked |= response_kb > room;
+        (taken, response_kb > room)
+    }
+
+    /// The process holding the connection died: the connection is reset, its buffer freed and
+    /// the requests the server never read are lost with it.
+    pub fn reset_if_held_by(&mut self, cx: &mut Ctx<'_>, process: u32) {
+        if self.process == Some(process) {
+            self.process = None;
+            self.buffered_kb = 0.0;
+            self.blocked = false;
+            for r in self.unread.drain(..) {
+                cx.lose_to_crash(r);
+            }
+        }
+    }
+}
