@@ -452,7 +452,8 @@ fn aggregate_ui(p: &egui::Painter, area: Rect, view: &ServerView, ink: &Ink, fon
             Rect::from_min_size(grid.min + vec2((i % cols) as f32 * side, (i / cols) as f32 * side), Vec2::splat(side))
                 .shrink(1.0);
         if cell.bottom() > grid.bottom() {
-            break;
+            // No room to draw it, but it still counts in the line below.
+            continue;
         }
         if pr.down {
             p.rect_filled(cell, 1.0, crash_flash(p.ctx()));

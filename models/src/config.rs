@@ -354,6 +354,29 @@ pub struct ServerConfig {
     /// server stops reading further requests from that connection. `None` = unbounded: the
     /// whole response is buffered however slowly the client reads (Twisted's transports).
     pub output_buffer_kb: Option<f64>,
+    /// Prefork, worker: a dynamic pool (Apache's StartServers / MinSpare / MaxSpare); `None` =
+    /// every process runs from the start. `processes` is then the most the pool may grow to.
+    pub dynamic: Option<DynamicPool>,
+}
+
+/// Apache's idle-server maintenance: once a second the parent counts idle workers and forks
+/// processes when there are fewer than `min_spare_workers` (1, then 2, 4, … up to 32 a second
+/// while the shortage lasts) or stops one idle process when there are more than
+/// `max_spare_workers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DynamicPool {
+    /// Processes running at the start (StartServers).
+    pub start_processes: u32,
+    /// Fewest idle workers (threads) before the parent forks more (MinSpareServers; the worker
+    /// MPM's MinSpareThreads).
+    pub min_spare_workers: u32,
+    /// Most idle workers before the parent stops a process (MaxSpareServers / MaxSpareThreads).
+    pub max_spare_workers: u32,
+}
+
+impl DynamicPool {
+    /// Apache's most processes forked in one second of maintenance (MAX_SPAWN_RATE).
+    pub const MAX_SPAWN_RATE: u32 = 32;
 }
 
 impl ServerConfig {
@@ -390,10 +413,16 @@ impl ServerConfig {
             keepalive_kb: 0.0,
             header_timeout_s: None,
             output_buffer_kb: None,
+            dynamic: None,
             app_mb: 0.0,
             import_s: 0.0,
             preload: false,
         }
+    }
+
+    /// Processes running at the start: all of them, or a dynamic pool's `start_processes`.
+    pub fn initial_processes(&self) -> u32 {
+        self.dynamic.map_or(self.processes, |d| d.start_processes.min(self.processes))
     }
 
     /// Memory of one process as it starts, MB: its own, plus the application unless preloaded.

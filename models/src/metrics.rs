@@ -29,6 +29,10 @@ pub struct Counts {
     pub recycles: u64,
     /// Processes killed by the out-of-memory killer (after warm-up).
     pub oom_kills: u64,
+    /// Processes a dynamic pool forked because too few workers were idle (after warm-up).
+    pub spawns: u64,
+    /// Idle processes a dynamic pool stopped because too many workers were idle (after warm-up).
+    pub reaps: u64,
     /// Arrivals that were a client's retry of a request that timed out, was refused or failed
     /// (part of `arrived`).
     pub retries: u64,
@@ -58,9 +62,12 @@ pub enum Level {
     LargestProcessMb = 8,
     /// Processes running.
     ProcessesAlive = 9,
+    /// Worker threads in the pool (a dynamic pool's or a live resize's changes included): the
+    /// denominator of worker utilisation.
+    WorkerThreads = 10,
 }
 
-const LEVELS: usize = 10;
+const LEVELS: usize = 11;
 
 /// One window of the time series (all rates per second of simulated time).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -469,6 +476,20 @@ impl Recorder {
         }
     }
 
+    /// A dynamic pool forked a process at `now_s`.
+    pub fn spawned(&mut self, now_s: f64) {
+        if now_s >= self.warmup_s {
+            self.counts.spawns += 1;
+        }
+    }
+
+    /// A dynamic pool stopped an idle process at `now_s`.
+    pub fn reaped(&mut self, now_s: f64) {
+        if now_s >= self.warmup_s {
+            self.counts.reaps += 1;
+        }
+    }
+
     /// A process was recycled at `now_s`.
     pub fn recycled(&mut self, now_s: f64) {
         if now_s >= self.warmup_s {
@@ -563,8 +584,13 @@ impl Recorder {
 
     /// Time-averaged busy workers since warm-up, up to `end_s`.
     pub fn mean_busy_workers(&self, end_s: f64) -> f64 {
+        self.mean_level(Level::BusyWorkers, end_s)
+    }
+
+    /// Time-averaged `level` over the measured part of a run ending at `end_s`.
+    pub fn mean_level(&self, level: Level, end_s: f64) -> f64 {
         let (span, area_before) = self.measured(end_s);
-        let l = Level::BusyWorkers as usize;
+        let l = level as usize;
         (self.levels[l].area_until(end_s) - area_before[l]) / span
     }
 

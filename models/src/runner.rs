@@ -259,6 +259,8 @@ impl ServerReport {
             c.kills += r.counts.kills;
             c.recycles += r.counts.recycles;
             c.oom_kills += r.counts.oom_kills;
+            c.spawns += r.counts.spawns;
+            c.reaps += r.counts.reaps;
             c.lost_to_crashes += r.counts.lost_to_crashes;
             c.retries += r.counts.retries;
             in_flight += r.in_flight_at_end;
@@ -307,6 +309,9 @@ struct JsonServer {
     kills: u64,
     recycles: u64,
     oom_kills: u64,
+    /// Processes a dynamic pool forked / stopped (0 for fixed pools).
+    spawns: u64,
+    reaps: u64,
     swapped_fraction: f64,
     capacity_rps: Option<f64>,
     bottleneck: Option<String>,
@@ -457,6 +462,8 @@ impl JsonReport {
                     kills: c.kills,
                     recycles: c.recycles,
                     oom_kills: c.oom_kills,
+                    spawns: c.spawns,
+                    reaps: c.reaps,
                     swapped_fraction: m(&|r| r.swapped_fraction).mean,
                     capacity_rps: s.capacity.as_ref().and_then(|c| finite(c.1)),
                     bottleneck: s.capacity.as_ref().filter(|c| c.1.is_finite()).map(|c| c.0.clone()),

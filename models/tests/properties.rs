@@ -95,6 +95,15 @@ fn build(p: &Params) -> Scenario {
         s.import_s = 0.05;
         s.preload = p.lognormal && info.kind != K::Threaded;
     }
+    if !p.gil && matches!(info.kind, K::Prefork | K::Worker) && s.processes > 1 {
+        // A dynamic pool that forks (at a CPU cost) and stops processes as load varies.
+        s.dynamic = Some(models::config::DynamicPool {
+            start_processes: 1,
+            min_spare_workers: 1,
+            max_spare_workers: 1 + s.threads,
+        });
+        s.spawn_s = 0.02;
+    }
     let cpu = if p.lognormal { Dist::lognormal(p.cpu_ms / 1e3, 1.5) } else { Dist::exp(p.cpu_ms / 1e3) };
     let cpu = if p.cpu_ms > 0.0 { cpu.unwrap() } else { Dist::Const(0.0) };
     let io = if p.io_ms > 0.0 { Dist::exp(p.io_ms / 1e3).unwrap() } else { Dist::Const(0.0) };

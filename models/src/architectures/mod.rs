@@ -47,6 +47,10 @@ pub trait Server: Send {
     fn on_keepalive_end(&mut self, cx: &mut Ctx<'_>, thread: u32) {
         let _ = (cx, thread);
     }
+    /// Once a second, for a server with a dynamic pool: the parent's idle-worker maintenance.
+    fn on_maintenance(&mut self, cx: &mut Ctx<'_>) {
+        let _ = cx;
+    }
     /// Change how many requests may wait for a worker (`None` = unlimited), live.
     fn set_backlog(&mut self, backlog: Option<u32>);
     /// Resize the worker pool to `processes` × `threads` while running (each architecture

@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 
 use super::Server;
 use super::output::SlowReader;
-use crate::config::Discipline;
+use crate::config::{Discipline, DynamicPool};
 use crate::engine::{Core, Ctx, ReqId, Task, ThreadState};
 use crate::view::{MAX_DOTS, ProcessRole, ServerView};
 
@@ -62,6 +62,20 @@ pub struct WorkerPool {
     discipline: Discipline,
     /// The connection of clients that never read, with the socket buffer as its buffer.
     slow_reader: SlowReader,
+    /// Apache-style idle-worker maintenance, for a dynamic pool.
+    dynamic: Option<Dynamic>,
+}
+
+/// A dynamic pool's state (see `DynamicPool`).
+#[derive(Debug)]
+struct Dynamic {
+    config: DynamicPool,
+    /// Most processes running at once (MaxRequestWorkers / ThreadsPerChild).
+    max_processes: u32,
+    /// Threads of each process it forks.
+    threads: u32,
+    /// Processes to fork at the next pass if still short (1, doubling to 32).
+    spawn_rate: u32,
 }
 
 impl WorkerPool {
@@ -95,6 +109,7 @@ impl WorkerPool {
             recycling: Vec::new(),
             discipline: Discipline::Fifo,
             slow_reader: SlowReader::new(Some(0.0)),
+            dynamic: None,
         };
         for _ in 0..processes {
             pool.add_process(core, threads);
@@ -132,6 +147,104 @@ impl WorkerPool {
         self.max_requests = max_requests;
         self.spawn_s = spawn_s;
         self
+    }
+
+    /// A dynamic pool (`Some`): it was built with `start_processes` processes and grows to at
+    /// most `max_processes` of `threads` threads, forking at the recycling cost (`with_recycling`'s
+    /// `spawn_s`, so call that first).
+    pub fn with_dynamic(mut self, dynamic: Option<DynamicPool>, max_processes: u32, threads: u32) -> Self {
+        self.dynamic = dynamic.map(|config| Dynamic { config, max_processes, threads: threads.max(1), spawn_rate: 1 });
+        self
+    }
+
+    /// Processes that are part of the pool: those with an enabled thread (running, starting,
+    /// recycling or crashed and due to respawn).
+    fn active_processes(&self, core: &Core) -> usize {
+        self.processes.iter().filter(|(_, ts)| ts.iter().any(|&t| core.threads[t as usize].enabled)).count()
+    }
+
+    /// The parent's idle-worker maintenance (Apache's perform_idle_server_maintenance): fewer
+    /// than `min_spare_workers` idle workers → fork `spawn_rate` processes (within the maximum)
+    /// and double the rate for the next pass while the shortage lasts (up to 32); more than
+    /// `max_spare_workers` → stop one idle process; otherwise the rate falls back to 1.
+    pub fn maintain(&mut self, cx: &mut Ctx<'_>) {
+        let Some(d) = &self.dynamic else { return };
+        let (config, max, rate) = (d.config, d.max_processes as usize, d.spawn_rate);
+        let idle = self.idle.len() as u32;
+        let active = self.active_processes(cx.core);
+        let mut next_rate = 1;
+        if active > max || idle > config.max_spare_workers {
+            self.stop_idle_process(cx);
+        } else if idle < config.min_spare_workers && active < max {
+            for _ in 0..(rate as usize).min(max - active) {
+                self.fork(cx);
+            }
+            next_rate = (rate * 2).min(DynamicPool::MAX_SPAWN_RATE);
+        }
+        if let Some(d) = &mut self.dynamic {
+            d.spawn_rate = next_rate;
+        }
+    }
+
+    /// Fork a process into the pool (reusing the slot of a stopped one): it spends the spawn
+    /// CPU, then its threads take work.
+    fn fork(&mut self, cx: &mut Ctx<'_>) {
+        let threads = self.dynamic.as_ref().map_or(1, |d| d.threads);
+        cx.core.recorder.spawned(cx.now_s());
+        let stopped = self.processes.iter().position(|(p, ts)| {
+            !cx.core.processes[*p as usize].alive
+                && !cx.core.processes[*p as usize].down
+                && ts.iter().all(|&t| !cx.core.threads[t as usize].enabled)
+        });
+        let process = match stopped {
+            Some(i) => {
+                let (process, ts) = self.processes[i].clone();
+                for &t in ts.iter().take(threads as usize) {
+                    cx.core.set_thread_enabled(t, true);
+                }
+                for _ in ts.len()..threads as usize {
+                    let t = cx.core.add_thread(process, true);
+                    self.processes[i].1.push(t);
+                }
+                self.served[i] = 0;
+                self.recycling[i] = false;
+                cx.core.set_alive(process, true);
+                process
+            }
+            None => {
+                self.add_process(cx.core, threads);
+                let (process, ts) = self.processes.last().expect("just added").clone();
+                self.idle.retain(|t| !ts.contains(t));
+                process
+            }
+        };
+        let first = self.processes.iter().find(|(p, _)| *p == process).map(|(_, ts)| ts[0]).expect("a pool process");
+        if self.spawn_s > 0.0 {
+            cx.start_spawn(first, self.spawn_s);
+        } else {
+            self.started(cx, process);
+        }
+    }
+
+    /// Stop the newest process whose workers are all idle (Apache signals one idle child a
+    /// second to exit gracefully).
+    fn stop_idle_process(&mut self, cx: &mut Ctx<'_>) {
+        let Some(i) = (0..self.processes.len()).rev().find(|&i| {
+            let (p, ts) = &self.processes[i];
+            cx.core.processes[*p as usize].alive
+                && !self.recycling[i]
+                && ts.iter().any(|&t| cx.core.threads[t as usize].enabled)
+                && ts.iter().all(|&t| !cx.core.threads[t as usize].enabled || self.idle.contains(&t))
+        }) else {
+            return;
+        };
+        let (process, ts) = self.processes[i].clone();
+        for &t in &ts {
+            cx.core.set_thread_enabled(t, false);
+        }
+        self.idle.retain(|t| !ts.contains(t));
+        cx.core.set_alive(process, false);
+        cx.core.recorder.reaped(cx.now_s());
     }
 
     /// A process restarted after a crash spends `cpu_s` of CPU (importing the application)
@@ -445,6 +558,13 @@ impl WorkerPool {
     /// Resize to `processes` × `threads` while running.
     pub fn resize(&mut self, cx: &mut Ctx<'_>, processes: u32, threads: u32) {
         let threads = threads.max(1);
+        if let Some(d) = &mut self.dynamic {
+            // A dynamic pool's size is its maximum: the maintenance passes grow to it or stop
+            // idle processes above it; processes forked from now on get `threads` threads.
+            d.max_processes = processes.max(1);
+            d.threads = threads;
+            return;
+        }
         for i in 0..self.processes.len().max(processes as usize) {
             if i >= self.processes.len() {
                 self.add_process(cx.core, threads);
@@ -549,6 +669,9 @@ impl Server for WorkerPool {
     }
     fn on_keepalive_end(&mut self, cx: &mut Ctx<'_>, thread: u32) {
         self.free(cx, thread);
+    }
+    fn on_maintenance(&mut self, cx: &mut Ctx<'_>) {
+        self.maintain(cx);
     }
     fn resize(&mut self, cx: &mut Ctx<'_>, processes: u32, threads: u32) {
         let threads = if matches!(self.spawn, Spawn::PerRequest { .. }) { 1 } else { threads };

@@ -18,12 +18,21 @@ impl Architecture for Prefork {
 
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
         Box::new(
-            WorkerPool::build(core, c.processes, 1, c.gil, c.process_image_mb(), c.listen_backlog, Spawn::Persistent)
-                .with_socket_buffer(c.socket_buffer_kb)
-                .with_discipline(c.queue_discipline)
-                .with_queue_timeout(c.queue_timeout_s)
-                .with_recycling(c.max_requests, c.recycle_cpu_s())
-                .with_respawn_cpu(c.respawn_cpu_s()),
+            WorkerPool::build(
+                core,
+                c.initial_processes(),
+                1,
+                c.gil,
+                c.process_image_mb(),
+                c.listen_backlog,
+                Spawn::Persistent,
+            )
+            .with_socket_buffer(c.socket_buffer_kb)
+            .with_discipline(c.queue_discipline)
+            .with_queue_timeout(c.queue_timeout_s)
+            .with_recycling(c.max_requests, c.recycle_cpu_s())
+            .with_respawn_cpu(c.respawn_cpu_s())
+            .with_dynamic(c.dynamic, c.processes, 1),
         )
     }
 

@@ -21,7 +21,7 @@ impl Architecture for Worker {
         Box::new(
             WorkerPool::build(
                 core,
-                c.processes,
+                c.initial_processes(),
                 c.threads,
                 c.gil,
                 c.process_image_mb(),
@@ -32,7 +32,8 @@ impl Architecture for Worker {
             .with_discipline(c.queue_discipline)
             .with_queue_timeout(c.queue_timeout_s)
             .with_recycling(c.max_requests, c.recycle_cpu_s())
-            .with_respawn_cpu(c.respawn_cpu_s()),
+            .with_respawn_cpu(c.respawn_cpu_s())
+            .with_dynamic(c.dynamic, c.processes, c.threads),
         )
     }
 

@@ -325,6 +325,7 @@ impl Core {
         }
         if is_worker {
             self.worker_threads += 1;
+            self.recorder.set_level(self.now_s, Level::WorkerThreads, f64::from(self.worker_threads));
         }
         id
     }
@@ -370,6 +371,7 @@ impl Core {
             } else {
                 self.worker_threads -= 1;
             }
+            self.recorder.set_level(self.now_s, Level::WorkerThreads, f64::from(self.worker_threads));
         }
     }
 

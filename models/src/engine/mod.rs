@@ -32,6 +32,9 @@ impl ReqId {
     }
 }
 
+/// Seconds between a dynamic pool's maintenance passes (Apache's parent loop sleeps one second).
+pub const MAINTENANCE_INTERVAL_S: f64 = 1.0;
+
 /// Everything that can happen in a server simulation.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Event {
@@ -95,6 +98,8 @@ pub enum Event {
         /// The process.
         process: u32,
     },
+    /// A dynamic pool's parent checks its idle workers (every second).
+    Maintenance,
     /// An idle keep-alive connection's timer ran out (stale if it carried a request since).
     KeepAliveEnd {
         /// The connection.
@@ -189,6 +194,9 @@ impl ServerSim {
         let mut sim = Simulation::new(ServerSim { core, server, load, config });
         let ServerSim { load, .. } = &mut sim.model;
         load.start(&mut sim.scheduler);
+        if sim.model.config.dynamic.is_some() {
+            sim.scheduler.schedule_at(MAINTENANCE_INTERVAL_S, Event::Maintenance);
+        }
         if scenario.run.warmup_s > 0.0 {
             sim.scheduler.schedule_at(scenario.run.warmup_s, Event::WarmupEnd);
         } else {
@@ -209,7 +217,8 @@ impl ServerSim {
             self.core.requests().filter(|r| r.arrival_s >= warmup && !r.abandoned && r.arrival_s <= end_s).count()
                 as u64;
         let busy = self.core.recorder.mean_busy_workers(end_s);
-        let workers = f64::from(self.core.worker_threads().max(1));
+        // Over the time-averaged pool: a dynamic pool's size changes.
+        let workers = self.core.recorder.mean_level(crate::metrics::Level::WorkerThreads, end_s).max(1.0);
         let mut result = self.core.recorder.finish(end_s, in_flight);
         result.worker_utilization = busy / workers;
         result
@@ -264,6 +273,11 @@ impl Model for ServerSim {
             Event::Watchdog { thread, epoch } => Ctx { core: &mut self.core, sched }.watchdog(thread, epoch),
             Event::Respawn { process } => self.respawn(process, sched),
             Event::KeepAliveEnd { connection, epoch } => self.core.keepalive_end(connection, epoch),
+            Event::Maintenance => {
+                sched.schedule_in(MAINTENANCE_INTERVAL_S, Event::Maintenance);
+                let mut cx = Ctx { core: &mut self.core, sched };
+                self.server.on_maintenance(&mut cx);
+            }
         }
         self.drain_notices(sched);
         if self.core.settings().memory_mb.is_some() {

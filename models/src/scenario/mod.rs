@@ -750,6 +750,59 @@ impl Validator<'_> {
                 }
             }
         };
+        let dynamic_fields = [
+            ("start_processes", s.start_processes),
+            ("min_spare_workers", s.min_spare_workers),
+            ("max_spare_workers", s.max_spare_workers),
+        ];
+        if dynamic_fields.iter().any(|(_, v)| v.is_some()) {
+            if matches!(info.kind, ArchitectureKind::Prefork | ArchitectureKind::Worker) {
+                // Apache 2.2's defaults for whatever is left unset (prefork: StartServers 5,
+                // MinSpareServers 5, MaxSpareServers 10; worker: StartServers 3, MinSpareThreads
+                // 75, MaxSpareThreads 250).
+                let defaults = if info.kind == ArchitectureKind::Prefork { [5, 5, 10] } else { [3, 75, 250] };
+                let [start, min, max] = [0, 1, 2].map(|i| {
+                    let (f, v) = dynamic_fields[i];
+                    match v {
+                        Some(n) if n > limits::MAX_COUNT => {
+                            self.problem(
+                                &p.key(f),
+                                format!("got {n}; allowed: a whole number from 0 to {}", limits::MAX_COUNT),
+                            );
+                            defaults[i]
+                        }
+                        Some(n) => n,
+                        None => defaults[i],
+                    }
+                });
+                if start == 0 || start > c.processes {
+                    self.problem(
+                        &p.key("start_processes"),
+                        format!("got {start}; allowed: 1 to `processes` ({}), the most the pool grows to", c.processes),
+                    );
+                }
+                if max <= min {
+                    self.problem(
+                        &p.key("max_spare_workers"),
+                        format!("got {max}; allowed: more than `min_spare_workers` ({min})"),
+                    );
+                }
+                c.dynamic = Some(DynamicPool {
+                    start_processes: start.clamp(1, c.processes.max(1)),
+                    min_spare_workers: min,
+                    max_spare_workers: max,
+                });
+            } else {
+                for (f, v) in dynamic_fields {
+                    if v.is_some() {
+                        self.problem(
+                            &p.key(f),
+                            format!("`{f}` makes an Apache-style dynamic pool: allowed for prefork and worker only"),
+                        );
+                    }
+                }
+            }
+        }
         if s.output_buffer_kb.is_some() && !matches!(info.kind, ArchitectureKind::EventLoop | ArchitectureKind::Daemon)
         {
             self.problem(

@@ -134,6 +134,9 @@ pub struct RawServer {
     pub preload: Option<bool>,
     /// A size in KB or the word "unbounded".
     pub output_buffer_kb: Option<toml::Value>,
+    pub start_processes: Option<u32>,
+    pub min_spare_workers: Option<u32>,
+    pub max_spare_workers: Option<u32>,
 }
 
 macro_rules! overlay {
@@ -149,7 +152,8 @@ impl RawServer {
             thread_mb, memory_kb, threads, processes, blocking_io, offload_threads, daemons, queue_timeout_s,
             frontend_processes, frontend_mb, max_processes, startup_ms, respawn_ms, socket_buffer_kb, request_timeout_s, max_requests, spawn_ms, queue_discipline,
             keepalive_timeout_s, keepalive_requests, keepalive_kb, header_timeout_s,
-            app_mb, import_ms, preload, output_buffer_kb);
+            app_mb, import_ms, preload, output_buffer_kb,
+            start_processes, min_spare_workers, max_spare_workers);
     }
 
     /// The architecture-specific fields that are set, by their file names.

@@ -255,6 +255,13 @@ pub fn to_toml(s: &Scenario) -> String {
         if let Some(t) = v.header_timeout_s {
             let _ = writeln!(o, "header_timeout_s = {}", num(t));
         }
+        if let Some(d) = v.dynamic {
+            let _ = writeln!(
+                o,
+                "start_processes = {}\nmin_spare_workers = {}\nmax_spare_workers = {}",
+                d.start_processes, d.min_spare_workers, d.max_spare_workers
+            );
+        }
         if let Some(kb) = v.output_buffer_kb {
             let _ = writeln!(o, "output_buffer_kb = {}", num(kb));
         }
@@ -322,8 +329,8 @@ mod tests {
                     (y.keepalive_timeout_s, y.keepalive_requests, y.keepalive_kb)
                 );
                 assert_eq!(
-                    (x.header_timeout_s, x.app_mb, x.import_s, x.preload, x.output_buffer_kb),
-                    (y.header_timeout_s, y.app_mb, y.import_s, y.preload, y.output_buffer_kb)
+                    (x.header_timeout_s, x.app_mb, x.import_s, x.preload, x.output_buffer_kb, x.dynamic),
+                    (y.header_timeout_s, y.app_mb, y.import_s, y.preload, y.output_buffer_kb, y.dynamic)
                 );
             }
             for (x, y) in a.load.clients.iter().zip(&b.load.clients) {
