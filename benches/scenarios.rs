@@ -18,6 +18,7 @@ pub fn mmc_reference(duration_s: f64) -> Scenario {
         load: LoadConfig::new(Arrival::Poisson, 72.0),
         requests: vec![RequestClass::new("io", Dist::Const(0.0), Dist::exp(0.1).unwrap())],
         servers: vec![server],
+        backend: None,
     }
 }
 

@@ -265,7 +265,9 @@ fn set_slow_share(clients: &mut Vec<models::config::ClientClass>, fraction: f64)
             reads: true,
         });
     }
+    // The slowest link of clients that read (the same rule as the live control).
     let slow = (0..clients.len())
+        .filter(|&i| clients[i].reads)
         .min_by(|&a, &b| clients[a].bandwidth_kbps.total_cmp(&clients[b].bandwidth_kbps))
         .unwrap_or(0);
     let others: f64 = clients.iter().enumerate().filter(|(i, _)| *i != slow).map(|(_, c)| c.weight).sum();

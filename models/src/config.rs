@@ -18,6 +18,18 @@ pub struct Scenario {
     pub requests: Vec<RequestClass>,
     /// The servers to compare, all fed the same arrivals.
     pub servers: Vec<ServerConfig>,
+    /// A shared database every request's IO goes to (each server gets its own identical copy).
+    pub backend: Option<BackendConfig>,
+}
+
+/// The backend database (`[backend]`): with one, a request's IO (`io_ms`) is a query there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackendConfig {
+    /// Queries it runs at once (its CPU cores and disks); more wait in its queue.
+    pub workers: u32,
+    /// Connections it accepts in total (PostgreSQL's max_connections, MySQL's max_connections);
+    /// a process that needs one more is refused and its request fails.
+    pub connections: u32,
 }
 
 /// Run length and statistics settings.
@@ -342,8 +354,8 @@ pub struct ServerConfig {
     pub app_mb: f64,
     /// CPU to import the application in a new process, seconds (not needed with `preload`).
     pub import_s: f64,
-    /// The application is imported in the parent before forking (gunicorn --preload, mod_python
-    /// in the Apache parent): its pages are shared, and new processes need not import it.
+    /// The application is imported in the parent before forking (gunicorn --preload): its pages
+    /// are shared, and new processes need not import it.
     pub preload: bool,
     /// The server drops a connection whose request headers have not all arrived this long after
     /// it was accepted (Apache mod_reqtimeout, nginx client_header_timeout), seconds; `None` =
@@ -357,6 +369,10 @@ pub struct ServerConfig {
     /// Prefork, worker: a dynamic pool (Apache's StartServers / MinSpare / MaxSpare); `None` =
     /// every process runs from the start. `processes` is then the most the pool may grow to.
     pub dynamic: Option<DynamicPool>,
+    /// With a `[backend]`: connections each process keeps in its pool (SQLAlchemy pool_size, an
+    /// adbapi ConnectionPool's max); a query waits for one when all are in use. `None` = one per
+    /// query in progress, opened as needed and kept (Django's persistent connection per thread).
+    pub db_pool: Option<u32>,
 }
 
 /// Apache's idle-server maintenance: once a second the parent counts idle workers and forks
@@ -414,6 +430,7 @@ impl ServerConfig {
             header_timeout_s: None,
             output_buffer_kb: None,
             dynamic: None,
+            db_pool: None,
             app_mb: 0.0,
             import_s: 0.0,
             preload: false,

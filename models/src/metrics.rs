@@ -29,6 +29,8 @@ pub struct Counts {
     pub recycles: u64,
     /// Processes killed by the out-of-memory killer (after warm-up).
     pub oom_kills: u64,
+    /// Requests that failed because their query got no database connection (part of `failed`).
+    pub db_refused: u64,
     /// Processes a dynamic pool forked because too few workers were idle (after warm-up).
     pub spawns: u64,
     /// Idle processes a dynamic pool stopped because too many workers were idle (after warm-up).
@@ -65,9 +67,18 @@ pub enum Level {
     /// Worker threads in the pool (a dynamic pool's or a live resize's changes included): the
     /// denominator of worker utilisation.
     WorkerThreads = 10,
+    /// Queries the database is running.
+    DbBusy = 11,
+    /// Queries waiting: for a connection from their process's pool, or for the database.
+    DbWaiting = 12,
+    /// Database connections open.
+    DbConnections = 13,
+    /// Requests inside from clients that never read their responses (`reads = false`): they
+    /// never leave, by design, so they are not a sign of a growing queue.
+    NeverRead = 14,
 }
 
-const LEVELS: usize = 11;
+const LEVELS: usize = 15;
 
 /// One window of the time series (all rates per second of simulated time).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -118,6 +129,12 @@ pub struct SeriesRow {
     pub largest_process_mb: f64,
     /// Time-averaged number of running processes.
     pub processes_alive: f64,
+    /// Time-averaged queries the database runs (0 without a backend).
+    pub db_busy: f64,
+    /// Time-averaged queries waiting for a pool connection or for the database.
+    pub db_waiting: f64,
+    /// Time-averaged database connections open.
+    pub db_connections: f64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -174,6 +191,8 @@ pub struct RunResult {
     pub in_flight_at_end: u64,
     /// Requests inside the server at the end (counted or not).
     pub in_system_at_end: u64,
+    /// Of those, requests from clients that never read (they stay by design).
+    pub never_read_at_end: u64,
     /// Requests waiting for a worker at the end.
     pub waiting_at_end: u64,
     /// Completions per second over the measured duration.
@@ -209,6 +228,12 @@ pub struct RunResult {
     pub largest_process_mean_mb: f64,
     /// Time-averaged number of running processes.
     pub mean_processes_alive: f64,
+    /// Time-averaged queries the database runs (0 without a backend).
+    pub mean_db_busy: f64,
+    /// Time-averaged queries waiting for a pool connection or for the database.
+    pub mean_db_waiting: f64,
+    /// Time-averaged database connections open.
+    pub mean_db_connections: f64,
     /// The windowed time series (empty unless requested).
     pub series: Vec<SeriesRow>,
     /// Set if the run stopped before its end: when, and why.
@@ -350,6 +375,9 @@ impl Recorder {
             retried_rps: c.retried as f64 / width,
             largest_process_mb: mean[Level::LargestProcessMb as usize],
             processes_alive: mean[Level::ProcessesAlive as usize],
+            db_busy: mean[Level::DbBusy as usize],
+            db_waiting: mean[Level::DbWaiting as usize],
+            db_connections: mean[Level::DbConnections as usize],
         });
         if s.recent.len() == RECENT_WINDOWS {
             let mut oldest = s.recent.pop_front().expect("ring is full");
@@ -476,6 +504,14 @@ impl Recorder {
         }
     }
 
+    /// A request that arrived at `arrival_s` failed at `now_s` for want of a database connection
+    /// (the failure itself is recorded by `failed`).
+    pub fn db_refused(&mut self, _now_s: f64, arrival_s: f64) {
+        if self.counted(arrival_s) {
+            self.counts.db_refused += 1;
+        }
+    }
+
     /// A dynamic pool forked a process at `now_s`.
     pub fn spawned(&mut self, now_s: f64) {
         if now_s >= self.warmup_s {
@@ -560,6 +596,7 @@ impl Recorder {
             counts: self.counts,
             in_flight_at_end,
             in_system_at_end: self.level(Level::InSystem).round() as u64,
+            never_read_at_end: self.level(Level::NeverRead).round() as u64,
             waiting_at_end: self.level(Level::Waiting).round() as u64,
             throughput_rps: self.counts.completed as f64 / span,
             latency: self.latency.clone(),
@@ -577,6 +614,9 @@ impl Recorder {
             wasted_cpu_s: self.wasted_cpu_s,
             largest_process_mean_mb: mean(Level::LargestProcessMb),
             mean_processes_alive: mean(Level::ProcessesAlive),
+            mean_db_busy: mean(Level::DbBusy),
+            mean_db_waiting: mean(Level::DbWaiting),
+            mean_db_connections: mean(Level::DbConnections),
             series: self.series.as_ref().map(|s| s.rows.clone()).unwrap_or_default(),
             stopped: None,
         }

@@ -61,7 +61,13 @@ pub fn run_with(scenario: &Scenario, series: bool, control: &RunControl) -> Repo
             ServerReport::new(scenario, s, runs)
         })
         .collect();
-    Report { scenario: scenario.name.clone(), seed: scenario.run.seed, replications: reps, servers }
+    Report {
+        scenario: scenario.name.clone(),
+        seed: scenario.run.seed,
+        replications: reps,
+        servers,
+        has_backend: scenario.backend.is_some(),
+    }
 }
 
 /// Events a simulation may handle without its clock moving before it is declared stalled (a
@@ -107,15 +113,17 @@ pub fn run_one_with(
         if handled < CHECK_EVENTS || now >= end {
             break;
         }
-        let reason = if sim.model.core.recorder.level(Level::InSystem) > control.max_in_system as f64 {
-            Some(StopReason::Diverged)
-        } else {
-            if now > still_since {
-                (still_since, still_events) = (now, 0);
-            }
-            still_events += handled;
-            (still_events >= STALL_EVENTS).then_some(StopReason::Stalled)
-        };
+        let recorder = &sim.model.core.recorder;
+        let reason =
+            if recorder.level(Level::InSystem) - recorder.level(Level::NeverRead) > control.max_in_system as f64 {
+                Some(StopReason::Diverged)
+            } else {
+                if now > still_since {
+                    (still_since, still_events) = (now, 0);
+                }
+                still_events += handled;
+                (still_events >= STALL_EVENTS).then_some(StopReason::Stalled)
+            };
         if let Some(reason) = reason {
             stopped = Some(EarlyStop { at_s: now, reason });
             break;
@@ -138,6 +146,8 @@ pub struct Report {
     pub replications: u32,
     /// One entry per server, in scenario order.
     pub servers: Vec<ServerReport>,
+    /// The scenario has a `[backend]` database.
+    pub has_backend: bool,
 }
 
 /// Results for one server over all replications.
@@ -162,7 +172,15 @@ pub fn capacity(scenario: &Scenario, index: usize) -> Option<(String, f64)> {
     let info = architectures::info(config.architecture);
     let workload =
         Workload::of(&scenario.requests).with_clients(&scenario.load.clients).with_connections(&scenario.load);
-    let resources = (info.resources)(config, &workload, scenario.machine.cores);
+    let mut resources = (info.resources)(config, &workload, scenario.machine.cores);
+    if let Some(b) = &scenario.backend {
+        // Every request's IO is a query: the database's workers are busy io_s per request.
+        resources.push(architectures::Resource {
+            name: format!("database, {} queries at once", b.workers),
+            busy_per_rps: workload.io_s(),
+            units: f64::from(b.workers),
+        });
+    }
     bottleneck(&resources).map(|(r, c)| (r.name.clone(), c))
 }
 
@@ -229,10 +247,12 @@ impl ServerReport {
         }
         let first = &runs[0];
         let completed = first.counts.completed.max(1) as f64;
-        if first.in_system_at_end as f64 > 0.05 * completed && first.in_system_at_end > 100 {
+        // Requests from clients that never read stay by design; they are not a growing queue.
+        let inside = first.in_system_at_end.saturating_sub(first.never_read_at_end);
+        if inside as f64 > 0.05 * completed && inside > 100 {
             warnings.push(format!(
-                "{} requests were still in the server at the end ({} waiting for a worker): the queue was growing",
-                first.in_system_at_end, first.waiting_at_end
+                "{inside} requests were still in the server at the end ({} waiting for a worker): the queue was growing",
+                first.waiting_at_end
             ));
         }
         Self { name: config.name.clone(), architecture: info.id, runs, capacity, warnings }
@@ -260,6 +280,7 @@ impl ServerReport {
             c.recycles += r.counts.recycles;
             c.oom_kills += r.counts.oom_kills;
             c.spawns += r.counts.spawns;
+            c.db_refused += r.counts.db_refused;
             c.reaps += r.counts.reaps;
             c.lost_to_crashes += r.counts.lost_to_crashes;
             c.retries += r.counts.retries;
@@ -312,6 +333,8 @@ struct JsonServer {
     /// Processes a dynamic pool forked / stopped (0 for fixed pools).
     spawns: u64,
     reaps: u64,
+    /// Null without a `[backend]`.
+    backend: Option<JsonBackend>,
     swapped_fraction: f64,
     capacity_rps: Option<f64>,
     bottleneck: Option<String>,
@@ -362,6 +385,15 @@ struct JsonWait {
 struct JsonUtilization {
     cpu: f64,
     workers: f64,
+}
+
+/// The database's side, when the scenario has a `[backend]`.
+#[derive(Debug, Serialize)]
+struct JsonBackend {
+    busy_mean: f64,
+    waiting_mean: f64,
+    connections_mean: f64,
+    refused: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -464,6 +496,12 @@ impl JsonReport {
                     oom_kills: c.oom_kills,
                     spawns: c.spawns,
                     reaps: c.reaps,
+                    backend: report.has_backend.then(|| JsonBackend {
+                        busy_mean: m(&|r| r.mean_db_busy).mean,
+                        waiting_mean: m(&|r| r.mean_db_waiting).mean,
+                        connections_mean: m(&|r| r.mean_db_connections).mean,
+                        refused: c.db_refused,
+                    }),
                     swapped_fraction: m(&|r| r.swapped_fraction).mean,
                     capacity_rps: s.capacity.as_ref().and_then(|c| finite(c.1)),
                     bottleneck: s.capacity.as_ref().filter(|c| c.1.is_finite()).map(|c| c.0.clone()),
@@ -495,12 +533,13 @@ pub fn series_csv_of<'a>(servers: impl IntoIterator<Item = (&'a str, &'a str, &'
     let mut out = String::from(
         "server,architecture,start_s,width_s,arrived_rps,completed_rps,rejected_rps,timed_out_rps,failed_rps,\
          latency_mean_ms,latency_p50_ms,latency_p99_ms,in_system,waiting,busy_workers,cpu_utilization,memory_mb,\
-         swapping,connections,idle_connections,served_rps,retried_rps,largest_process_mb,processes_alive\n",
+         swapping,connections,idle_connections,served_rps,retried_rps,largest_process_mb,processes_alive,\
+         db_busy,db_waiting,db_connections\n",
     );
     for (name, architecture, rows) in servers {
         for r in rows {
             out.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
                 csv_field(name),
                 architecture,
                 r.start_s,
@@ -524,7 +563,10 @@ pub fn series_csv_of<'a>(servers: impl IntoIterator<Item = (&'a str, &'a str, &'
                 r.served_rps,
                 r.retried_rps,
                 r.largest_process_mb,
-                r.processes_alive
+                r.processes_alive,
+                r.db_busy,
+                r.db_waiting,
+                r.db_connections
             ));
         }
     }

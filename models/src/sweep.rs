@@ -298,7 +298,13 @@ pub fn run(
                 .collect();
             SweepPoint {
                 value,
-                report: Report { scenario: sc.name.clone(), seed: sc.run.seed, replications: reps, servers: reports },
+                report: Report {
+                    scenario: sc.name.clone(),
+                    seed: sc.run.seed,
+                    replications: reps,
+                    servers: reports,
+                    has_backend: sc.backend.is_some(),
+                },
             }
         })
         .collect();
@@ -345,6 +351,7 @@ mod tests {
             load: LoadConfig::new(Arrival::Poisson, rate_rps),
             requests: vec![RequestClass::new("io", Dist::Const(0.0), Dist::exp(0.1).unwrap())],
             servers: vec![server],
+            backend: None,
         }
     }
 

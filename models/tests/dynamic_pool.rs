@@ -87,8 +87,13 @@ fn under_load_the_pool_keeps_its_spare_workers() {
 #[test]
 fn bad_settings_are_refused_with_their_field() {
     let problems = |fields: &str, arch: &str| -> String {
+        let pool = match arch {
+            "worker" => "processes = 10\nthreads = 2\n",
+            "threaded" => "threads = 2\n",
+            _ => "processes = 10\n",
+        };
         let text = format!(
-            "[load]\narrival = \"poisson\"\nrate_rps = 1.0\n[[request]]\ncpu_ms = 1.0\n[[server]]\narchitecture = \"{arch}\"\nprocesses = 10\nthreads = 2\n{fields}\n"
+            "[load]\narrival = \"poisson\"\nrate_rps = 1.0\n[[request]]\ncpu_ms = 1.0\n[[server]]\narchitecture = \"{arch}\"\n{pool}{fields}\n"
         );
         match parse(&text, "bad.toml") {
             Ok(_) => String::new(),
@@ -96,7 +101,9 @@ fn bad_settings_are_refused_with_their_field() {
         }
     };
     assert!(problems("min_spare_workers = 5\nmax_spare_workers = 5", "prefork").contains("max_spare_workers"));
-    assert!(problems("start_processes = 11", "prefork").contains("start_processes"));
+    assert!(problems("start_processes = 0", "prefork").contains("start_processes"));
+    // StartServers above the ceiling is capped, as Apache does.
+    assert!(problems("start_processes = 11", "prefork").is_empty());
     assert!(problems("min_spare_workers = 5", "threaded").contains("prefork and worker only"));
     assert!(problems("start_processes = 2\nmin_spare_workers = 2\nmax_spare_workers = 6", "worker").is_empty());
 }

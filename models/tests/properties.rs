@@ -162,6 +162,12 @@ fn build(p: &Params) -> Scenario {
         sc.load.connection_gap_s = Dist::exp(0.2).unwrap();
         sc.load.rate_rps /= f64::from(per_connection);
     }
+    if p.io_ms > 0.0 && p.seed.is_multiple_of(3) {
+        // A shared database with few workers and connections: queries queue and some are
+        // refused; half the time the processes' pools are capped too.
+        sc.backend = Some(models::config::BackendConfig { workers: 2, connections: 6 });
+        sc.servers[0].db_pool = p.seed.is_multiple_of(2).then_some(2);
+    }
     if let Some((retries, backoff_s)) = p.retries {
         sc.load.retries = retries;
         sc.load.retry_backoff_s = backoff_s;
@@ -215,6 +221,16 @@ proptest! {
         // Retries are arrivals too, and only failed attempts are retried.
         prop_assert!(c.retries <= c.rejected + c.timed_out + c.failed, "{}: {:?}", what, c);
         prop_assert!(r.served_rps + 1e-9 >= r.throughput_rps && r.wasted_cpu_s >= 0.0, "{}", what);
+        // The database never runs more queries or holds more connections than it has.
+        if let Some(b) = sc.backend {
+            prop_assert!(r.mean_db_busy <= f64::from(b.workers) + 1e-9 && r.mean_db_busy >= 0.0, "{}", what);
+            prop_assert!(r.mean_db_connections <= f64::from(b.connections) + 1e-9, "{}", what);
+            prop_assert!(r.mean_db_waiting >= -1e-9, "{}", what);
+            for w in &r.series {
+                prop_assert!(w.db_busy <= f64::from(b.workers) + 1e-9 && w.db_waiting >= -1e-9, "{}", what);
+                prop_assert!(w.db_connections >= -1e-9 && w.db_connections <= f64::from(b.connections) + 1e-9, "{}", what);
+            }
+        }
         // The largest process is part of resident memory.
         prop_assert!(r.largest_process_mean_mb >= 0.0 && r.largest_process_mean_mb <= r.memory_mean_mb + 1e-6,
             "{}: largest process {} of {} MB", what, r.largest_process_mean_mb, r.memory_mean_mb);

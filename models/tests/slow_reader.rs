@@ -168,3 +168,52 @@ fn a_small_front_end_buffer_hands_slow_clients_back_to_the_daemons() {
     // thread in the bounded case: 3.25 of 10 busy).
     close_to("mean latency (unbounded)", free.latency.mean_ms(), 810.0, 0.02);
 }
+
+/// One request a second for 100 s, each leaking 1 MB into its daemon, 500 ms of IO and a
+/// 100 KB response to a 1000 kbit/s client through a 20 KB front-end buffer: the daemon thread
+/// writes the 80 KB that do not fit for 0.64 s after its IO. `extra` is added to the server.
+fn leaking_behind_a_small_buffer(extra: &str) -> models::config::Scenario {
+    let text = format!(
+        r#"
+[run]
+duration_s = 100.0
+warmup_s = 0.0
+[load]
+arrival = "uniform"
+rate_rps = 1.0
+[[load.clients]]
+name = "dsl"
+bandwidth_kbps = 1000.0
+[[request]]
+cpu_ms = 1.0
+io_ms = 500.0
+response_kb = 100.0
+leak_kb = 1024.0
+[[server]]
+architecture = "daemon"
+daemons = 1
+threads = 10
+output_buffer_kb = 20
+{extra}
+"#
+    );
+    parse(&text, "backpressure-leak-test.toml").expect("valid test scenario")
+}
+
+#[test]
+fn writing_under_backpressure_is_part_of_the_same_request() {
+    // Each request leaks its 1 MB once, however its response is written: 100 requests → the
+    // daemon holds 100 MB at the end (the peak), not 200.
+    let r = run_one(&leaking_behind_a_small_buffer(""), 0, 0, false);
+    assert!((r.memory_peak_mb - 100.0).abs() < 1.5, "peak {} MB", r.memory_peak_mb);
+    // The watchdog times the whole request: 1 ms + 500 ms + 640 ms = 1.141 s on the daemon
+    // thread. A 1 s limit kills the daemon during every request's writing (each kill also takes
+    // the request that arrived meanwhile, in the same process): nothing completes. A 2 s limit
+    // kills nothing.
+    let killed = run_one(&leaking_behind_a_small_buffer("request_timeout_s = 1.0"), 0, 0, false);
+    assert_eq!(killed.counts.completed, 0, "{:?}", killed.counts);
+    assert!(killed.counts.kills > 0 && killed.counts.lost_to_crashes == killed.counts.arrived, "{:?}", killed.counts);
+    let spared = run_one(&leaking_behind_a_small_buffer("request_timeout_s = 2.0"), 0, 0, false);
+    assert_eq!(spared.counts.kills, 0);
+    assert_eq!(spared.counts.completed + spared.in_flight_at_end, spared.counts.arrived);
+}

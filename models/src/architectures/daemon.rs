@@ -8,7 +8,7 @@ use super::output::buffered_kb;
 use super::pool::{Spawn, WorkerPool};
 use super::{Architecture, Resource, Server, Workload, cpu_resource};
 use crate::config::{ArchitectureKind, ServerConfig};
-use crate::engine::{Core, Ctx, ReqId, Task};
+use crate::engine::{Core, Ctx, ReqId};
 use crate::view::{ProcessRole, ServerView};
 
 /// A front-end queueing into a pool of daemons.
@@ -21,6 +21,11 @@ pub struct Daemon {
     in_transfer: usize,
     /// The front-end's write buffer per connection, KB (`None` = unbounded).
     output_buffer_kb: Option<f64>,
+    /// Crashes of the front-end (its first process) so far: a dynamic request whose client
+    /// connection was accepted before the latest one has lost its client.
+    front_life: u32,
+    /// Per request slot: `front_life` when the request arrived.
+    life: Vec<u32>,
 }
 
 /// Where a dynamic request's transfer stands.
@@ -68,6 +73,8 @@ impl Architecture for Daemon {
             transfer: Vec::new(),
             in_transfer: 0,
             output_buffer_kb: c.output_buffer_kb,
+            front_life: 0,
+            life: Vec::new(),
         })
     }
 
@@ -106,8 +113,14 @@ impl Daemon {
         let slot = request.index as usize;
         if self.transfer.len() <= slot {
             self.transfer.resize(slot + 1, Transfer::None);
+            self.life.resize(slot + 1, 0);
         }
         self.transfer[slot] = t;
+    }
+
+    /// True if `request`'s client connection died with a front-end crash since it arrived.
+    fn lost_its_front_end(&self, request: ReqId) -> bool {
+        self.life.get(request.index as usize).is_some_and(|&l| l != self.front_life)
     }
 
     /// Seconds a daemon thread spends writing the part of `request`'s response that does not
@@ -150,6 +163,7 @@ impl Server for Daemon {
             return;
         }
         self.set_transfer(request, Transfer::None);
+        self.life[request.index as usize] = self.front_life;
         if !cx.core.processes[self.frontend.first_process() as usize].alive {
             // The front-end holding the listening socket is down: connection refused.
             cx.core.reject(request);
@@ -179,6 +193,13 @@ impl Server for Daemon {
             self.daemons.done(cx, thread, request);
             return;
         }
+        if !cx.core.is_live(request) || self.lost_its_front_end(request) {
+            // Its client's connection died with the front-end: the work was for nothing.
+            cx.lose_to_crash(request);
+            self.set_transfer(request, Transfer::None);
+            self.daemons.release(cx, thread);
+            return;
+        }
         let r = cx.core.request(request);
         let front = self.frontend.first_process();
         if !r.reads {
@@ -188,7 +209,7 @@ impl Server for Daemon {
             cx.core.process_buffer_changed(front, kb / 1024.0);
             if stuck {
                 self.set_transfer(request, Transfer::Backpressure);
-                cx.start_task(thread, request, Task { post_s: f64::INFINITY, ..Task::default() });
+                cx.continue_task(thread, request, f64::INFINITY);
                 return;
             }
             self.set_transfer(request, Transfer::Download);
@@ -203,7 +224,7 @@ impl Server for Daemon {
                 // The front-end's buffer is smaller than the response: the daemon thread stays
                 // on the request, writing the rest as fast as the client drains it.
                 self.set_transfer(request, Transfer::Backpressure);
-                cx.start_task(thread, request, Task { post_s: hold_s, ..Task::default() });
+                cx.continue_task(thread, request, hold_s);
                 return;
             }
             // The front-end takes the whole response; the daemon thread is free at once.
@@ -232,6 +253,10 @@ impl Server for Daemon {
         } else {
             self.in_transfer -= 1;
             self.set_transfer(request, Transfer::None);
+            if !cx.core.request(request).reads && self.frontend.slow_reader().hold_if_paused(request) {
+                // Read, but the front-end has stopped reading this connection: it stays there.
+                return;
+            }
             self.daemons.arrive(cx, request);
         }
     }
@@ -242,13 +267,30 @@ impl Server for Daemon {
         if self.frontend.owns_process(process) {
             self.frontend.crash(cx, process);
             if process == self.frontend.first_process() {
-                // The dynamic requests it was reading or sending (their connections and
-                // buffers) die with it.
+                // Every dynamic request's client connection dies with it: those it was reading
+                // or sending are lost now, with their buffers; a daemon thread writing to it
+                // (backpressure) gets an error and is free; requests queued for or inside a
+                // daemon are lost when the daemon hands them back.
+                self.front_life = self.front_life.wrapping_add(1);
                 for r in cx.core.live_ids() {
-                    if matches!(self.transfer_of(r), Transfer::Upload | Transfer::Download) {
-                        self.in_transfer -= 1;
-                        self.set_transfer(r, Transfer::None);
-                        cx.lose_to_crash(r);
+                    match self.transfer_of(r) {
+                        Transfer::Upload | Transfer::Download => {
+                            self.in_transfer -= 1;
+                            self.set_transfer(r, Transfer::None);
+                            cx.lose_to_crash(r);
+                        }
+                        Transfer::Backpressure => {
+                            let writer = cx
+                                .core
+                                .threads
+                                .iter()
+                                .position(|t| t.request == r && t.state == crate::engine::ThreadState::Net);
+                            cx.lose_to_crash(r);
+                            if let Some(t) = writer {
+                                cx.abort_task(t as u32);
+                            }
+                        }
+                        Transfer::None => {}
                     }
                 }
             }

@@ -285,7 +285,8 @@ impl Loops {
             IoMode::Blocking => self.respond(cx, l, request),
             IoMode::NonBlocking => {
                 self.loops[l].parked += 1;
-                cx.park(request, io);
+                let process = self.loops[l].process;
+                cx.park_io(process, request, io);
             }
             IoMode::Offload => {
                 let lp = &mut self.loops[l];

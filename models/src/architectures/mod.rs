@@ -122,9 +122,12 @@ impl Workload {
 
     /// The mix with the clients' links (for the time blocking workers spend on the network).
     pub fn with_clients(mut self, clients: &[crate::config::ClientClass]) -> Self {
-        let total: f64 = clients.iter().map(|c| c.weight).sum();
-        self.links = clients.iter().map(|c| (c.weight / total, c.bandwidth_kbps, c.rtt_s)).collect();
-        self.headers = clients.iter().map(|c| (c.weight / total, c.header_s)).collect();
+        // A client that never reads is one pipelined connection, not a share of the workers'
+        // time: the estimate is over the clients that read.
+        let readers = || clients.iter().filter(|c| c.reads);
+        let total: f64 = readers().map(|c| c.weight).sum();
+        self.links = readers().map(|c| (c.weight / total, c.bandwidth_kbps, c.rtt_s)).collect();
+        self.headers = readers().map(|c| (c.weight / total, c.header_s)).collect();
         self
     }
 

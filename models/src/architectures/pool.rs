@@ -515,6 +515,11 @@ impl WorkerPool {
                 cx.core.fail(request);
                 continue;
             }
+            if self.direct_clients && !cx.core.request(request).reads && self.slow_reader.hold_if_paused(request) {
+                // A worker got stuck writing to this client while its request queued: nothing
+                // more is read from its connection.
+                continue;
+            }
             self.serve(cx, thread, request);
             return;
         }

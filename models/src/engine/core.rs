@@ -32,6 +32,9 @@ pub struct Request {
     pub closes: bool,
     /// The server keeps its connection open after it (keep-alive), so leaving does not close it.
     kept_open: bool,
+    /// Its query could not get a database connection: the application answers with an error,
+    /// and finishing it counts as a failure.
+    db_refused: bool,
     generation: u32,
     live: bool,
 }
@@ -103,7 +106,11 @@ pub struct Thread {
     post_s: f64,
     /// The idle connection it waits on in `KeepAlive`.
     connection: u64,
-    epoch: u32,
+    pub(crate) epoch: u32,
+    /// When its current request's first task started (the watchdog's deadline counts from it).
+    started_s: f64,
+    /// Its task continues a request it already worked on (its leak was counted then).
+    continuation: bool,
 }
 
 /// Per-process interpreter lock (CPython's GIL).
@@ -195,6 +202,8 @@ pub struct Core {
     connections: HashMap<u64, Connection>,
     /// Idle periods begun so far (numbers each one for its keep-alive timer).
     idle_periods: u32,
+    /// The shared database, if the scenario has one.
+    pub(crate) backend: Option<super::backend::Backend>,
 }
 
 /// A thread's work for one request, in order: read the request, CPU, IO, write the response.
@@ -236,6 +245,19 @@ impl Core {
             done_buf: Vec::new(),
             connections: HashMap::new(),
             idle_periods: 0,
+            backend: None,
+        }
+    }
+
+    /// Give the server a shared database: every request's IO becomes a query there.
+    pub fn set_backend(&mut self, backend: super::backend::Backend) {
+        self.backend = Some(backend);
+    }
+
+    /// The query of `id` could not get a database connection: it fails when it finishes.
+    pub(crate) fn refuse_query(&mut self, id: ReqId) {
+        if self.is_live(id) {
+            self.requests[id.index as usize].db_refused = true;
         }
     }
 
@@ -315,6 +337,8 @@ impl Core {
             post_s: 0.0,
             connection: NO_CONNECTION,
             epoch: 0,
+            started_s: 0.0,
+            continuation: false,
         });
         let p = &mut self.processes[process as usize];
         p.threads.push(id);
@@ -451,6 +475,10 @@ impl Core {
             // An exiting process takes the memory its requests leaked, and its buffers, with it.
             p.memory_mb -= p.grown_mb;
             p.grown_mb = 0.0;
+            // And its database connections.
+            if self.backend.is_some() {
+                self.close_db_connections(process);
+            }
         }
         self.recorder.add_level(self.now_s, Level::MemoryMb, delta);
         self.recorder.set_level(self.now_s, Level::ProcessesAlive, f64::from(self.alive_processes));
@@ -507,6 +535,7 @@ impl Core {
             connection,
             closes,
             kept_open: false,
+            db_refused: false,
             generation: 0,
             live: true,
         };
@@ -524,6 +553,9 @@ impl Core {
         };
         self.recorder.arrived(self.now_s);
         self.recorder.add_level(self.now_s, Level::InSystem, 1.0);
+        if !d.reads {
+            self.recorder.add_level(self.now_s, Level::NeverRead, 1.0);
+        }
         if let Some(t) = self.settings.timeout_s {
             sched.schedule_in(t, Event::ClientTimeout { request: id });
         }
@@ -640,9 +672,12 @@ impl Core {
         let r = &mut self.requests[id.index as usize];
         r.live = false;
         let (arrival, abandoned, started, user, hog) = (r.arrival_s, r.abandoned, r.started, r.user, r.hog_mb);
-        let (connection, kept_open) = (r.connection, r.kept_open);
+        let (connection, kept_open, reads) = (r.connection, r.kept_open, r.reads);
         self.free_requests.push(id.index);
         self.recorder.add_level(self.now_s, Level::InSystem, -1.0);
+        if !reads {
+            self.recorder.add_level(self.now_s, Level::NeverRead, -1.0);
+        }
         if self.settings.keepalive_timeout_s.is_some() && !kept_open {
             // The connection closes with its last request.
             self.recorder.add_level(self.now_s, Level::Connections, -1.0);
@@ -666,6 +701,12 @@ impl Core {
     /// The response to `id` is sent: the request is done.
     #[inline]
     pub fn complete(&mut self, id: ReqId) {
+        if self.requests[id.index as usize].db_refused {
+            // The application answered with an error page: "too many connections".
+            self.recorder.db_refused(self.now_s, self.requests[id.index as usize].arrival_s);
+            self.fail(id);
+            return;
+        }
         let cpu_s = self.requests[id.index as usize].cpu_s;
         let (arrival, abandoned) = self.release(id, Outcome::Answered);
         self.recorder.completed(self.now_s, arrival, abandoned);
@@ -770,9 +811,12 @@ impl Ctx<'_> {
     #[inline]
     pub fn start_task(&mut self, thread: u32, request: ReqId, task: Task) {
         self.core.begin_service(request);
+        let now = self.core.now_s;
         let th = &mut self.core.threads[thread as usize];
         debug_assert_eq!(th.state, ThreadState::Idle, "thread {thread} is busy");
         th.request = request;
+        th.started_s = now;
+        th.continuation = false;
         th.cpu_left_s = task.cpu_s;
         th.io_s = task.io_s;
         th.pre_s = task.pre_s;
@@ -793,6 +837,39 @@ impl Ctx<'_> {
             self.sched.schedule_in(task.pre_s, Event::IoDone { thread, epoch });
         } else {
             self.begin_cpu(thread);
+        }
+    }
+
+    /// `thread`, which has just finished a task for `request`, stays on it for `post_s` more
+    /// seconds writing the rest of its response (infinite: to a client that never reads). One
+    /// request, one task as far as the watchdog (its deadline counts from the first task) and
+    /// leaks (counted once) are concerned; `on_task_done` follows again.
+    pub fn continue_task(&mut self, thread: u32, request: ReqId, post_s: f64) {
+        let now = self.core.now_s;
+        let th = &mut self.core.threads[thread as usize];
+        debug_assert_eq!(th.state, ThreadState::Idle, "thread {thread} is busy");
+        th.request = request;
+        th.cpu_left_s = 0.0;
+        th.io_s = 0.0;
+        th.pre_s = 0.0;
+        th.post_s = post_s;
+        th.continuation = true;
+        let (epoch, started_s, is_worker) = (th.epoch, th.started_s, th.is_worker);
+        if is_worker {
+            self.core.recorder.add_level(now, Level::BusyWorkers, 1.0);
+        }
+        if let Some(limit) = self.core.settings.request_timeout_s {
+            self.sched.schedule_at((started_s + limit).max(now), Event::Watchdog { thread, epoch });
+        }
+        self.begin_io(thread);
+    }
+
+    /// `thread`, waiting on the network or IO (not on the CPU or its GIL), stops now: its
+    /// client's connection is gone. Its architecture's `on_task_done` follows.
+    pub fn abort_task(&mut self, thread: u32) {
+        let state = self.core.threads[thread as usize].state;
+        if matches!(state, ThreadState::Net | ThreadState::Io) {
+            self.task_done(thread);
         }
     }
 
@@ -1004,6 +1081,18 @@ impl Ctx<'_> {
         true
     }
 
+    /// `request`'s IO of `io_s` seconds from a loop in `process`, without holding a thread: a
+    /// database query if there is a backend, otherwise a plain wait (`park`). Either way the
+    /// architecture's `on_park_done` follows.
+    pub fn park_io(&mut self, process: u32, request: ReqId, io_s: f64) {
+        if self.core.backend.is_none() {
+            self.park(request, io_s);
+        } else if !self.query(process, super::backend::Waiter::Parked(request), io_s) {
+            self.core.refuse_query(request);
+            self.park(request, 0.0);
+        }
+    }
+
     /// Park `request` for `delay_s` seconds without holding any thread (non-blocking IO); the
     /// architecture's `on_park_done` is called afterwards (never, for an infinite delay: a
     /// response its client never reads).
@@ -1122,7 +1211,15 @@ impl Ctx<'_> {
     #[inline]
     fn begin_io(&mut self, thread: u32) {
         let th = &mut self.core.threads[thread as usize];
-        if th.io_s > 0.0 {
+        if th.io_s > 0.0 && self.core.backend.is_some() {
+            th.state = ThreadState::Io;
+            let (io, epoch, process, request) = (th.io_s, th.epoch, th.process, th.request);
+            if !self.query(process, super::backend::Waiter::Thread { thread, epoch }, io) {
+                // No connection: the application gives up on its query at once.
+                self.core.refuse_query(request);
+                self.io_done(thread, epoch);
+            }
+        } else if th.io_s > 0.0 {
             th.state = ThreadState::Io;
             let (io, epoch) = (th.io_s, th.epoch);
             // A wait that never returns schedules nothing: only a watchdog or a crash ends it.
@@ -1171,8 +1268,8 @@ impl Ctx<'_> {
         let th = &mut self.core.threads[thread as usize];
         th.state = ThreadState::Idle;
         th.epoch = th.epoch.wrapping_add(1);
-        let (request, process) = (th.request, th.process);
-        if self.core.is_live(request) {
+        let (request, process, continuation) = (th.request, th.process, th.continuation);
+        if self.core.is_live(request) && !continuation {
             let leak_mb = self.core.request(request).leak_kb / 1024.0;
             if leak_mb > 0.0 {
                 let p = &mut self.core.processes[process as usize];

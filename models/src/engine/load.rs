@@ -361,8 +361,12 @@ impl LoadGen {
                 MODEM,
             ];
         }
+        // The slowest link of clients that read (an attacker that never reads is not a client
+        // on a slow line).
         let slow = (0..self.clients.len())
+            .filter(|&i| self.clients[i].reads)
             .min_by(|&a, &b| self.clients[a].bandwidth_kbps.total_cmp(&self.clients[b].bandwidth_kbps))
+            .or_else(|| (0..self.clients.len()).next())
             .expect("a client mix is never empty");
         let others: f64 = self.clients.iter().enumerate().filter(|(i, _)| *i != slow).map(|(_, c)| c.weight).sum();
         let n_others = (self.clients.len() - 1).max(1) as f64;

@@ -1,6 +1,7 @@
 //! The simulation of one server: its events, the load generator that feeds it, and the `Model`
 //! that ties the core mechanisms to the server's architecture.
 
+pub mod backend;
 pub mod core;
 pub mod cpu;
 pub mod load;
@@ -100,6 +101,11 @@ pub enum Event {
     },
     /// A dynamic pool's parent checks its idle workers (every second).
     Maintenance,
+    /// A database query returned.
+    DbDone {
+        /// Its slot among the queries in service.
+        slot: u32,
+    },
     /// An idle keep-alive connection's timer ran out (stale if it carried a request since).
     KeepAliveEnd {
         /// The connection.
@@ -189,6 +195,9 @@ impl ServerSim {
             swap_slowdown: scenario.machine.swap_slowdown,
         };
         let mut core = Core::new(scenario.machine.cores, settings, recorder);
+        if let Some(b) = &scenario.backend {
+            core.set_backend(backend::Backend::new(b.workers, b.connections, config.db_pool));
+        }
         let server = (architectures::info(config.architecture).build)(&config, &mut core);
         let load = LoadGen::new(scenario, replication);
         let mut sim = Simulation::new(ServerSim { core, server, load, config });
@@ -273,6 +282,14 @@ impl Model for ServerSim {
             Event::Watchdog { thread, epoch } => Ctx { core: &mut self.core, sched }.watchdog(thread, epoch),
             Event::Respawn { process } => self.respawn(process, sched),
             Event::KeepAliveEnd { connection, epoch } => self.core.keepalive_end(connection, epoch),
+            Event::DbDone { slot } => {
+                let mut cx = Ctx { core: &mut self.core, sched };
+                match cx.db_done(slot) {
+                    Some(backend::Waiter::Thread { thread, epoch }) => cx.io_done(thread, epoch),
+                    Some(backend::Waiter::Parked(request)) => self.server.on_park_done(&mut cx, request),
+                    None => {}
+                }
+            }
             Event::Maintenance => {
                 sched.schedule_in(MAINTENANCE_INTERVAL_S, Event::Maintenance);
                 let mut cx = Ctx { core: &mut self.core, sched };

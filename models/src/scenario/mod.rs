@@ -325,7 +325,35 @@ impl Validator<'_> {
         };
         let requests = self.requests(&top.key("request"), raw.request.unwrap_or_default());
         let servers = self.servers(&top.key("server"), raw.server.unwrap_or_default());
-        Some(Scenario { name, run, machine, load: load?, requests, servers })
+        let backend = raw.backend.map(|b| {
+            let p = top.key("backend");
+            let workers = match b.workers {
+                Some(n) => self.at_least_one(&p.key("workers"), n),
+                None => {
+                    self.problem(&p, "missing `workers`: how many queries the database runs at once (≥ 1)");
+                    1
+                }
+            };
+            let connections = match b.connections {
+                Some(n) => self.at_least_one(&p.key("connections"), n),
+                None => {
+                    self.problem(&p, "missing `connections`: the database's max_connections (≥ 1)");
+                    1
+                }
+            };
+            BackendConfig { workers, connections }
+        });
+        if backend.is_none() {
+            for (i, s) in servers.iter().enumerate() {
+                if s.db_pool.is_some() {
+                    self.problem(
+                        &top.key("server").index(i).key("db_pool"),
+                        "`db_pool` sizes the connection pool to a `[backend]` database: add a [backend] table (workers, connections)",
+                    );
+                }
+            }
+        }
+        Some(Scenario { name, run, machine, load: load?, requests, servers, backend })
     }
 
     fn run(&mut self, p: &FieldPath, r: RawRun) -> RunConfig {
@@ -750,6 +778,7 @@ impl Validator<'_> {
                 }
             }
         };
+        c.db_pool = s.db_pool.map(|n| self.at_least_one(&p.key("db_pool"), n));
         let dynamic_fields = [
             ("start_processes", s.start_processes),
             ("min_spare_workers", s.min_spare_workers),
@@ -775,11 +804,10 @@ impl Validator<'_> {
                         None => defaults[i],
                     }
                 });
-                if start == 0 || start > c.processes {
-                    self.problem(
-                        &p.key("start_processes"),
-                        format!("got {start}; allowed: 1 to `processes` ({}), the most the pool grows to", c.processes),
-                    );
+                // More than `processes` is capped at it, as Apache caps StartServers at MaxClients
+                // (so a preset's StartServers still works with a smaller `processes`).
+                if start == 0 {
+                    self.problem(&p.key("start_processes"), "got 0; allowed: a whole number ≥ 1");
                 }
                 if max <= min {
                     self.problem(

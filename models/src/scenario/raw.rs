@@ -14,6 +14,15 @@ pub struct RawScenario {
     pub load: Option<RawLoad>,
     pub request: Option<Vec<RawRequest>>,
     pub server: Option<Vec<RawServer>>,
+    pub backend: Option<RawBackend>,
+}
+
+/// `[backend]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBackend {
+    pub workers: Option<u32>,
+    pub connections: Option<u32>,
 }
 
 /// `[run]`
@@ -137,6 +146,7 @@ pub struct RawServer {
     pub start_processes: Option<u32>,
     pub min_spare_workers: Option<u32>,
     pub max_spare_workers: Option<u32>,
+    pub db_pool: Option<u32>,
 }
 
 macro_rules! overlay {
@@ -153,7 +163,7 @@ impl RawServer {
             frontend_processes, frontend_mb, max_processes, startup_ms, respawn_ms, socket_buffer_kb, request_timeout_s, max_requests, spawn_ms, queue_discipline,
             keepalive_timeout_s, keepalive_requests, keepalive_kb, header_timeout_s,
             app_mb, import_ms, preload, output_buffer_kb,
-            start_processes, min_spare_workers, max_spare_workers);
+            start_processes, min_spare_workers, max_spare_workers, db_pool);
     }
 
     /// The architecture-specific fields that are set, by their file names.

@@ -99,6 +99,9 @@ pub fn to_toml(s: &Scenario) -> String {
             num(s.machine.swap_slowdown)
         );
     }
+    if let Some(b) = s.backend {
+        let _ = writeln!(o, "\n[backend]\nworkers = {}\nconnections = {}", b.workers, b.connections);
+    }
     o.push_str("\n[load]\n");
     match &s.load.arrival {
         Arrival::Poisson | Arrival::Uniform => {
@@ -255,6 +258,9 @@ pub fn to_toml(s: &Scenario) -> String {
         if let Some(t) = v.header_timeout_s {
             let _ = writeln!(o, "header_timeout_s = {}", num(t));
         }
+        if let Some(n) = v.db_pool {
+            let _ = writeln!(o, "db_pool = {n}");
+        }
         if let Some(d) = v.dynamic {
             let _ = writeln!(
                 o,
@@ -332,6 +338,10 @@ mod tests {
                     (x.header_timeout_s, x.app_mb, x.import_s, x.preload, x.output_buffer_kb, x.dynamic),
                     (y.header_timeout_s, y.app_mb, y.import_s, y.preload, y.output_buffer_kb, y.dynamic)
                 );
+            }
+            assert_eq!(a.backend, b.backend, "{file}");
+            for (x, y) in a.servers.iter().zip(&b.servers) {
+                assert_eq!((x.dynamic, x.db_pool), (y.dynamic, y.db_pool), "{file}");
             }
             for (x, y) in a.load.clients.iter().zip(&b.load.clients) {
                 assert_eq!((x.header_s, x.reads), (y.header_s, y.reads));

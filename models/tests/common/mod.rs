@@ -17,6 +17,7 @@ pub fn scenario(rate_rps: f64, cpu_s: Dist, io_s: Dist, cores: u32, servers: Vec
         load: LoadConfig::new(Arrival::Poisson, rate_rps),
         requests: vec![class("page", 1.0, cpu_s, io_s, false)],
         servers,
+        backend: None,
     }
 }
 
