@@ -174,6 +174,17 @@ pub fn capacity(scenario: &Scenario, index: usize) -> Option<(String, f64)> {
         Workload::of(&scenario.requests).with_clients(&scenario.load.clients).with_connections(&scenario.load);
     let mut resources = (info.resources)(config, &workload, scenario.machine.cores);
     if let Some(b) = &scenario.backend {
+        // Each query in progress holds a connection: at most max_connections, or what the
+        // processes' pools hold if that is fewer.
+        let processes =
+            if config.architecture == crate::config::ArchitectureKind::Threaded { 1 } else { config.processes };
+        let pooled = config.db_pool.map_or(u64::MAX, |n| u64::from(processes) * u64::from(n));
+        let connections = pooled.min(u64::from(b.connections));
+        resources.push(architectures::Resource {
+            name: format!("{connections} database connections"),
+            busy_per_rps: workload.io_s(),
+            units: connections as f64,
+        });
         // Every request's IO is a query: the database's workers are busy io_s per request.
         resources.push(architectures::Resource {
             name: format!("database, {} queries at once", b.workers),

@@ -112,3 +112,13 @@ threads = 50
     assert_eq!(c.db_refused, c.failed);
     close_to("connections open", r.mean_db_connections, 3.0, 0.01);
 }
+
+#[test]
+fn the_capacity_estimate_counts_the_pools_connections() {
+    // One process with a pool of 2 connections, 0.1 s a query: 2 / 0.1 = 20 req/s, although the
+    // database could run 100 queries at once.
+    let sc = queries("workers = 100\nconnections = 100", "architecture = \"threaded\"\nthreads = 100\ndb_pool = 2");
+    let (name, rps) = capacity(&sc, 0).expect("an estimate");
+    assert!(name.contains("2 database connections"), "{name}");
+    close_to("capacity", rps, 20.0, 1e-9);
+}

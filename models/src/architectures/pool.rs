@@ -170,7 +170,15 @@ impl WorkerPool {
     pub fn maintain(&mut self, cx: &mut Ctx<'_>) {
         let Some(d) = &self.dynamic else { return };
         let (config, max, rate) = (d.config, d.max_processes as usize, d.spawn_rate);
-        let idle = self.idle.len() as u32;
+        // A crashed process due to respawn counts as idle workers to come (the parent must not
+        // replace it twice).
+        let respawning: usize = self
+            .processes
+            .iter()
+            .filter(|(p, _)| cx.core.processes[*p as usize].down)
+            .map(|(_, ts)| ts.iter().filter(|&&t| cx.core.threads[t as usize].enabled).count())
+            .sum();
+        let idle = (self.idle.len() + respawning) as u32;
         let active = self.active_processes(cx.core);
         let mut next_rate = 1;
         if active > max || idle > config.max_spare_workers {

@@ -703,7 +703,10 @@ impl Core {
     pub fn complete(&mut self, id: ReqId) {
         if self.requests[id.index as usize].db_refused {
             // The application answered with an error page: "too many connections".
-            self.recorder.db_refused(self.now_s, self.requests[id.index as usize].arrival_s);
+            let r = &self.requests[id.index as usize];
+            if !r.abandoned {
+                self.recorder.db_refused(self.now_s, r.arrival_s);
+            }
             self.fail(id);
             return;
         }

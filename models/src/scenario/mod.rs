@@ -815,6 +815,10 @@ impl Validator<'_> {
                         format!("got {max}; allowed: more than `min_spare_workers` ({min})"),
                     );
                 }
+                // Apache's worker MPM raises MaxSpareThreads to MinSpareThreads + ThreadsPerChild:
+                // below that, stopping one process would leave too few idle and fork it again.
+                let threads = if info.kind == ArchitectureKind::Worker { c.threads } else { 1 };
+                let max = max.max(min.saturating_add(threads));
                 c.dynamic = Some(DynamicPool {
                     start_processes: start.clamp(1, c.processes.max(1)),
                     min_spare_workers: min,
