@@ -135,6 +135,20 @@ pub struct SeriesRow {
     pub db_waiting: f64,
     /// Time-averaged database connections open.
     pub db_connections: f64,
+    /// Processes killed by the watchdog in the window.
+    pub kills: f64,
+    /// Processes killed by the out-of-memory killer in the window.
+    pub oom_kills: f64,
+    /// Processes recycled (`max_requests`) in the window.
+    pub recycles: f64,
+    /// Processes a dynamic pool forked in the window.
+    pub spawns: f64,
+    /// Idle processes a dynamic pool stopped in the window.
+    pub reaps: f64,
+    /// Requests lost with a crashed or killed process, per second.
+    pub lost_rps: f64,
+    /// CPU seconds spent in the window on requests whose client had given up.
+    pub wasted_cpu_s: f64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -147,6 +161,13 @@ struct WindowCounts {
     crashes: u64,
     wasted: u64,
     retried: u64,
+    kills: u64,
+    oom_kills: u64,
+    recycles: u64,
+    spawns: u64,
+    reaps: u64,
+    lost: u64,
+    wasted_cpu_s: f64,
 }
 
 /// Builds the time series window by window, closing windows lazily as simulated time passes.
@@ -378,6 +399,13 @@ impl Recorder {
             db_busy: mean[Level::DbBusy as usize],
             db_waiting: mean[Level::DbWaiting as usize],
             db_connections: mean[Level::DbConnections as usize],
+            kills: c.kills as f64,
+            oom_kills: c.oom_kills as f64,
+            recycles: c.recycles as f64,
+            spawns: c.spawns as f64,
+            reaps: c.reaps as f64,
+            lost_rps: c.lost as f64 / width,
+            wasted_cpu_s: c.wasted_cpu_s,
         });
         if s.recent.len() == RECENT_WINDOWS {
             let mut oldest = s.recent.pop_front().expect("ring is full");
@@ -495,12 +523,18 @@ impl Recorder {
         if now_s >= self.warmup_s {
             self.counts.kills += 1;
         }
+        if let Some(w) = &mut self.series {
+            w.counts.kills += 1;
+        }
     }
 
     /// The out-of-memory killer killed a process at `now_s`.
     pub fn oom_killed(&mut self, now_s: f64) {
         if now_s >= self.warmup_s {
             self.counts.oom_kills += 1;
+        }
+        if let Some(w) = &mut self.series {
+            w.counts.oom_kills += 1;
         }
     }
 
@@ -517,6 +551,9 @@ impl Recorder {
         if now_s >= self.warmup_s {
             self.counts.spawns += 1;
         }
+        if let Some(w) = &mut self.series {
+            w.counts.spawns += 1;
+        }
     }
 
     /// A dynamic pool stopped an idle process at `now_s`.
@@ -524,12 +561,18 @@ impl Recorder {
         if now_s >= self.warmup_s {
             self.counts.reaps += 1;
         }
+        if let Some(w) = &mut self.series {
+            w.counts.reaps += 1;
+        }
     }
 
     /// A process was recycled at `now_s`.
     pub fn recycled(&mut self, now_s: f64) {
         if now_s >= self.warmup_s {
             self.counts.recycles += 1;
+        }
+        if let Some(w) = &mut self.series {
+            w.counts.recycles += 1;
         }
     }
 
@@ -549,6 +592,11 @@ impl Recorder {
         if self.counted(arrival_s) && !abandoned {
             self.counts.lost_to_crashes += 1;
         }
+        if let Some(w) = &mut self.series
+            && !abandoned
+        {
+            w.counts.lost += 1;
+        }
     }
 
     /// A request that arrived at `arrival_s` was finished after its client gave up; its CPU
@@ -556,6 +604,11 @@ impl Recorder {
     pub fn wasted_cpu(&mut self, arrival_s: f64, cpu_s: f64) {
         if self.counted(arrival_s) && cpu_s.is_finite() {
             self.wasted_cpu_s += cpu_s;
+        }
+        if let Some(w) = &mut self.series
+            && cpu_s.is_finite()
+        {
+            w.counts.wasted_cpu_s += cpu_s;
         }
     }
 

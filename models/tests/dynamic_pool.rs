@@ -45,6 +45,9 @@ fn an_idle_pool_grows_by_doubling_to_its_minimum_spare() {
     assert!((r.mean_processes_alive - 6.3).abs() < 1e-9, "mean processes {}", r.mean_processes_alive);
     let per_second: Vec<f64> = r.series.iter().map(|w| w.processes_alive).collect();
     assert_eq!(&per_second[..5], &[1.0, 2.0, 4.0, 8.0, 8.0]);
+    // The series shows the forks where they happened: 1, 2 and 4 at t = 1, 2, 3.
+    let spawns: Vec<f64> = r.series.iter().map(|w| w.spawns).collect();
+    assert_eq!(&spawns[..5], &[0.0, 1.0, 2.0, 4.0, 0.0]);
 }
 
 #[test]
