@@ -87,13 +87,10 @@ impl Runtime {
         Self {
             rate_rps: scenario.load.rate_rps,
             slow_clients: {
-                let total: f64 = scenario.load.clients.iter().map(|c| c.weight).sum();
-                scenario
-                    .load
-                    .clients
-                    .iter()
-                    .min_by(|a, b| a.bandwidth_kbps.total_cmp(&b.bandwidth_kbps))
-                    .map_or(0.0, |c| c.weight / total)
+                let clients = &scenario.load.clients;
+                let total: f64 = clients.iter().map(|c| c.weight).sum();
+                models::engine::load::slow_link(clients.iter().map(|c| (c.bandwidth_kbps, c.reads)))
+                    .map_or(0.0, |i| clients[i].weight / total)
             },
             scenario,
             run,
@@ -265,11 +262,22 @@ fn set_slow_share(clients: &mut Vec<models::config::ClientClass>, fraction: f64)
             reads: true,
         });
     }
-    // The slowest link of clients that read (the same rule as the live control).
-    let slow = (0..clients.len())
-        .filter(|&i| clients[i].reads)
-        .min_by(|&a, &b| clients[a].bandwidth_kbps.total_cmp(&clients[b].bandwidth_kbps))
-        .unwrap_or(0);
+    // The slowest link of clients that read, or a modem link if none is slower (the same rule as
+    // the live control).
+    let slow = match models::engine::load::slow_link(clients.iter().map(|c| (c.bandwidth_kbps, c.reads))) {
+        Some(i) => i,
+        None => {
+            clients.push(models::config::ClientClass {
+                name: "modem".into(),
+                weight: 0.0,
+                bandwidth_kbps: 56.0,
+                rtt_s: 0.15,
+                header_s: 0.0,
+                reads: true,
+            });
+            clients.len() - 1
+        }
+    };
     let others: f64 = clients.iter().enumerate().filter(|(i, _)| *i != slow).map(|(_, c)| c.weight).sum();
     let n = (clients.len() - 1).max(1) as f64;
     for (i, c) in clients.iter_mut().enumerate() {

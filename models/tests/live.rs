@@ -273,3 +273,18 @@ fn resizing_while_processes_are_down_keeps_every_pool_consistent() {
         assert_conserved(info.id, &result);
     }
 }
+
+#[test]
+fn the_slow_client_control_moves_the_slowest_link_of_clients_that_read() {
+    use models::engine::load::slow_link;
+    // Broadband, modem and an attacker on a modem that never reads: the readers' modem.
+    let links = [(20_000.0, true), (56.0, true), (56.0, false)];
+    assert_eq!(slow_link(links.into_iter()), Some(1));
+    // The attacker is the slowest but never reads: the slowest reader is the 100 kbit/s link.
+    let links = [(56.0, false), (1000.0, true), (100.0, true)];
+    assert_eq!(slow_link(links.into_iter()), Some(2));
+    // Every reader on the same link: no slow link (the control adds a modem link).
+    let links = [(8000.0, true), (8000.0, false)];
+    assert_eq!(slow_link(links.into_iter()), None);
+    assert_eq!(slow_link([(1e9, true)].into_iter()), None);
+}

@@ -81,6 +81,15 @@ struct ClientSampler {
 const MODEM: ClientSampler =
     ClientSampler { weight: 0.0, bandwidth_kbps: 56.0, rtt_s: 0.15, header_s: 0.0, reads: true };
 
+/// Which of the links `(bandwidth kbit/s, reads)` the slow-client control moves: the slowest
+/// link of clients that read, if it is slower than the fastest one (`None`: the mix has no slow
+/// link, and the control adds a 56 kbit/s modem link).
+pub fn slow_link(links: impl Iterator<Item = (f64, bool)> + Clone) -> Option<usize> {
+    let readers = links.enumerate().filter(|(_, (_, reads))| *reads);
+    let fastest = readers.clone().map(|(_, (b, _))| b).fold(f64::NEG_INFINITY, f64::max);
+    readers.min_by(|a, b| a.1.0.total_cmp(&b.1.0)).filter(|(_, (b, _))| *b < fastest).map(|(i, _)| i)
+}
+
 /// Generates the arrivals and demands of one replication.
 #[derive(Debug)]
 pub struct LoadGen {
@@ -362,12 +371,16 @@ impl LoadGen {
             ];
         }
         // The slowest link of clients that read (an attacker that never reads is not a client
-        // on a slow line).
-        let slow = (0..self.clients.len())
-            .filter(|&i| self.clients[i].reads)
-            .min_by(|&a, &b| self.clients[a].bandwidth_kbps.total_cmp(&self.clients[b].bandwidth_kbps))
-            .or_else(|| (0..self.clients.len()).next())
-            .expect("a client mix is never empty");
+        // on a slow line); a mix with no slower link gets a modem link.
+        let slow = match slow_link(self.clients.iter().map(|c| (c.bandwidth_kbps, c.reads))) {
+            Some(i) => i,
+            // No slow link and none wanted: nothing changes.
+            None if f == 0.0 => return,
+            None => {
+                self.clients.push(ClientSampler { weight: 0.0, ..MODEM });
+                self.clients.len() - 1
+            }
+        };
         let others: f64 = self.clients.iter().enumerate().filter(|(i, _)| *i != slow).map(|(_, c)| c.weight).sum();
         let n_others = (self.clients.len() - 1).max(1) as f64;
         for (i, c) in self.clients.iter_mut().enumerate() {
@@ -381,13 +394,12 @@ impl LoadGen {
         }
     }
 
-    /// The fraction of clients on the slowest link (0 without a client mix).
+    /// The fraction of clients on the slowest link (0 without a client mix, or if no link is
+    /// slower than the others).
     pub fn slow_client_fraction(&self) -> f64 {
         let total: f64 = self.clients.iter().map(|c| c.weight).sum();
-        self.clients
-            .iter()
-            .min_by(|a, b| a.bandwidth_kbps.total_cmp(&b.bandwidth_kbps))
-            .map_or(0.0, |c| if total > 0.0 { c.weight / total } else { 0.0 })
+        slow_link(self.clients.iter().map(|c| (c.bandwidth_kbps, c.reads)))
+            .map_or(0.0, |i| if total > 0.0 { self.clients[i].weight / total } else { 0.0 })
     }
 
     /// Change class `class`'s crash probability (clamped to 0..=1).
