@@ -267,10 +267,12 @@ fn set_slow_share(clients: &mut Vec<models::config::ClientClass>, fraction: f64)
     let slow = match models::engine::load::slow_link(clients.iter().map(|c| (c.bandwidth_kbps, c.reads))) {
         Some(i) => i,
         None => {
+            let bandwidth_kbps =
+                models::engine::load::added_slow_link_kbps(clients.iter().map(|c| (c.bandwidth_kbps, c.reads)));
             clients.push(models::config::ClientClass {
                 name: "modem".into(),
                 weight: 0.0,
-                bandwidth_kbps: 56.0,
+                bandwidth_kbps,
                 rtt_s: 0.15,
                 header_s: 0.0,
                 reads: true,

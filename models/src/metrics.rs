@@ -147,7 +147,8 @@ pub struct SeriesRow {
     pub reaps: f64,
     /// Requests lost with a crashed or killed process, per second.
     pub lost_rps: f64,
-    /// CPU seconds spent in the window on requests whose client had given up.
+    /// CPU demand, seconds, of the requests finished in the window after their client had given
+    /// up (wasted work).
     pub wasted_cpu_s: f64,
 }
 

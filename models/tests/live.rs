@@ -287,4 +287,14 @@ fn the_slow_client_control_moves_the_slowest_link_of_clients_that_read() {
     let links = [(8000.0, true), (8000.0, false)];
     assert_eq!(slow_link(links.into_iter()), None);
     assert_eq!(slow_link([(1e9, true)].into_iter()), None);
+    // The link the control adds is found next time, so it never adds two: a modem for 8000 kbit/s
+    // readers; half the speed of a 28 kbit/s reader; a modem when nobody reads.
+    use models::engine::load::added_slow_link_kbps;
+    for links in [vec![(8000.0, true), (8000.0, false)], vec![(28.0, true)], vec![(8000.0, false)]] {
+        let added = added_slow_link_kbps(links.clone().into_iter());
+        let mut with = links.clone();
+        with.push((added, true));
+        assert_eq!(slow_link(with.into_iter()), Some(links.len()), "{links:?} + {added}");
+    }
+    assert_eq!(added_slow_link_kbps([(28.0, true)].into_iter()), 14.0);
 }

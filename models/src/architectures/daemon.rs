@@ -157,13 +157,15 @@ impl Daemon {
 
 impl Server for Daemon {
     fn on_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
+        // A reused request slot starts clean (a static request too: a front-end crash must not
+        // mistake it for the dynamic request that had the slot before).
+        self.set_transfer(request, Transfer::None);
+        self.life[request.index as usize] = self.front_life;
         let r = cx.core.request(request);
         if r.is_static {
             self.frontend.arrive(cx, request);
             return;
         }
-        self.set_transfer(request, Transfer::None);
-        self.life[request.index as usize] = self.front_life;
         if !cx.core.processes[self.frontend.first_process() as usize].alive {
             // The front-end holding the listening socket is down: connection refused.
             cx.core.reject(request);

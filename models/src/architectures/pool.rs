@@ -178,12 +178,12 @@ impl WorkerPool {
             .filter(|(p, _)| cx.core.processes[*p as usize].down)
             .map(|(_, ts)| ts.iter().filter(|&&t| cx.core.threads[t as usize].enabled).count())
             .sum();
-        let idle = (self.idle.len() + respawning) as u32;
+        let (idle, idle_to_come) = (self.idle.len() as u32, (self.idle.len() + respawning) as u32);
         let active = self.active_processes(cx.core);
         let mut next_rate = 1;
         if active > max || idle > config.max_spare_workers {
             self.stop_idle_process(cx);
-        } else if idle < config.min_spare_workers && active < max {
+        } else if idle_to_come < config.min_spare_workers && active < max {
             for _ in 0..(rate as usize).min(max - active) {
                 self.fork(cx);
             }

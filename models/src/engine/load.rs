@@ -85,9 +85,20 @@ const MODEM: ClientSampler =
 /// link of clients that read, if it is slower than the fastest one (`None`: the mix has no slow
 /// link, and the control adds a 56 kbit/s modem link).
 pub fn slow_link(links: impl Iterator<Item = (f64, bool)> + Clone) -> Option<usize> {
-    let readers = links.enumerate().filter(|(_, (_, reads))| *reads);
-    let fastest = readers.clone().map(|(_, (b, _))| b).fold(f64::NEG_INFINITY, f64::max);
-    readers.min_by(|a, b| a.1.0.total_cmp(&b.1.0)).filter(|(_, (b, _))| *b < fastest).map(|(i, _)| i)
+    let fastest = links.clone().map(|(b, _)| b).fold(f64::NEG_INFINITY, f64::max);
+    links
+        .enumerate()
+        .filter(|(_, (_, reads))| *reads)
+        .min_by(|a, b| a.1.0.total_cmp(&b.1.0))
+        .filter(|(_, (b, _))| *b < fastest)
+        .map(|(i, _)| i)
+}
+
+/// Bandwidth, kbit/s, of the link the slow-client control adds to a mix with no slow link: a
+/// 56 kbit/s modem, or half the slowest reader's speed if that is slower still — so that
+/// `slow_link` finds it next time and the control never adds a second one.
+pub fn added_slow_link_kbps(links: impl Iterator<Item = (f64, bool)>) -> f64 {
+    links.filter(|(_, reads)| *reads).map(|(b, _)| b / 2.0).fold(MODEM.bandwidth_kbps, f64::min)
 }
 
 /// Generates the arrivals and demands of one replication.
@@ -377,7 +388,8 @@ impl LoadGen {
             // No slow link and none wanted: nothing changes.
             None if f == 0.0 => return,
             None => {
-                self.clients.push(ClientSampler { weight: 0.0, ..MODEM });
+                let bandwidth_kbps = added_slow_link_kbps(self.clients.iter().map(|c| (c.bandwidth_kbps, c.reads)));
+                self.clients.push(ClientSampler { weight: 0.0, bandwidth_kbps, ..MODEM });
                 self.clients.len() - 1
             }
         };
