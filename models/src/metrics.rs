@@ -40,6 +40,25 @@ pub struct Counts {
     pub retries: u64,
 }
 
+/// What can happen to a process (counted by `Recorder::process_event`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcessEvent {
+    /// It crashed.
+    Crash = 0,
+    /// The watchdog killed it.
+    Kill = 1,
+    /// The out-of-memory killer killed it.
+    OomKill = 2,
+    /// It was recycled after `max_requests`.
+    Recycle = 3,
+    /// A dynamic pool forked it.
+    Spawn = 4,
+    /// A dynamic pool stopped it, idle.
+    Reap = 5,
+}
+
+const PROCESS_EVENTS: usize = 6;
+
 /// The levels tracked as time-weighted averages, in a fixed order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -159,14 +178,10 @@ struct WindowCounts {
     rejected: u64,
     timed_out: u64,
     failed: u64,
-    crashes: u64,
     wasted: u64,
     retried: u64,
-    kills: u64,
-    oom_kills: u64,
-    recycles: u64,
-    spawns: u64,
-    reaps: u64,
+    /// Per `ProcessEvent`.
+    processes: [u64; PROCESS_EVENTS],
     lost: u64,
     wasted_cpu_s: f64,
 }
@@ -381,7 +396,7 @@ impl Recorder {
             rejected_rps: c.rejected as f64 / width,
             timed_out_rps: c.timed_out as f64 / width,
             failed_rps: c.failed as f64 / width,
-            crashes: c.crashes as f64,
+            crashes: c.processes[ProcessEvent::Crash as usize] as f64,
             latency_mean_ms: s.latency.mean_ms(),
             latency_p50_ms: s.latency.quantile_ms(0.5),
             latency_p99_ms: s.latency.quantile_ms(0.99),
@@ -400,11 +415,11 @@ impl Recorder {
             db_busy: mean[Level::DbBusy as usize],
             db_waiting: mean[Level::DbWaiting as usize],
             db_connections: mean[Level::DbConnections as usize],
-            kills: c.kills as f64,
-            oom_kills: c.oom_kills as f64,
-            recycles: c.recycles as f64,
-            spawns: c.spawns as f64,
-            reaps: c.reaps as f64,
+            kills: c.processes[ProcessEvent::Kill as usize] as f64,
+            oom_kills: c.processes[ProcessEvent::OomKill as usize] as f64,
+            recycles: c.processes[ProcessEvent::Recycle as usize] as f64,
+            spawns: c.processes[ProcessEvent::Spawn as usize] as f64,
+            reaps: c.processes[ProcessEvent::Reap as usize] as f64,
             lost_rps: c.lost as f64 / width,
             wasted_cpu_s: c.wasted_cpu_s,
         });
@@ -519,26 +534,6 @@ impl Recorder {
         }
     }
 
-    /// The watchdog killed a process at `now_s`.
-    pub fn killed(&mut self, now_s: f64) {
-        if now_s >= self.warmup_s {
-            self.counts.kills += 1;
-        }
-        if let Some(w) = &mut self.series {
-            w.counts.kills += 1;
-        }
-    }
-
-    /// The out-of-memory killer killed a process at `now_s`.
-    pub fn oom_killed(&mut self, now_s: f64) {
-        if now_s >= self.warmup_s {
-            self.counts.oom_kills += 1;
-        }
-        if let Some(w) = &mut self.series {
-            w.counts.oom_kills += 1;
-        }
-    }
-
     /// A request that arrived at `arrival_s` failed at `now_s` for want of a database connection
     /// (the failure itself is recorded by `failed`).
     pub fn db_refused(&mut self, _now_s: f64, arrival_s: f64) {
@@ -547,43 +542,22 @@ impl Recorder {
         }
     }
 
-    /// A dynamic pool forked a process at `now_s`.
-    pub fn spawned(&mut self, now_s: f64) {
+    /// Something happened to a process at `now_s`: counted in the totals (after warm-up) and in
+    /// the time series' window.
+    pub fn process_event(&mut self, now_s: f64, event: ProcessEvent) {
         if now_s >= self.warmup_s {
-            self.counts.spawns += 1;
+            let c = &mut self.counts;
+            *match event {
+                ProcessEvent::Crash => &mut c.crashes,
+                ProcessEvent::Kill => &mut c.kills,
+                ProcessEvent::OomKill => &mut c.oom_kills,
+                ProcessEvent::Recycle => &mut c.recycles,
+                ProcessEvent::Spawn => &mut c.spawns,
+                ProcessEvent::Reap => &mut c.reaps,
+            } += 1;
         }
         if let Some(w) = &mut self.series {
-            w.counts.spawns += 1;
-        }
-    }
-
-    /// A dynamic pool stopped an idle process at `now_s`.
-    pub fn reaped(&mut self, now_s: f64) {
-        if now_s >= self.warmup_s {
-            self.counts.reaps += 1;
-        }
-        if let Some(w) = &mut self.series {
-            w.counts.reaps += 1;
-        }
-    }
-
-    /// A process was recycled at `now_s`.
-    pub fn recycled(&mut self, now_s: f64) {
-        if now_s >= self.warmup_s {
-            self.counts.recycles += 1;
-        }
-        if let Some(w) = &mut self.series {
-            w.counts.recycles += 1;
-        }
-    }
-
-    /// A process crashed at `now_s`.
-    pub fn crashed(&mut self, now_s: f64) {
-        if now_s >= self.warmup_s {
-            self.counts.crashes += 1;
-        }
-        if let Some(s) = &mut self.series {
-            s.counts.crashes += 1;
+            w.counts.processes[event as usize] += 1;
         }
     }
 

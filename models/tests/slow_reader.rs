@@ -3,7 +3,7 @@
 //! buffers; and bounded buffers in a daemon front-end pushing slow clients back onto the
 //! daemons. Expected numbers are hand calculations in each test's comment.
 
-use models::runner::run_one;
+use models::runner::{capacity, run_one};
 use models::scenario::parse;
 
 /// 10 requests/s evenly spaced, 10% from a client that never reads; 1 ms of CPU and a 100 KB
@@ -172,6 +172,17 @@ fn a_small_front_end_buffer_hands_slow_clients_back_to_the_daemons() {
     // Latency is the same either way: 10 ms + 0.8 s (plus a little queueing for a daemon
     // thread in the bounded case: 3.25 of 10 busy).
     close_to("mean latency (unbounded)", free.latency.mean_ms(), 810.0, 0.02);
+}
+
+#[test]
+fn the_capacity_estimate_counts_the_daemons_writing_under_backpressure() {
+    // 10 daemon threads each held 10 ms + 0.64 s per request behind a 20 KB buffer:
+    // 10 / 0.65 = 15.38 req/s. Unbounded, the threads hold only the 10 ms of CPU and the 2
+    // cores bind first: 2 / 0.01 = 200 req/s.
+    let (_, bounded) = capacity(&slow_clients_behind_a_front_end("output_buffer_kb = 20"), 0).expect("an estimate");
+    close_to("capacity (20 KB buffer)", bounded, 10.0 / 0.65, 1e-9);
+    let (_, free) = capacity(&slow_clients_behind_a_front_end(""), 0).expect("an estimate");
+    close_to("capacity (unbounded)", free, 200.0, 1e-9);
 }
 
 /// One request a second for 100 s, each leaking 1 MB into its daemon, 500 ms of IO and a

@@ -4,8 +4,8 @@
 //! `queue_timeout_s` fails requests that waited too long for a daemon.
 
 use super::loops::{IoMode, Loops};
-use super::output::buffered_kb;
-use super::pool::{Spawn, WorkerPool};
+use super::output::{beyond_buffer_s, buffered_kb};
+use super::pool::WorkerPool;
 use super::{Architecture, Resource, Server, Workload, cpu_resource};
 use crate::config::{ArchitectureKind, ServerConfig};
 use crate::engine::{Core, Ctx, ReqId};
@@ -53,20 +53,8 @@ impl Architecture for Daemon {
         let frontend =
             Loops::build(core, c.frontend_processes, false, c.frontend_mb, IoMode::NonBlocking, 0, None, false)
                 .with_output_buffer(c.output_buffer_kb);
-        let daemons = WorkerPool::build(
-            core,
-            c.processes,
-            c.threads,
-            c.gil,
-            c.process_image_mb(),
-            c.listen_backlog,
-            Spawn::Persistent,
-        )
-        .with_queue_timeout(c.queue_timeout_s)
-        .with_discipline(c.queue_discipline)
-        .behind_front_end()
-        .with_recycling(c.max_requests, c.recycle_cpu_s())
-        .with_respawn_cpu(c.respawn_cpu_s());
+        // The front-end talks to the clients: the daemons' socket buffer plays no part.
+        let daemons = WorkerPool::of_server(core, c, c.processes, c.threads).behind_front_end();
         Box::new(Daemon {
             frontend,
             daemons,
@@ -85,7 +73,9 @@ impl Architecture for Daemon {
         let mut r = vec![
             Resource {
                 name: format!("{}x{} daemon threads", c.processes, c.threads),
-                busy_per_rps: dynamic * (w.dynamic_cpu_s + w.dynamic_io_s),
+                // Plus, behind a bounded front-end buffer, writing what does not fit in it.
+                busy_per_rps: dynamic
+                    * (w.dynamic_cpu_s + w.dynamic_io_s + c.output_buffer_kb.map_or(0.0, |b| w.beyond_buffer_s(b))),
                 units: workers,
             },
             cpu_resource(w.cpu_s(), cores, usable_daemon_cores + f64::from(c.frontend_processes)),
@@ -127,8 +117,7 @@ impl Daemon {
     /// fit in the front-end's buffer, as fast as the client drains it (0 if it fits).
     fn backpressure_s(&self, cx: &Ctx<'_>, request: ReqId) -> f64 {
         let r = cx.core.request(request);
-        let beyond_kb = self.output_buffer_kb.map_or(0.0, |b| r.response_kb - b);
-        if beyond_kb > 0.0 && r.bandwidth_kbps.is_finite() { beyond_kb * 8.0 / r.bandwidth_kbps } else { 0.0 }
+        self.output_buffer_kb.map_or(0.0, |b| beyond_buffer_s(r.response_kb, b, r.bandwidth_kbps))
     }
 
     fn transfer_of(&self, request: ReqId) -> Transfer {

@@ -165,10 +165,21 @@ impl Workload {
     /// reading the request (rtt/2 + upload) and writing what exceeds a `socket_buffer_kb` buffer.
     pub fn blocking_net_s(&self, socket_buffer_kb: f64) -> f64 {
         let mut t = 0.0;
-        for &(share, req_kb, resp_kb) in &self.sizes {
+        for &(share, req_kb, _) in &self.sizes {
             for &(link, bw, rtt) in &self.links {
-                let beyond = (resp_kb - socket_buffer_kb).max(0.0);
-                t += share * link * (rtt / 2.0 + (req_kb + beyond) * 8.0 / bw);
+                t += share * link * (rtt / 2.0 + req_kb * 8.0 / bw);
+            }
+        }
+        t + self.beyond_buffer_s(socket_buffer_kb)
+    }
+
+    /// Mean seconds a writer is held writing what exceeds a `buffer_kb` buffer per request (see
+    /// `output::beyond_buffer_s`).
+    pub fn beyond_buffer_s(&self, buffer_kb: f64) -> f64 {
+        let mut t = 0.0;
+        for &(share, _, resp_kb) in &self.sizes {
+            for &(link, bw, _) in &self.links {
+                t += share * link * output::beyond_buffer_s(resp_kb, buffer_kb, bw);
             }
         }
         t

@@ -12,6 +12,15 @@ pub fn buffered_kb(response_kb: f64, limit_kb: Option<f64>) -> f64 {
     limit_kb.map_or(response_kb, |b| response_kb.min(b))
 }
 
+/// Seconds to write the part of a `response_kb` response that does not fit in a `buffer_kb`
+/// buffer to a client on a `bandwidth_kbps` link: how long a writer (a blocking worker, or a
+/// daemon behind a small front-end buffer) is held (0 if it fits or the link is unlimited).
+#[inline]
+pub fn beyond_buffer_s(response_kb: f64, buffer_kb: f64, bandwidth_kbps: f64) -> f64 {
+    let beyond_kb = response_kb - buffer_kb;
+    if beyond_kb > 0.0 && bandwidth_kbps.is_finite() { beyond_kb * 8.0 / bandwidth_kbps } else { 0.0 }
+}
+
 /// The connection of the clients that never read (`reads = false`): all their requests arrive
 /// pipelined over it. The server reads them and writes each response into the connection's
 /// buffer, which never drains. A bounded buffer fills; the writer then blocks (a worker thread)

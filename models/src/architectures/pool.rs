@@ -9,9 +9,10 @@
 use std::collections::VecDeque;
 
 use super::Server;
-use super::output::SlowReader;
+use super::output::{SlowReader, beyond_buffer_s};
 use crate::config::{Discipline, DynamicPool};
 use crate::engine::{Core, Ctx, ReqId, Task, ThreadState};
+use crate::metrics::ProcessEvent;
 use crate::view::{MAX_DOTS, ProcessRole, ServerView};
 
 /// How the pool's processes live.
@@ -149,6 +150,18 @@ impl WorkerPool {
         self
     }
 
+    /// The pool of server `c` (persistent processes): `processes` × `threads` workers with the
+    /// server's memory, backlog, socket buffer, queue discipline and time-out, recycling and
+    /// respawn costs — what every pool architecture shares.
+    pub fn of_server(core: &mut Core, c: &crate::config::ServerConfig, processes: u32, threads: u32) -> Self {
+        Self::build(core, processes, threads, c.gil, c.process_image_mb(), c.listen_backlog, Spawn::Persistent)
+            .with_socket_buffer(c.socket_buffer_kb)
+            .with_discipline(c.queue_discipline)
+            .with_queue_timeout(c.queue_timeout_s)
+            .with_recycling(c.max_requests, c.recycle_cpu_s())
+            .with_respawn_cpu(c.respawn_cpu_s())
+    }
+
     /// A dynamic pool (`Some`): it was built with `start_processes` processes and grows to at
     /// most `max_processes` of `threads` threads, forking at the recycling cost (`with_recycling`'s
     /// `spawn_s`, so call that first).
@@ -198,7 +211,7 @@ impl WorkerPool {
     /// CPU, then its threads take work.
     fn fork(&mut self, cx: &mut Ctx<'_>) {
         let threads = self.dynamic.as_ref().map_or(1, |d| d.threads);
-        cx.core.recorder.spawned(cx.now_s());
+        cx.core.recorder.process_event(cx.now_s(), ProcessEvent::Spawn);
         let stopped = self.processes.iter().position(|(p, ts)| {
             !cx.core.processes[*p as usize].alive
                 && !cx.core.processes[*p as usize].down
@@ -252,7 +265,7 @@ impl WorkerPool {
         }
         self.idle.retain(|t| !ts.contains(t));
         cx.core.set_alive(process, false);
-        cx.core.recorder.reaped(cx.now_s());
+        cx.core.recorder.process_event(cx.now_s(), ProcessEvent::Reap);
     }
 
     /// A process restarted after a crash spends `cpu_s` of CPU (importing the application)
@@ -278,8 +291,7 @@ impl WorkerPool {
     /// buffer (0 for a fast client or a small response).
     fn write_hold_s(&self, core: &Core, request: ReqId) -> f64 {
         let r = core.request(request);
-        let beyond_kb = (r.response_kb - self.socket_buffer_kb).max(0.0);
-        if beyond_kb > 0.0 && r.bandwidth_kbps.is_finite() { beyond_kb * 8.0 / r.bandwidth_kbps } else { 0.0 }
+        beyond_buffer_s(r.response_kb, self.socket_buffer_kb, r.bandwidth_kbps)
     }
 
     /// The listening socket lives in the worker process itself (a single-process server).
@@ -473,7 +485,7 @@ impl WorkerPool {
     /// Process `i` exits (releasing what its requests leaked) and starts again.
     fn recycle(&mut self, cx: &mut Ctx<'_>, i: usize) {
         let (process, threads) = self.processes[i].clone();
-        cx.core.recorder.recycled(cx.now_s());
+        cx.core.recorder.process_event(cx.now_s(), ProcessEvent::Recycle);
         cx.core.set_alive(process, false);
         self.served[i] = 0;
         self.recycling[i] = false;

@@ -1,7 +1,7 @@
 //! `prefork`: `processes` single-threaded processes sharing one listen queue (Apache prefork +
 //! mod_python, gunicorn sync workers). Every process holds its own copy of the application.
 
-use super::pool::{Spawn, WorkerPool};
+use super::pool::WorkerPool;
 use super::{Architecture, Resource, Server, Workload, cpu_resource};
 use crate::config::{ArchitectureKind, ServerConfig};
 use crate::engine::Core;
@@ -17,23 +17,7 @@ impl Architecture for Prefork {
     const REQUIRED: &'static [&'static str] = &["processes"];
 
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
-        Box::new(
-            WorkerPool::build(
-                core,
-                c.initial_processes(),
-                1,
-                c.gil,
-                c.process_image_mb(),
-                c.listen_backlog,
-                Spawn::Persistent,
-            )
-            .with_socket_buffer(c.socket_buffer_kb)
-            .with_discipline(c.queue_discipline)
-            .with_queue_timeout(c.queue_timeout_s)
-            .with_recycling(c.max_requests, c.recycle_cpu_s())
-            .with_respawn_cpu(c.respawn_cpu_s())
-            .with_dynamic(c.dynamic, c.processes, 1),
-        )
+        Box::new(WorkerPool::of_server(core, c, c.initial_processes(), 1).with_dynamic(c.dynamic, c.processes, 1))
     }
 
     fn resources(c: &ServerConfig, w: &Workload, cores: u32) -> Vec<Resource> {

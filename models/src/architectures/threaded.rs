@@ -2,7 +2,7 @@
 //! queue (CherryPy's wsgiserver). A thread is held for the whole request, CPU and blocking IO;
 //! with `gil = true` only one of them runs Python code at a time.
 
-use super::pool::{Spawn, WorkerPool};
+use super::pool::WorkerPool;
 use super::{Architecture, Resource, Server, Workload, cpu_resource};
 use crate::config::{ArchitectureKind, ServerConfig};
 use crate::engine::Core;
@@ -19,15 +19,7 @@ impl Architecture for Threaded {
 
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
         // The listening socket lives in the one process: when it crashes, connections are refused.
-        Box::new(
-            WorkerPool::build(core, 1, c.threads, c.gil, c.process_image_mb(), c.listen_backlog, Spawn::Persistent)
-                .without_master()
-                .with_socket_buffer(c.socket_buffer_kb)
-                .with_discipline(c.queue_discipline)
-                .with_queue_timeout(c.queue_timeout_s)
-                .with_recycling(c.max_requests, c.recycle_cpu_s())
-                .with_respawn_cpu(c.respawn_cpu_s()),
-        )
+        Box::new(WorkerPool::of_server(core, c, 1, c.threads).without_master())
     }
 
     fn resources(c: &ServerConfig, w: &Workload, cores: u32) -> Vec<Resource> {

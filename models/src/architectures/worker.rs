@@ -2,7 +2,7 @@
 //! gthread, mod_wsgi embedded with processes=P threads=T). With a GIL, each process runs at most
 //! one thread's Python code at a time, so CPU parallelism is bounded by the process count.
 
-use super::pool::{Spawn, WorkerPool};
+use super::pool::WorkerPool;
 use super::{Architecture, Resource, Server, Workload, cpu_resource};
 use crate::config::{ArchitectureKind, ServerConfig};
 use crate::engine::Core;
@@ -18,23 +18,11 @@ impl Architecture for Worker {
     const REQUIRED: &'static [&'static str] = &["processes", "threads"];
 
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
-        Box::new(
-            WorkerPool::build(
-                core,
-                c.initial_processes(),
-                c.threads,
-                c.gil,
-                c.process_image_mb(),
-                c.listen_backlog,
-                Spawn::Persistent,
-            )
-            .with_socket_buffer(c.socket_buffer_kb)
-            .with_discipline(c.queue_discipline)
-            .with_queue_timeout(c.queue_timeout_s)
-            .with_recycling(c.max_requests, c.recycle_cpu_s())
-            .with_respawn_cpu(c.respawn_cpu_s())
-            .with_dynamic(c.dynamic, c.processes, c.threads),
-        )
+        Box::new(WorkerPool::of_server(core, c, c.initial_processes(), c.threads).with_dynamic(
+            c.dynamic,
+            c.processes,
+            c.threads,
+        ))
     }
 
     fn resources(c: &ServerConfig, w: &Workload, cores: u32) -> Vec<Resource> {

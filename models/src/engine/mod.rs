@@ -10,7 +10,7 @@ use sim::{Model, Scheduler, Simulation};
 
 use crate::architectures::{self, Server};
 use crate::config::{Scenario, ServerConfig};
-use crate::metrics::{Recorder, RunResult};
+use crate::metrics::{ProcessEvent, Recorder, RunResult};
 pub use core::{Core, CoreSettings, Ctx, Request, Task, ThreadState};
 pub use load::LoadGen;
 
@@ -347,9 +347,9 @@ impl ServerSim {
                     if self.core.processes[process as usize].alive {
                         let now = self.core.now_s();
                         match cause {
-                            Death::Crash => self.core.recorder.crashed(now),
-                            Death::Watchdog => self.core.recorder.killed(now),
-                            Death::OutOfMemory => self.core.recorder.oom_killed(now),
+                            Death::Crash => self.core.recorder.process_event(now, ProcessEvent::Crash),
+                            Death::Watchdog => self.core.recorder.process_event(now, ProcessEvent::Kill),
+                            Death::OutOfMemory => self.core.recorder.process_event(now, ProcessEvent::OomKill),
                         }
                     }
                     let mut cx = Ctx { core: &mut self.core, sched };
