@@ -13,6 +13,8 @@ use models::config::Scenario;
 use models::runner::{self, JsonReport, Report};
 use models::scenario::{self, ScenarioError, presets};
 
+mod lesson;
+
 /// Discrete-event simulator of web-server architectures: thread pools, event loops, prefork,
 /// worker MPM, daemon pools and CGI, fed the same traffic on the same machine.
 #[derive(Debug, Parser)]
@@ -34,6 +36,8 @@ enum Command {
         /// Scenario file (TOML); the last one used, or the built-in default, if omitted.
         file: Option<PathBuf>,
     },
+    /// The course: list, show, take (`serversim lesson 1`), run or check lessons.
+    Lesson(lesson::LessonArgs),
     /// List the architectures and their fields.
     Architectures,
     /// List the built-in presets.
@@ -113,7 +117,10 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("serversim: error: {e:#}");
-            if e.downcast_ref::<ScenarioError>().is_some() || e.downcast_ref::<BadInputError>().is_some() {
+            if e.downcast_ref::<ScenarioError>().is_some()
+                || e.downcast_ref::<BadInputError>().is_some()
+                || e.downcast_ref::<lessons::LessonError>().is_some()
+            {
                 ExitCode::from(2)
             } else {
                 ExitCode::FAILURE
@@ -124,7 +131,7 @@ fn main() -> ExitCode {
 
 /// A user error that is not a scenario error, e.g. an unwritable output path (exit code 2).
 #[derive(Debug)]
-struct BadInputError(String);
+pub(crate) struct BadInputError(String);
 
 impl std::fmt::Display for BadInputError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -227,6 +234,7 @@ fn run() -> anyhow::Result<()> {
         }
         Some(Command::Run(args)) => run_command(&args),
         Some(Command::Sweep(args)) => sweep_command(&args),
+        Some(Command::Lesson(args)) => lesson::lesson_command(&args),
         Some(Command::Gui { file }) => {
             let scenario = match file {
                 Some(path) => {
@@ -506,7 +514,7 @@ fn sweep_rows(points: &[models::sweep::SweepPoint], warmup_s: f64, duration_s: f
         .flat_map(|p| {
             p.report.servers.iter().enumerate().map(move |(server_index, s)| {
                 let (c, _) = s.total_counts();
-                let lost = (c.rejected + c.failed + c.timed_out) as f64; // failed includes lost_to_crashes
+                let lost = c.lost() as f64;
                 let runs = s.runs.len().max(1) as f64;
                 SweepRow {
                     value: p.value,

@@ -7,10 +7,11 @@ use std::sync::Once;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::plots::{METRIC_TITLES, metric_points};
+use crate::plots::metric_points;
 use crate::runtime::Runtime;
 use crate::table::summary;
 use crate::theme::server_color;
+use models::metrics::PLOTS;
 
 /// One chart's worth of data, independent of the drawing backend.
 #[derive(Debug, Clone)]
@@ -36,12 +37,12 @@ pub struct ChartLine {
 
 /// The six live charts, from the runtime.
 pub fn charts(rt: &Runtime) -> Vec<ChartData> {
-    METRIC_TITLES
+    PLOTS
         .iter()
         .enumerate()
-        .map(|(m, (title, y_label))| ChartData {
-            title: (*title).to_string(),
-            y_label: (*y_label).to_string(),
+        .map(|(m, plot)| ChartData {
+            title: plot.title.to_string(),
+            y_label: plot.y_label.to_string(),
             lines: rt
                 .run
                 .servers
@@ -101,8 +102,11 @@ fn draw<DB: DrawingBackend>(
         for line in &chart.lines {
             let (r, g, b) = line.rgb;
             let color = RGBColor(r, g, b);
+            // Thick polylines through hundreds of zig-zagging points grow miter spikes far outside
+            // the chart: dense lines are drawn thin.
+            let width = if line.points.len() > 300 { 1 } else { 3 };
             c.draw_series(
-                LineSeries::new(line.points.iter().copied(), color.stroke_width(3))
+                LineSeries::new(line.points.iter().copied(), color.stroke_width(width))
                     .point_size(if line.points.len() <= 50 { 5 } else { 0 }),
             )
             .map_err(err)?

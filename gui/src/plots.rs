@@ -13,27 +13,7 @@ use crate::theme::{line_width, server_color};
 /// How much simulated history the live plots show, seconds.
 pub const VISIBLE_S: f64 = 120.0;
 
-/// One plot: a title, a y-axis label with its unit, and the value of a series row.
-struct Metric {
-    id: &'static str,
-    title: &'static str,
-    y_label: &'static str,
-    value: fn(&SeriesRow) -> f64,
-}
-
-const METRICS: [Metric; 6] = [
-    Metric { id: "throughput", title: "Throughput", y_label: "completed / s", value: |r| r.completed_rps },
-    Metric { id: "latency", title: "Latency p99 (dashed: p50)", y_label: "ms", value: |r| r.latency_p99_ms },
-    Metric { id: "waiting", title: "Requests waiting", y_label: "requests", value: |r| r.waiting },
-    Metric { id: "busy", title: "Busy workers", y_label: "workers", value: |r| r.busy_workers },
-    Metric { id: "memory", title: "Memory", y_label: "MB", value: |r| r.memory_mb },
-    Metric {
-        id: "lost",
-        title: "Rejected + failed + timed out",
-        y_label: "requests / s",
-        value: |r| r.rejected_rps + r.failed_rps + r.timed_out_rps,
-    },
-];
+use models::metrics::PLOTS as METRICS;
 
 /// Number of plot lines currently drawn (for tests): servers × metrics plus the extra lines.
 pub fn line_count(rt: &Runtime) -> usize {
@@ -87,6 +67,8 @@ pub fn plots_ui(ui: &mut Ui, rt: &Runtime, hidden: &HashSet<String>, presenter: 
                         ui.strong("Requests waiting (dashed: idle keep-alive connections)");
                     } else if m.id == "throughput" && give_up {
                         ui.strong("Goodput (dashed: served, in time or not)");
+                    } else if m.id == "latency" {
+                        ui.strong("Latency p99 (dashed: p50)");
                     } else {
                         ui.strong(m.title);
                     }
@@ -156,16 +138,6 @@ pub fn plots_ui(ui: &mut Ui, rt: &Runtime, hidden: &HashSet<String>, presenter: 
         });
     }
 }
-
-/// (title, y label) of each plot, in order, for exports.
-pub const METRIC_TITLES: [(&str, &str); 6] = [
-    ("Throughput", "completed / s"),
-    ("Latency p99", "ms"),
-    ("Requests waiting", "requests"),
-    ("Busy workers", "workers"),
-    ("Memory", "MB"),
-    ("Rejected + failed + timed out", "requests / s"),
-];
 
 /// The visible points of metric `m` (index into the plots) for server `i`.
 pub fn metric_points(rt: &Runtime, i: usize, m: usize) -> Vec<(f64, f64)> {

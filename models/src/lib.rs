@@ -4,6 +4,7 @@
 //! Invariant: models never read the wall clock; results depend only on the scenario and seed.
 
 pub mod architectures;
+pub mod claim;
 pub mod config;
 pub mod engine;
 pub mod limits;

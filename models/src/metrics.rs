@@ -40,6 +40,14 @@ pub struct Counts {
     pub retries: u64,
 }
 
+impl Counts {
+    /// Requests lost: refused (backlog full), failed (crashes, kills and refused queries
+    /// included) or timed out — the one rule for "lost" that every output reads.
+    pub fn lost(&self) -> u64 {
+        self.rejected + self.failed + self.timed_out
+    }
+}
+
 /// What can happen to a process (counted by `Recorder::process_event`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProcessEvent {
@@ -98,6 +106,35 @@ pub enum Level {
 }
 
 const LEVELS: usize = 15;
+
+/// One plotted quantity of the time series: the window's live plots, exported charts and the
+/// lessons' `watch` read this one list.
+#[derive(Debug, Clone, Copy)]
+pub struct SeriesPlot {
+    /// Stable id (`watch = ["latency"]` in a lesson).
+    pub id: &'static str,
+    /// Title shown above the plot.
+    pub title: &'static str,
+    /// Y-axis label with its unit.
+    pub y_label: &'static str,
+    /// The value of one window.
+    pub value: fn(&SeriesRow) -> f64,
+}
+
+/// The plots, in the order the window shows them.
+pub const PLOTS: [SeriesPlot; 6] = [
+    SeriesPlot { id: "throughput", title: "Throughput", y_label: "completed / s", value: |r| r.completed_rps },
+    SeriesPlot { id: "latency", title: "Latency p99", y_label: "ms", value: |r| r.latency_p99_ms },
+    SeriesPlot { id: "waiting", title: "Requests waiting", y_label: "requests", value: |r| r.waiting },
+    SeriesPlot { id: "busy", title: "Busy workers", y_label: "workers", value: |r| r.busy_workers },
+    SeriesPlot { id: "memory", title: "Memory", y_label: "MB", value: |r| r.memory_mb },
+    SeriesPlot {
+        id: "lost",
+        title: "Rejected + failed + timed out",
+        y_label: "requests / s",
+        value: |r| r.rejected_rps + r.failed_rps + r.timed_out_rps,
+    },
+];
 
 /// One window of the time series (all rates per second of simulated time).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

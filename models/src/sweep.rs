@@ -323,7 +323,7 @@ pub fn meets_target(points: &[SweepPoint], server: usize, param: SweepParam, p99
     let ok = |p: &&SweepPoint| {
         let s = &p.report.servers[server];
         let (c, _) = s.total_counts();
-        let lost = c.rejected + c.failed + c.timed_out; // failed includes lost_to_crashes
+        let lost = c.lost();
         let p99 = s.estimate(|r| r.latency.quantile_ms(0.99)).mean;
         c.completed > 0 && p99 <= p99_ms && lost as f64 <= 0.001 * c.arrived.max(1) as f64
     };
