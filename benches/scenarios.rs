@@ -19,6 +19,7 @@ pub fn mmc_reference(duration_s: f64) -> Scenario {
         requests: vec![RequestClass::new("io", Dist::Const(0.0), Dist::exp(0.1).unwrap())],
         servers: vec![server],
         backend: None,
+        claims: Vec::new(),
     }
 }
 

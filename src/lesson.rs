@@ -74,6 +74,13 @@ fn load(id: &str) -> anyhow::Result<Lesson> {
     Err(BadInputError(format!("no lesson `{id}`; the course has: {}", known.join(", "))).into())
 }
 
+/// The index in the course of the bundled lesson `id` (number or name).
+pub fn course_index(id: &str) -> anyhow::Result<usize> {
+    let (name, _) = lessons::find(id)
+        .ok_or_else(|| BadInputError(format!("no lesson `{id}` in the course; see `serversim lesson list`")))?;
+    Ok(lessons::COURSE.iter().position(|(n, _)| *n == name).unwrap_or(0))
+}
+
 /// Where the terminal keeps a learner's progress.
 fn progress_path() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("SERVERSIM_PROGRESS") {
@@ -105,13 +112,6 @@ fn save_progress(p: &Progress) {
     }
 }
 
-/// Counts of a lesson's predictions and claims (what `lesson list --json` reports).
-fn counts(l: &Lesson) -> (usize, usize) {
-    let predictions = l.steps.iter().filter(|s| matches!(s.kind, StepKind::Predict(_))).count();
-    let claims = l.steps.iter().map(|s| if let StepKind::Observe(o) = &s.kind { o.claims.len() } else { 0 }).sum();
-    (predictions, claims)
-}
-
 pub fn lesson_command(args: &LessonArgs) -> anyhow::Result<()> {
     match (&args.command, &args.id) {
         (Some(LessonCommand::List { json }), _) => list(*json),
@@ -128,7 +128,7 @@ fn list(json: bool) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for (name, src) in lessons::COURSE {
         let l = lessons::parse(src, &format!("lessons/{name}"))?;
-        let (predictions, claims) = counts(&l);
+        let (predictions, claims) = l.counts();
         rows.push((l, predictions, claims, progress.of(name).done));
     }
     if json {
@@ -343,7 +343,7 @@ fn ask(p: &lessons::format::Prediction) -> Option<Answer> {
 fn take(l: &Lesson) -> anyhow::Result<()> {
     let interactive = std::io::stdin().is_terminal();
     let mut progress = load_progress();
-    let key = l.file.rsplit('/').next().unwrap_or(&l.file).to_string();
+    let key = l.key().to_string();
     let mut answers = progress.of(&key).answers;
     let mut outcomes = Outcomes::new(l);
     print!("{}\n{}", heading(l), wrap_markdown(&l.source, WIDTH));
@@ -425,7 +425,7 @@ fn check(ids: &[String]) -> anyhow::Result<()> {
 
 /// Some claims did not hold (exit code 1).
 #[derive(Debug)]
-pub struct ClaimsFailed(usize);
+pub struct ClaimsFailed(pub usize);
 
 impl std::fmt::Display for ClaimsFailed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -35,6 +35,9 @@ enum Command {
     Gui {
         /// Scenario file (TOML); the last one used, or the built-in default, if omitted.
         file: Option<PathBuf>,
+        /// Open this lesson of the course (number or name) in the Lessons view.
+        #[arg(long, conflicts_with = "file")]
+        lesson: Option<String>,
     },
     /// The course: list, show, take (`serversim lesson 1`), run or check lessons.
     Lesson(lesson::LessonArgs),
@@ -62,6 +65,10 @@ struct RunArgs {
     /// Write the windowed time series (first replication) as CSV to this file.
     #[arg(long, value_name = "FILE.csv")]
     series: Option<PathBuf>,
+    /// Check the scenario's `[[claim]]`s on the run instead of printing results: one line per
+    /// claim and `N passed, M failed`; exit code 1 if any fails.
+    #[arg(long, conflicts_with = "json")]
+    check: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -216,7 +223,8 @@ fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         None => {
-            let terminal = RunArgs { file: None, json: false, seed: None, replications: None, series: None };
+            let terminal =
+                RunArgs { file: None, json: false, seed: None, replications: None, series: None, check: false };
             if !gui::display_available() {
                 eprintln!(
                     "serversim: no display found (DISPLAY/WAYLAND_DISPLAY unset), so the window cannot open; \
@@ -235,7 +243,11 @@ fn run() -> anyhow::Result<()> {
         Some(Command::Run(args)) => run_command(&args),
         Some(Command::Sweep(args)) => sweep_command(&args),
         Some(Command::Lesson(args)) => lesson::lesson_command(&args),
-        Some(Command::Gui { file }) => {
+        Some(Command::Gui { file, lesson }) => {
+            let lesson = match lesson {
+                Some(id) => Some(lesson::course_index(&id)?),
+                None => None,
+            };
             let scenario = match file {
                 Some(path) => {
                     let text = std::fs::read_to_string(&path)
@@ -250,7 +262,7 @@ fn run() -> anyhow::Result<()> {
                 )
                 .into());
             }
-            gui::run_native_with(scenario).map_err(|e| anyhow::anyhow!("the window could not open: {e}"))
+            gui::run_native_at(scenario, lesson).map_err(|e| anyhow::anyhow!("the window could not open: {e}"))
         }
         Some(Command::Architectures) => {
             for a in &REGISTRY {
@@ -308,7 +320,22 @@ fn run_command(args: &RunArgs) -> anyhow::Result<()> {
             .map_err(|e| BadInputError(format!("cannot write series to {}: {e}", path.display())))?;
     }
     let mut out = std::io::stdout().lock();
-    if args.json {
+    if args.check {
+        let file = args.file.as_ref().map_or("<built-in default scenario>".into(), |p| p.display().to_string());
+        let checks = runner::check_claims(&sc, &report);
+        let failed = checks.iter().filter(|c| !c.holds).count();
+        for c in &checks {
+            let mark = if c.holds { "ok  " } else { "FAIL" };
+            writeln!(out, "{mark} {file}:{}: {} [{}]", c.claim.line, c.claim.says, c.detail)?;
+        }
+        writeln!(out, "{} passed, {failed} failed", checks.len() - failed)?;
+        if checks.is_empty() {
+            eprintln!("serversim: note: {file} has no [[claim]] to check");
+        }
+        if failed > 0 {
+            return Err(lesson::ClaimsFailed(failed).into());
+        }
+    } else if args.json {
         let json = serde_json::to_string_pretty(&JsonReport::from_report(&report)).context("serialising results")?;
         writeln!(out, "{json}")?;
     } else {

@@ -155,3 +155,87 @@ fn ctrl_c_prints_the_partial_results_and_exits_130() {
     assert!(s["requests"]["completed"].as_u64().unwrap() > 0);
     assert!(err.contains("interrupted"), "{err}");
 }
+
+/// `serversim` with stdin closed and the progress file in a temporary folder.
+fn serversim_quiet(args: &[&str], progress: &std::path::Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_serversim"))
+        .args(args)
+        .env("SERVERSIM_PROGRESS", progress)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("the binary runs")
+}
+
+#[test]
+fn lesson_commands_list_show_run_and_check() {
+    let progress = std::env::temp_dir().join(format!("serversim-progress-{}.json", std::process::id()));
+    let out = serversim_quiet(&["lesson", "list", "--json"], &progress);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON array");
+    let list = v.as_array().expect("an array");
+    assert_eq!(list.len(), lessons::COURSE.len());
+    for (i, l) in list.iter().enumerate() {
+        assert_eq!(l["id"].as_u64(), Some(i as u64 + 1));
+        assert!(l["title"].is_string() && l["steps"].as_u64() > Some(0));
+        assert!(l["predictions"].as_u64() >= Some(1) && l["claims"].as_u64() >= Some(2));
+    }
+    let out = serversim_quiet(&["lesson", "show", "1"], &progress);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("Lesson 1:"), "{text}");
+    // With no terminal, taking a lesson runs straight through and shows the observations.
+    let out = serversim_quiet(&["lesson", "1"], &progress);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("What this run shows") && !text.contains('{'), "placeholders are filled:\n{text}");
+    let out = serversim_quiet(&["lesson", "check", "1"], &progress);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let last = text.lines().last().unwrap_or("");
+    assert!(last.ends_with(" passed, 0 failed"), "{last}");
+    let plots = std::env::temp_dir().join(format!("serversim-lesson-plots-{}", std::process::id()));
+    let out = serversim_quiet(&["lesson", "run", "littles-law", "--plots", plots.to_str().unwrap()], &progress);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let pngs = std::fs::read_dir(&plots).unwrap().count();
+    assert_eq!(pngs, lessons::course().remove(0).unwrap().runs.len(), "one chart per run step");
+    let _ = std::fs::remove_dir_all(&plots);
+}
+
+#[test]
+fn a_failing_claim_and_a_broken_lesson_have_exit_codes() {
+    let progress = std::env::temp_dir().join(format!("serversim-progress-b-{}.json", std::process::id()));
+    // Lesson 1 with twice the work per request: its utilisation claim no longer holds.
+    let changed = lessons::COURSE[0].1.replacen("mean = 10.0 }", "mean = 20.0 }", 1);
+    let path = temp_file("01-changed.toml", &changed);
+    let out = serversim_quiet(&["lesson", "check", path.to_str().unwrap()], &progress);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("FAIL") && text.lines().last().is_some_and(|l| !l.ends_with(" 0 failed")), "{text}");
+    let broken = temp_file("broken.toml", "title = \"x\"\nminutes = 10\n[[step]]\ntext = 3\n");
+    let out = serversim_quiet(&["lesson", "check", broken.to_str().unwrap()], &progress);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("broken.toml:4:"), "{err}");
+    let out = serversim_quiet(&["lesson", "show", "no-such-lesson"], &progress);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("littles-law"));
+}
+
+#[test]
+fn run_check_checks_a_scenarios_claims() {
+    let sc = "name = \"c\"\n[run]\nduration_s = 200.0\n[machine]\ncores = 1\n[load]\narrival = \"poisson\"\nrate_rps = 50.0\n[[request]]\nname = \"r\"\ncpu_ms = { dist = \"exp\", mean = 10.0 }\n[[server]]\nname = \"one\"\narchitecture = \"threaded\"\nthreads = 1\n";
+    // M/M/1 at utilisation 0.5: busy half the time (true), and a mean latency of 10 / (1 − 0.5) =
+    // 20 ms, so "under 15 ms" is false.
+    let text = format!(
+        "{sc}[[claim]]\nsays = \"half busy\"\ncheck = \"one.utilization.cpu ~ 0.5 within 5%\"\n[[claim]]\nsays = \"fast\"\ncheck = \"one.latency_ms.mean < 15\"\n"
+    );
+    let path = temp_file("claims.toml", &text);
+    let out = serversim(&["run", path.to_str().unwrap(), "--check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("ok   ") && stdout.contains("FAIL") && stdout.contains("1 passed, 1 failed"), "{stdout}");
+    let bad =
+        temp_file("claims-bad.toml", &format!("{sc}[[claim]]\nsays = \"x\"\ncheck = \"two.throughput_rps > 1\"\n"));
+    let out = serversim(&["run", bad.to_str().unwrap(), "--check"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no server `two`"));
+}

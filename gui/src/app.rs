@@ -28,6 +28,10 @@ pub struct Settings {
     pub scenario_toml: Option<String>,
     /// Which view fills the window.
     pub view: View,
+    /// The learner's progress through the course (answers, steps reached, lessons done).
+    pub lessons: lessons::progress::Progress,
+    /// The lesson open in the Lessons view (its file name), if any.
+    pub open_lesson: Option<String>,
 }
 
 /// The views of the main area.
@@ -40,11 +44,21 @@ pub enum View {
     Latency,
     /// Throughput and latency versus offered load.
     Sweep,
+    /// The course: a lesson's steps beside the live simulation.
+    Lessons,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { presenter: false, dark: true, speed: 3, scenario_toml: None, view: View::Live }
+        Self {
+            presenter: false,
+            dark: true,
+            speed: 3,
+            scenario_toml: None,
+            view: View::Live,
+            lessons: Default::default(),
+            open_lesson: None,
+        }
     }
 }
 
@@ -72,6 +86,8 @@ pub struct ServersimApp {
     pub sweep: Option<crate::sweep::Sweep>,
     /// Request dots' positions per server, for the pictures' animation.
     motion: Vec<crate::picture::Motion>,
+    /// The Lessons view's runtime state: the course, the open lesson and its runs.
+    pub lessons: crate::lesson_view::LessonsRuntime,
 }
 
 impl Default for ServersimApp {
@@ -113,7 +129,7 @@ impl ServersimApp {
             None => scenario::default_scenario(),
         };
         let rt = Runtime::new(scenario, true, settings.speed);
-        Self {
+        let mut app = Self {
             settings,
             rt,
             show_help: false,
@@ -123,6 +139,87 @@ impl ServersimApp {
             hidden: Default::default(),
             sweep: None,
             motion: Vec::new(),
+            lessons: Default::default(),
+        };
+        // Back where the learner was: the open lesson at its saved step.
+        if let Some(key) = app.settings.open_lesson.clone() {
+            match app.lessons.course.iter().position(|l| l.as_ref().is_ok_and(|l| l.key() == key)) {
+                Some(i) => app.open_lesson(i),
+                None => app.settings.open_lesson = None,
+            }
+        }
+        app
+    }
+
+    /// Open lesson `index` of the course at the step the learner reached, and load the live
+    /// view with that step's scenario.
+    pub fn open_lesson(&mut self, index: usize) {
+        let Some(Ok(lesson)) = self.lessons.course.get(index) else { return };
+        let key = lesson.key().to_string();
+        let step = self.settings.lessons.of(&key).step;
+        self.lessons.open = Some(crate::lesson_view::OpenLesson::new(index, lesson.clone(), step));
+        self.settings.open_lesson = Some(key);
+        self.settings.view = View::Lessons;
+        self.goto_step(step);
+    }
+
+    /// Go to step `step` of the open lesson: progress is saved, and the live view runs the
+    /// scenario of the latest run step at or before it.
+    pub fn goto_step(&mut self, step: usize) {
+        let Some(open) = &mut self.lessons.open else { return };
+        let n = open.lesson.steps.len();
+        open.step = step.min(n.saturating_sub(1));
+        let entry = self.settings.lessons.entry(open.lesson.key());
+        entry.step = open.step;
+        entry.done |= open.step + 1 == n;
+        let want = open.lesson.live_run(open.step);
+        if want.is_some() && open.loaded.as_ref().map(|l| l.0) != want {
+            self.load_lesson_run();
+        }
+    }
+
+    /// Load the live view with the open lesson's current run scenario (again).
+    pub fn load_lesson_run(&mut self) {
+        let Some(open) = &mut self.lessons.open else { return };
+        let Some(r) = open.lesson.live_run(open.step) else { return };
+        self.rt = Runtime::new(open.lesson.runs[r].scenario.clone(), true, self.rt.speed);
+        open.loaded = Some((r, scenario::to_toml(&self.rt.current_scenario())));
+        self.hidden.clear();
+        self.motion.clear();
+        self.error = None;
+    }
+
+    /// The live view no longer runs the open lesson's step scenario (the learner changed it).
+    pub fn lesson_drifted(&self) -> bool {
+        self.lessons
+            .open
+            .as_ref()
+            .and_then(|o| o.loaded.as_ref())
+            .is_some_and(|(_, toml)| *toml != scenario::to_toml(&self.rt.current_scenario()))
+    }
+
+    fn lesson_action(&mut self, action: crate::lesson_view::LessonAction) {
+        use crate::lesson_view::LessonAction;
+        match action {
+            LessonAction::Open(i) => self.open_lesson(i),
+            LessonAction::Goto(s) => self.goto_step(s),
+            LessonAction::Reload => self.load_lesson_run(),
+            LessonAction::Close => {
+                self.lessons.open = None;
+                self.settings.open_lesson = None;
+            }
+        }
+    }
+
+    fn lessons_panel_ui(&mut self, ui: &mut Ui) {
+        let drifted = self.lesson_drifted();
+        let action = if self.lessons.open.is_some() {
+            self.lessons.step_ui(ui, &mut self.settings.lessons, self.settings.presenter, drifted)
+        } else {
+            self.lessons.list_ui(ui, &self.settings.lessons)
+        };
+        if let Some(a) = action {
+            self.lesson_action(a);
         }
     }
 
@@ -136,16 +233,28 @@ impl ServersimApp {
     pub fn ui(&mut self, ui: &mut Ui) {
         let look = (self.settings.presenter, self.settings.dark);
         if self.applied_look != Some(look) {
+            if self.applied_look.is_none() {
+                theme::install_fonts(ui.ctx());
+            }
             theme::apply(ui.ctx(), look.0, look.1);
             self.applied_look = Some(look);
         }
         self.shortcuts(ui);
+        if self.lessons.blank && self.settings.view == View::Lessons {
+            // A speaker's blank screen (B): nothing but black until B again.
+            egui::CentralPanel::default().frame(egui::Frame::new().fill(egui::Color32::BLACK)).show(ui, |_| {});
+            return;
+        }
         self.dropped_files(ui);
         self.rt.tick(Instant::now());
         if self.rt.playing {
             ui.ctx().request_repaint();
         }
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar_ui(ui));
+        if self.settings.view == View::Lessons {
+            let width = ui.available_width() * if self.settings.presenter { 0.34 } else { 0.3 };
+            egui::Panel::right("lesson").resizable(true).default_size(width).show(ui, |ui| self.lessons_panel_ui(ui));
+        }
         if !self.settings.presenter {
             egui::Panel::left("controls").resizable(true).default_size(290.0).show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| self.controls_ui(ui));
@@ -156,7 +265,7 @@ impl ServersimApp {
                 self.error_panel_ui(ui, &e);
             }
             match self.settings.view {
-                View::Live => {
+                View::Live | View::Lessons => {
                     egui::ScrollArea::vertical().show(ui, |ui| self.main_view_ui(ui));
                 }
                 View::Latency => crate::views::latency_view_ui(ui, &self.rt, self.settings.presenter),
@@ -212,6 +321,27 @@ impl ServersimApp {
             return;
         }
         let pressed = |k: Key| ui.input(|i| i.key_pressed(k));
+        // In a lesson, Page Down / Page Up (what presentation clickers send) move between
+        // steps; in presenter mode the arrow keys do too, and B blanks the screen.
+        if self.settings.view == View::Lessons && self.lessons.open.is_some() {
+            let scenes = self.settings.presenter;
+            let step = self.lessons.open.as_ref().map_or(0, |o| o.step);
+            if pressed(Key::PageDown) || scenes && (pressed(Key::ArrowRight) || pressed(Key::ArrowDown)) {
+                self.goto_step(step + 1);
+            }
+            if pressed(Key::PageUp) || scenes && (pressed(Key::ArrowLeft) || pressed(Key::ArrowUp)) {
+                self.goto_step(step.saturating_sub(1));
+            }
+            if pressed(Key::B) {
+                self.lessons.blank = !self.lessons.blank;
+            }
+            if scenes {
+                if pressed(Key::P) {
+                    self.settings.presenter = false;
+                }
+                return;
+            }
+        }
         if pressed(Key::Space) {
             self.rt.playing = !self.rt.playing;
         }
@@ -241,7 +371,12 @@ impl ServersimApp {
             let full = ui.input(|i| i.viewport().fullscreen.unwrap_or(false));
             ui.ctx().send_viewport_cmd(ViewportCommand::Fullscreen(!full));
         }
-        for (key, view) in [(Key::Num1, View::Live), (Key::Num2, View::Latency), (Key::Num3, View::Sweep)] {
+        if pressed(Key::L) {
+            self.settings.view = View::Lessons;
+        }
+        for (key, view) in
+            [(Key::Num1, View::Live), (Key::Num2, View::Latency), (Key::Num3, View::Sweep), (Key::Num4, View::Lessons)]
+        {
             if pressed(key) {
                 self.settings.view = view;
             }
@@ -313,7 +448,12 @@ impl ServersimApp {
             }
             ui.separator();
             if full {
-                for (view, label) in [(View::Live, "Live"), (View::Latency, "Latency"), (View::Sweep, "Load sweep")] {
+                for (view, label) in [
+                    (View::Live, "Live"),
+                    (View::Latency, "Latency"),
+                    (View::Sweep, "Load sweep"),
+                    (View::Lessons, "Lessons"),
+                ] {
                     if ui.selectable_label(self.settings.view == view, label).clicked() {
                         self.settings.view = view;
                     }
@@ -666,7 +806,10 @@ impl ServersimApp {
                         ("P", "presenter mode"),
                         ("T", "light / dark theme"),
                         ("F", "full screen"),
-                        ("1 / 2 / 3", "live view / latency distribution / load sweep"),
+                        ("1 / 2 / 3 / 4", "live view / latency distribution / load sweep / lessons"),
+                        ("L", "lessons"),
+                        ("Page Down / Page Up", "next / previous lesson step (presenter: also the arrows)"),
+                        ("B", "blank the screen (in a lesson)"),
                         ("H or ?", "this help"),
                     ] {
                         ui.strong(k);

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod export;
+pub mod lesson_view;
 pub mod picture;
 pub mod plots;
 pub mod runtime;
@@ -31,6 +32,12 @@ pub fn run_native() -> Result<(), eframe::Error> {
 /// Open the window on a scenario file's text and name (or the saved/default scenario if None).
 /// An invalid file shows the error panel over the default scenario.
 pub fn run_native_with(scenario: Option<(String, String)>) -> Result<(), eframe::Error> {
+    run_native_at(scenario, None)
+}
+
+/// Open the window on a scenario (as [`run_native_with`]) or on lesson `lesson` of the course
+/// (an index into `lessons::COURSE`), at the step the learner reached.
+pub fn run_native_at(scenario: Option<(String, String)>, lesson: Option<usize>) -> Result<(), eframe::Error> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("serversim")
@@ -46,6 +53,9 @@ pub fn run_native_with(scenario: Option<(String, String)>) -> Result<(), eframe:
             if let Some((text, name)) = scenario {
                 app.open_default();
                 app.open_scenario_text(&text, &name);
+            }
+            if let Some(i) = lesson {
+                app.open_lesson(i);
             }
             Ok(Box::new(app))
         }),

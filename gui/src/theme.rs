@@ -49,6 +49,22 @@ pub fn apply(ctx: &egui::Context, presenter: bool, dark: bool) {
     ctx.set_zoom_factor(if presenter { 1.45 } else { 1.0 });
 }
 
+/// Add egui's emoji and symbol fonts behind the text fonts, so arrows, check marks and the
+/// Markdown viewer's icons (its code blocks' copy button) have glyphs; without them a missing
+/// glyph draws as a box.
+pub fn install_fonts(ctx: &egui::Context) {
+    let mut fonts = egui::FontDefinitions::default();
+    for (name, bytes) in
+        [("noto-emoji", epaint_default_fonts::NOTO_EMOJI_REGULAR), ("emoji-icons", epaint_default_fonts::EMOJI_ICON)]
+    {
+        fonts.font_data.insert(name.to_string(), std::sync::Arc::new(egui::FontData::from_static(bytes)));
+        for family in [egui::FontFamily::Proportional, egui::FontFamily::Monospace] {
+            fonts.families.entry(family).or_default().push(name.to_string());
+        }
+    }
+    ctx.set_fonts(fonts);
+}
+
 /// Line width for plots.
 pub fn line_width(presenter: bool) -> f32 {
     if presenter { 3.0 } else { 1.6 }

@@ -96,6 +96,44 @@ pub struct Lesson {
     pub runs: Vec<RunSpec>,
 }
 
+impl Lesson {
+    /// The run whose numbers step `step` shows: an observe step's own run; for other steps the
+    /// latest run step before it (a run step's text reads the run before it).
+    pub fn current_run(&self, step: usize) -> Option<usize> {
+        if let Some(StepKind::Observe(o)) = self.steps.get(step).map(|s| &s.kind) {
+            return Some(o.run);
+        }
+        self.steps[..step.min(self.steps.len())]
+            .iter()
+            .rev()
+            .find_map(|s| if let StepKind::Run(r) = s.kind { Some(r) } else { None })
+    }
+
+    /// The run the live view shows during step `step`: the latest run step at or before it, or
+    /// the first run before any.
+    pub fn live_run(&self, step: usize) -> Option<usize> {
+        let upto = (step + 1).min(self.steps.len());
+        self.steps[..upto]
+            .iter()
+            .rev()
+            .find_map(|s| if let StepKind::Run(r) = s.kind { Some(r) } else { None })
+            .or_else(|| (!self.runs.is_empty()).then_some(0))
+    }
+
+    /// The file name (`01-littles-law.toml`): the key of this lesson's saved progress.
+    pub fn key(&self) -> &str {
+        self.file.rsplit('/').next().unwrap_or(&self.file)
+    }
+
+    /// Number of predict steps and of claims (observe steps' claims).
+    pub fn counts(&self) -> (usize, usize) {
+        let predictions = self.steps.iter().filter(|s| matches!(s.kind, StepKind::Predict(_))).count();
+        let claims =
+            self.steps.iter().map(|s| if let StepKind::Observe(o) = &s.kind { o.claims.len() } else { 0 }).sum();
+        (predictions, claims)
+    }
+}
+
 /// One step and where it is written.
 #[derive(Debug, Clone)]
 pub struct Step {

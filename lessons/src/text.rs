@@ -188,20 +188,30 @@ pub fn format_number(x: f64, f: Format) -> String {
 /// list items, tables, quotes and code blocks keep their lines (long list items wrap with a
 /// hanging indent). Emphasis markers are dropped.
 pub fn wrap_markdown(md: &str, width: usize) -> String {
+    /// What the lines gathered so far belong to.
+    enum Block {
+        Paragraph,
+        /// A list item: its first-line prefix and hanging indent.
+        Item(String, String),
+    }
     let mut out = String::new();
-    let mut para: Vec<&str> = Vec::new();
+    let mut words: Vec<&str> = Vec::new();
+    let mut block = Block::Paragraph;
     let mut in_code = false;
-    let flush = |para: &mut Vec<&str>, out: &mut String| {
-        if !para.is_empty() {
-            let words = para.join(" ");
-            out.push_str(&wrap_words(&plain(&words), width, "", ""));
-            para.clear();
+    let flush = |words: &mut Vec<&str>, block: &Block, out: &mut String| {
+        if !words.is_empty() {
+            let text = plain(&words.join(" "));
+            match block {
+                Block::Paragraph => out.push_str(&wrap_words(&text, width, "", "")),
+                Block::Item(first, hang) => out.push_str(&wrap_words(&text, width, first, hang)),
+            }
+            words.clear();
         }
     };
     for line in md.lines() {
         let t = line.trim_start();
         if t.starts_with("```") {
-            flush(&mut para, &mut out);
+            flush(&mut words, &block, &mut out);
             in_code = !in_code;
             continue;
         }
@@ -211,30 +221,35 @@ pub fn wrap_markdown(md: &str, width: usize) -> String {
             out.push('\n');
             continue;
         }
+        let marker = if t.starts_with("- ") || t.starts_with("* ") { Some(2) } else { list_number(t) };
         if t.is_empty() {
-            flush(&mut para, &mut out);
+            flush(&mut words, &block, &mut out);
+            block = Block::Paragraph;
             out.push('\n');
         } else if let Some(h) = t.strip_prefix('#') {
-            flush(&mut para, &mut out);
-            let h = h.trim_start_matches('#').trim();
-            out.push_str(&plain(h).to_uppercase());
+            flush(&mut words, &block, &mut out);
+            block = Block::Paragraph;
+            out.push_str(&plain(h.trim_start_matches('#').trim()).to_uppercase());
             out.push('\n');
-        } else if t.starts_with("- ") || t.starts_with("* ") || list_number(t).is_some() {
-            flush(&mut para, &mut out);
-            let marker_len = if t.starts_with("- ") || t.starts_with("* ") { 2 } else { list_number(t).unwrap_or(0) };
+        } else if let Some(m) = marker {
+            flush(&mut words, &block, &mut out);
             let indent = line.len() - t.len();
-            let first = format!("{}{}", " ".repeat(indent), &t[..marker_len]);
-            let hang = " ".repeat(indent + marker_len);
-            out.push_str(&wrap_words(&plain(t[marker_len..].trim()), width, &first, &hang));
-        } else if t.starts_with('|') || t.starts_with('>') || line.starts_with("    ") {
-            flush(&mut para, &mut out);
+            block = Block::Item(format!("{}{}", " ".repeat(indent), &t[..m]), " ".repeat(indent + m));
+            words.push(t[m..].trim());
+        } else if t.starts_with('|')
+            || t.starts_with('>')
+            || (line.starts_with("    ") && matches!(block, Block::Paragraph) && words.is_empty())
+        {
+            flush(&mut words, &block, &mut out);
+            block = Block::Paragraph;
             out.push_str(&plain(line));
             out.push('\n');
         } else {
-            para.push(t);
+            // A paragraph's next line, or a list item's continuation.
+            words.push(t);
         }
     }
-    flush(&mut para, &mut out);
+    flush(&mut words, &block, &mut out);
     out
 }
 
@@ -306,12 +321,11 @@ mod tests {
 
     #[test]
     fn markdown_wraps_paragraphs_and_keeps_lists() {
-        let md =
-            "A **long** paragraph of several words\nthat continues here.\n\n- an item that is long enough to wrap\n";
+        let md = "A **long** paragraph of several words\nthat continues here.\n\n- an item that is long\n  enough to wrap\n- two\n";
         let w = wrap_markdown(md, 20);
         assert_eq!(
             w,
-            "A long paragraph of\nseveral words that\ncontinues here.\n\n- an item that is\n  long enough to\n  wrap\n"
+            "A long paragraph of\nseveral words that\ncontinues here.\n\n- an item that is\n  long enough to\n  wrap\n- two\n"
         );
     }
 }

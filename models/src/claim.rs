@@ -598,7 +598,8 @@ impl Expr {
 /// A number as a claim's detail shows it: at most 4 significant digits, no exponent for
 /// everyday magnitudes.
 pub fn show(x: f64) -> String {
-    if x == 0.0 {
+    // Rounding noise (1e-14 %) is zero to a reader.
+    if x.abs() < 1e-9 {
         return "0".into();
     }
     let a = x.abs();

@@ -20,6 +20,20 @@ pub struct Scenario {
     pub servers: Vec<ServerConfig>,
     /// A shared database every request's IO goes to (each server gets its own identical copy).
     pub backend: Option<BackendConfig>,
+    /// What the scenario's author claims its run shows (`[[claim]]`), checked by
+    /// `serversim run --check` and the test suite.
+    pub claims: Vec<ScenarioClaim>,
+}
+
+/// One `[[claim]]` of a scenario file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioClaim {
+    /// The claim in words.
+    pub says: String,
+    /// The claim as checked (see `crate::claim`).
+    pub claim: crate::claim::Claim,
+    /// 1-based line of its `check` in the file (0 when built in code).
+    pub line: usize,
 }
 
 /// The backend database (`[backend]`): with one, a request's IO (`io_ms`) is a query there.

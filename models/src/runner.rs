@@ -598,3 +598,33 @@ pub fn series_csv_of<'a>(servers: impl IntoIterator<Item = (&'a str, &'a str, &'
 pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
+
+/// The outcome of one `[[claim]]` of a scenario on its run.
+#[derive(Debug, Clone)]
+pub struct ClaimCheck {
+    /// The claim.
+    pub claim: crate::config::ScenarioClaim,
+    /// Whether it holds (an evaluation error — a metric that does not exist — does not).
+    pub holds: bool,
+    /// The values compared, or why it could not be evaluated.
+    pub detail: String,
+}
+
+/// Check the scenario's `[[claim]]`s on `report` (the scenario's run), reading the metrics of
+/// the JSON view.
+pub fn check_claims(scenario: &Scenario, report: &Report) -> Vec<ClaimCheck> {
+    let json = serde_json::to_value(JsonReport::from_report(report)).unwrap_or_default();
+    let servers = json.get("servers").and_then(|s| s.as_array()).cloned().unwrap_or_default();
+    let m = crate::claim::JsonMetrics { servers: &servers };
+    scenario
+        .claims
+        .iter()
+        .map(|c| {
+            let (holds, detail) = match c.claim.check(&m) {
+                Ok(v) => (v.holds, v.detail),
+                Err(e) => (false, e.0),
+            };
+            ClaimCheck { claim: c.clone(), holds, detail }
+        })
+        .collect()
+}

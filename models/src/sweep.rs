@@ -352,6 +352,7 @@ mod tests {
             requests: vec![RequestClass::new("io", Dist::Const(0.0), Dist::exp(0.1).unwrap())],
             servers: vec![server],
             backend: None,
+            claims: Vec::new(),
         }
     }
 

@@ -353,7 +353,42 @@ impl Validator<'_> {
                 }
             }
         }
-        Some(Scenario { name, run, machine, load: load?, requests, servers, backend })
+        let claims = self.claims(&top.key("claim"), raw.claim.unwrap_or_default(), &servers);
+        Some(Scenario { name, run, machine, load: load?, requests, servers, backend, claims })
+    }
+
+    /// `[[claim]]`: each parses, and names only servers of this scenario.
+    fn claims(&mut self, p: &FieldPath, raw: Vec<RawClaim>, servers: &[ServerConfig]) -> Vec<ScenarioClaim> {
+        let names: Vec<&str> = servers.iter().map(|s| s.name.as_str()).collect();
+        let mut out = Vec::new();
+        for (i, c) in raw.into_iter().enumerate() {
+            let cp = p.index(i).key("check");
+            if c.says.trim().is_empty() {
+                self.problem(&p.index(i).key("says"), "say the claim in words");
+            }
+            match crate::claim::parse_claim(&c.check) {
+                Ok(claim) => {
+                    for m in claim.metrics() {
+                        if m.run.is_some() {
+                            self.problem(
+                                &cp,
+                                format!("`{m}`: a scenario's claims read its own run; `@run` is for lessons"),
+                            );
+                        } else if !names.contains(&m.server.as_str()) {
+                            let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+                            self.problem(
+                                &cp,
+                                format!("`{m}`: no server `{}`; the servers: {}", m.server, quoted.join(", ")),
+                            );
+                        }
+                    }
+                    let line = self.loc.position(&cp).0;
+                    out.push(ScenarioClaim { says: c.says, claim, line });
+                }
+                Err(e) => self.problem(&cp, format!("claim, at character {}: {}", e.at, e.message)),
+            }
+        }
+        out
     }
 
     fn run(&mut self, p: &FieldPath, r: RawRun) -> RunConfig {

@@ -15,6 +15,15 @@ pub struct RawScenario {
     pub request: Option<Vec<RawRequest>>,
     pub server: Option<Vec<RawServer>>,
     pub backend: Option<RawBackend>,
+    pub claim: Option<Vec<RawClaim>>,
+}
+
+/// One `[[claim]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClaim {
+    pub says: String,
+    pub check: String,
 }
 
 /// `[backend]`

@@ -290,6 +290,9 @@ pub fn to_toml(s: &Scenario) -> String {
             num(v.socket_buffer_kb)
         );
     }
+    for c in &s.claims {
+        let _ = writeln!(o, "\n[[claim]]\nsays = {}\ncheck = {}", string(&c.says), string(&c.claim.source));
+    }
     o
 }
 

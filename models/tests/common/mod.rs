@@ -18,6 +18,7 @@ pub fn scenario(rate_rps: f64, cpu_s: Dist, io_s: Dist, cores: u32, servers: Vec
         requests: vec![class("page", 1.0, cpu_s, io_s, false)],
         servers,
         backend: None,
+        claims: Vec::new(),
     }
 }
 
