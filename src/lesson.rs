@@ -41,9 +41,12 @@ enum LessonCommand {
     Run {
         /// Lesson number, name or file.
         id: String,
-        /// Also draw each run's charts into this folder (PNG).
+        /// Also draw each run's charts into this folder (PNG, or SVG with --svg).
         #[arg(long, value_name = "DIR")]
         plots: Option<PathBuf>,
+        /// Draw the charts as SVG instead of PNG.
+        #[arg(long, requires = "plots")]
+        svg: bool,
     },
     /// Check every claim of one lesson, or of the whole course: one line per claim and a final
     /// `N passed, M failed`; exit code 0 only when every claim holds.
@@ -116,7 +119,9 @@ pub fn lesson_command(args: &LessonArgs) -> anyhow::Result<()> {
     match (&args.command, &args.id) {
         (Some(LessonCommand::List { json }), _) => list(*json),
         (Some(LessonCommand::Show { id }), _) => show(&load(id)?),
-        (Some(LessonCommand::Run { id, plots }), _) => run_through(&load(id)?, plots.as_deref()),
+        (Some(LessonCommand::Run { id, plots, svg }), _) => {
+            run_through(&load(id)?, plots.as_deref(), if *svg { "svg" } else { "png" })
+        }
         (Some(LessonCommand::Check { ids }), _) => check(ids),
         (None, Some(id)) => take(&load(id)?),
         (None, None) => list(false),
@@ -240,7 +245,7 @@ fn observation(
     s
 }
 
-fn run_through(l: &Lesson, plots: Option<&Path>) -> anyhow::Result<()> {
+fn run_through(l: &Lesson, plots: Option<&Path>, ext: &str) -> anyhow::Result<()> {
     if let Some(dir) = plots {
         std::fs::create_dir_all(dir).map_err(|e| BadInputError(format!("cannot create {}: {e}", dir.display())))?;
     }
@@ -253,7 +258,7 @@ fn run_through(l: &Lesson, plots: Option<&Path>) -> anyhow::Result<()> {
                 print!("\n[run `{}`] {}", l.runs[*r].id, wrap_markdown(&l.runs[*r].text.unfilled(), WIDTH));
                 simulate(l, *r, &mut outcomes);
                 if let (Some(dir), Some(out)) = (plots, &outcomes.runs[*r]) {
-                    let path = dir.join(format!("{:02}-{}-{}.png", l.number, l.slug, l.runs[*r].id));
+                    let path = dir.join(format!("{:02}-{}-{}.{ext}", l.number, l.slug, l.runs[*r].id));
                     write_charts(&path, l, *r, out)?;
                     println!("(charts: {})", path.display());
                 }
@@ -347,13 +352,26 @@ fn take(l: &Lesson) -> anyhow::Result<()> {
     let mut answers = progress.of(&key).answers;
     let mut outcomes = Outcomes::new(l);
     print!("{}\n{}", heading(l), wrap_markdown(&l.source, WIDTH));
-    for (i, s) in l.steps.iter().enumerate() {
+    // A learner who stopped part-way may go on from there; the runs before it are redone
+    // (quietly) so later steps have their numbers.
+    let saved = progress.of(&key);
+    let mut start = 0;
+    if interactive && saved.step > 0 && !saved.done {
+        let q = format!("\nYou stopped at step {} of {}. Go on from there? [Y/n] ", saved.step + 1, l.steps.len());
+        if !read_line(&q).is_some_and(|a| a.eq_ignore_ascii_case("n")) {
+            start = saved.step;
+            for s in &l.steps[..start] {
+                if let StepKind::Run(r) = s.kind {
+                    simulate(l, r, &mut outcomes);
+                }
+            }
+        }
+    }
+    for (i, s) in l.steps.iter().enumerate().skip(start) {
         println!("\n--- {} of {} ---", i + 1, l.steps.len());
         match &s.kind {
             StepKind::Text(t) | StepKind::Explain(t) => {
-                let current =
-                    l.steps[..i].iter().rev().find_map(|s| if let StepKind::Run(r) = s.kind { Some(r) } else { None });
-                let text = match current {
+                let text = match l.current_run(i) {
                     Some(c) => t.fill(&outcomes.metrics(l, c)).unwrap_or_else(|_| t.unfilled()),
                     None => t.unfilled(),
                 };

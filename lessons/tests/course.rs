@@ -73,6 +73,20 @@ fn claims_fail_when_the_scenario_changes() {
     assert!(!failed.iter().any(|f| f.starts_with("Little's law")), "{failed:#?}");
 }
 
+/// The GIL lesson with the GIL turned off from the start: its claims that one process's threads
+/// get one core fail.
+#[test]
+fn the_gil_lessons_claims_fail_without_the_gil() {
+    let (name, src) = lessons::find("the-gil").expect("the GIL lesson is in the course");
+    let changed = src.replace("gil = true", "gil = false");
+    assert_ne!(changed, src);
+    let lesson = lessons::parse(&changed, name).expect("the changed lesson parses");
+    let results = run::check(&lesson, &Outcomes::run_all(&lesson));
+    let failed: Vec<&str> = results.iter().filter(|r| !r.holds).map(|r| r.says.as_str()).collect();
+    assert!(failed.iter().any(|f| f.starts_with("one GIL, one core")), "{failed:#?}");
+    assert!(failed.len() >= 3, "a lesson about the GIL rests on it in several claims: {failed:#?}");
+}
+
 #[test]
 fn every_example_scenario_states_checked_claims() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/scenarios");
