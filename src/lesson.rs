@@ -165,7 +165,12 @@ fn show(l: &Lesson) -> anyhow::Result<()> {
         match &s.kind {
             StepKind::Text(t) | StepKind::Explain(t) => write!(out, "{}", wrap_markdown(&t.unfilled(), WIDTH))?,
             StepKind::Observe(o) => write!(out, "{}", wrap_markdown(&o.text.unfilled(), WIDTH))?,
-            StepKind::Run(r) => write!(out, "{}", wrap_markdown(&l.runs[*r].text.unfilled(), WIDTH))?,
+            StepKind::Run(r) => {
+                write!(out, "{}", wrap_markdown(&l.runs[*r].text.unfilled(), WIDTH))?;
+                if let Some(w) = l.runs[*r].watch_text() {
+                    writeln!(out, "({w})")?;
+                }
+            }
             StepKind::Predict(p) => write!(out, "{}", question(p))?,
         }
     }

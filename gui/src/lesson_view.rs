@@ -193,6 +193,14 @@ impl LessonsRuntime {
         };
         let current = l.current_run(step);
         egui::ScrollArea::vertical().id_salt(("lesson-step", l.number, step)).show(ui, |ui| {
+            if step == 0 && !l.source.trim().is_empty() {
+                // Where the lesson's question comes from, before its first step.
+                egui::Frame::group(ui.style()).show(ui, |ui| {
+                    ui.label(RichText::new(format!("{} minutes · the question", l.minutes)).weak());
+                    CommonMarkViewer::new().show(ui, cache, &l.source);
+                });
+                ui.add_space(6.0);
+            }
             match &l.steps[step].kind {
                 StepKind::Text(t) | StepKind::Explain(t) => {
                     let text = filled(t, current);
@@ -224,13 +232,8 @@ impl LessonsRuntime {
                         run.scenario.name,
                         run.scenario.servers.len()
                     ));
-                    if !run.watch.is_empty() {
-                        let titles: Vec<&str> = run
-                            .watch
-                            .iter()
-                            .filter_map(|w| models::metrics::PLOTS.iter().find(|p| p.id == *w).map(|p| p.title))
-                            .collect();
-                        ui.label(RichText::new(format!("Watch: {}", titles.join(", "))).strong());
+                    if let Some(w) = run.watch_text() {
+                        ui.label(RichText::new(w).strong());
                     }
                     if ready(*r) {
                         ui.label(

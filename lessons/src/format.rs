@@ -44,6 +44,7 @@ struct RawStep {
     scenario: Option<String>,
     set: Option<toml::Table>,
     watch: Option<Vec<String>>,
+    focus: Option<Vec<String>>,
     // observe
     claim: Option<Vec<RawClaim>>,
 }
@@ -221,8 +222,27 @@ pub struct RunSpec {
     pub scenario_toml: String,
     /// Plots to watch (ids of `models::metrics::PLOTS`).
     pub watch: Vec<&'static str>,
+    /// Servers to watch (names of the run's servers; empty: all).
+    pub focus: Vec<String>,
     /// 1-based line of the step.
     pub line: usize,
+}
+
+impl RunSpec {
+    /// "Watch: Latency p99, Requests waiting of pool" — what the step asks the learner to
+    /// watch, if it says.
+    pub fn watch_text(&self) -> Option<String> {
+        if self.watch.is_empty() && self.focus.is_empty() {
+            return None;
+        }
+        let titles: Vec<&str> =
+            self.watch.iter().filter_map(|w| PLOTS.iter().find(|p| p.id == *w).map(|p| p.title)).collect();
+        let mut s = format!("Watch: {}", if titles.is_empty() { "the plots".to_string() } else { titles.join(", ") });
+        if !self.focus.is_empty() {
+            s.push_str(&format!(" of {}", self.focus.join(" and ")));
+        }
+        Some(s)
+    }
 }
 
 /// An observe step.
@@ -562,7 +582,7 @@ pub fn parse(src: &str, file: &str) -> Result<Lesson, LessonError> {
         let line = c.at(&kpath).0;
         let allowed: &[&str] = match kind {
             "predict" => &["question", "choices", "expect", "number", "actual"],
-            "run" => &["text", "scenario", "set", "watch"],
+            "run" => &["text", "scenario", "set", "watch", "focus"],
             "observe" => &["claim"],
             _ => &[],
         };
@@ -575,6 +595,7 @@ pub fn parse(src: &str, file: &str) -> Result<Lesson, LessonError> {
             ("scenario", s.scenario.is_some()),
             ("set", s.set.is_some()),
             ("watch", s.watch.is_some()),
+            ("focus", s.focus.is_some()),
             ("claim", s.claim.is_some()),
             ("text", kind != "text" && s.text.is_some()),
         ];
@@ -763,7 +784,17 @@ pub fn parse(src: &str, file: &str) -> Result<Lesson, LessonError> {
                         pred.run = run_index;
                     }
                 }
-                runs.push(RunSpec { id, text, scenario, scenario_toml, watch, line });
+                let focus = s.focus.clone().unwrap_or_default();
+                let names: Vec<&str> = scenario.servers.iter().map(|sv| sv.name.as_str()).collect();
+                for (j, f) in focus.iter().enumerate() {
+                    if !names.contains(&f.as_str()) {
+                        c.problem(
+                            &path.key("focus").index(j),
+                            format!("no server `{f}` in this run; its servers: {}", names.join(", ")),
+                        );
+                    }
+                }
+                runs.push(RunSpec { id, text, scenario, scenario_toml, watch, focus, line });
                 // Choice conditions of the predictions this run answers now have servers to name.
                 let ctx = Ctx { runs: &runs, current: Some(run_index) };
                 for &p in &pending {

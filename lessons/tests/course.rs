@@ -151,6 +151,9 @@ fn broken_lessons_are_located_and_explained() {
     assert!(p.message.contains("`a`") && p.field.contains("set"), "{p}");
     let p = problem(&ok.replace("run = \"r1\"", "run = \"r1\"\nset = { \"server[a].threads\" = 0 }"));
     assert!(p.message.contains("invalid") && p.message.contains("threads"), "{p}");
+    // A server to watch that the run does not have.
+    let p = problem(&ok.replace("run = \"r1\"", "run = \"r1\"\nfocus = [\"b\"]"));
+    assert!(p.message.contains("no server `b`") && p.field.contains("focus"), "{p}");
     // A step with two kinds, and an observe before any run.
     let p = problem(&format!("{BASE}[[step]]\ntext = \"x\"\nexplain = \"y\"\n"));
     assert!(p.message.contains("exactly one of"), "{p}");
