@@ -171,7 +171,7 @@ pub fn check(scenario: &Scenario, param: SweepParam, values: &[f64]) -> Result<V
     // Each point must stay within the limits a scenario file is held to.
     for &value in values {
         let sc = apply(scenario, param, value);
-        let requests = crate::limits::run_requests(&sc.load, sc.run.end_s());
+        let requests = crate::limits::run_requests(&sc.load, &sc.requests, sc.run.end_s());
         if requests > crate::limits::MAX_REQUESTS_PER_RUN {
             return Err(SweepError::BadValue {
                 param: param.name(),

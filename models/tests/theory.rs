@@ -322,3 +322,28 @@ fn queue_timeout_drops_requests_that_waited_too_long() {
     // hdrhistogram keeps 3 significant digits.
     assert!(run.wait.max_ms() <= 500.0 * 1.001, "longest served wait {} ms", run.wait.max_ms());
 }
+
+/// A benchmark load (`ab -c N`, `oha -c N`): N users with zero think time on c threads of
+/// exponential IO service S. Every user always has a request in the server, so the server holds
+/// exactly N requests; c of them (or all N if fewer) are served at once, so throughput is
+/// min(N, c) / S, and by Little's law the mean latency is N / throughput.
+#[test]
+fn zero_think_closed_load_is_a_benchmark_load() {
+    let s = 0.05;
+    for (n, c) in [(16u32, 4u32), (3, 4)] {
+        let mut sc = scenario(0.0, zero(), exp_ms(s * 1e3), 64, vec![server(Threaded, |x| x.threads = c)]);
+        sc.load.arrival = models::config::Arrival::Closed { users: n, think_s: Dist::Const(0.0) };
+        let r = run_single(&sc);
+        let x = f64::from(n.min(c)) / s;
+        assert_agrees(&format!("N={n} c={c}: throughput (req/s)"), r.estimate(|x| x.throughput_rps), x, 4.0);
+        assert_agrees(
+            &format!("N={n} c={c}: mean latency (ms)"),
+            r.estimate(|x| x.latency.mean_ms()),
+            1e3 * f64::from(n) / x,
+            4.0,
+        );
+        // Always N inside, up to the requests completing at the very end of the run.
+        let inside = r.estimate(|x| x.mean_in_system).mean;
+        assert!((inside - f64::from(n)).abs() < 0.01, "N={n}: {inside} inside, not {n}");
+    }
+}

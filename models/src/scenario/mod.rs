@@ -268,13 +268,31 @@ impl Validator<'_> {
     }
 
     /// Refuse a run that would simulate more than `limits::MAX_REQUESTS_PER_RUN` requests.
-    fn run_length(&mut self, p: &FieldPath, load: &LoadConfig, run: &RunConfig) {
+    /// A closed load whose users' cycle could take no time at all (zero think time and requests
+    /// with no work and no round trip) would loop at one instant: refuse it, saying why.
+    fn closed_cycle(&mut self, p: &FieldPath, load: &LoadConfig, requests: &[RequestClass]) {
+        if matches!(load.arrival, Arrival::Closed { .. })
+            && !requests.is_empty()
+            && limits::least_cycle_s(load, requests) <= 0.0
+        {
+            self.problem(
+                &p.key("think_ms"),
+                "a closed load's cycle would take no time: think_ms is 0 and every request has zero cpu_ms and io_ms \
+                 (and no client link has an rtt_ms), so users would send requests endlessly at one instant; \
+                 give think_ms a mean > 0 or the requests some work",
+            );
+        }
+    }
+
+    fn run_length(&mut self, p: &FieldPath, load: &LoadConfig, requests: &[RequestClass], run: &RunConfig) {
         let (path, how) = match &load.arrival {
-            Arrival::Closed { .. } => (p.key("users"), "users × run length / mean think time"),
+            Arrival::Closed { .. } => {
+                (p.key("users"), "users × run length / (think time + the work and round trip of a request)")
+            }
             Arrival::Log(_) => return, // bounded by the log's size (limits::MAX_LOG_BYTES)
             _ => (p.key("rate_rps"), "peak arrival rate × (warmup_s + duration_s)"),
         };
-        let requests = limits::run_requests(load, run.end_s());
+        let requests = limits::run_requests(load, requests, run.end_s());
         if requests > limits::MAX_REQUESTS_PER_RUN {
             self.problem(
                 &path,
@@ -324,6 +342,10 @@ impl Validator<'_> {
             }
         };
         let requests = self.requests(&top.key("request"), raw.request.unwrap_or_default());
+        if let Some(l) = &load {
+            self.closed_cycle(&top.key("load"), l, &requests);
+            self.run_length(&top.key("load"), l, &requests, &run);
+        }
         let servers = self.servers(&top.key("server"), raw.server.unwrap_or_default());
         let backend = raw.backend.map(|b| {
             let p = top.key("backend");
@@ -501,12 +523,10 @@ impl Validator<'_> {
                 };
                 let think_s = match &l.think_ms {
                     Some(d) => {
-                        let think = self.dist(&p.key("think_ms"), d, 1e3);
-                        if think.mean() <= 0.0 {
-                            // Zero think time with zero-work requests would loop forever at one instant.
-                            self.problem(&p.key("think_ms"), "a closed load's think time must have a mean > 0 ms");
-                        }
-                        think
+                        // Zero think time is a benchmark-style load (ab -c N, wrk, oha): each user
+                        // sends its next request the moment the last is answered. Whether its
+                        // cycle can take no time at all depends on the requests (`cycle_takes_time`).
+                        self.dist(&p.key("think_ms"), d, 1e3)
                     }
                     None => {
                         self.problem(p, "a closed load needs `think_ms` (a number or a distribution, in ms)");
@@ -626,7 +646,6 @@ impl Validator<'_> {
             retries,
             retry_backoff_s,
         };
-        self.run_length(p, &load, run);
         Some(load)
     }
 
@@ -1086,6 +1105,25 @@ threads = 4
         assert!(p.message.contains(says), "{to:?}: {p}");
         assert!(p.line >= 1 && p.column >= 1, "{p}");
         assert_eq!(problems.len(), 1, "{to:?}: one message, got {problems:?}");
+    }
+
+    #[test]
+    fn zero_think_time_is_a_benchmark_load_unless_a_cycle_takes_no_time() {
+        // `ab -c 16`: zero think time is fine when the requests take time.
+        let bench =
+            BASE.replace("arrival = \"poisson\"\nrate_rps = 10.0", "arrival = \"closed\"\nusers = 16\nthink_ms = 0.0");
+        parse(&bench, "bench.toml").expect("a benchmark-style closed load is accepted");
+        // With no work at all a cycle takes no time: refused, saying why.
+        let nothing = bench.replace("cpu_ms = { dist = \"exp\", mean = 5.0 }\nio_ms = 50.0", "cpu_ms = 0.0");
+        let e = parse(&nothing, "bad.toml").unwrap_err();
+        let p = &e.problems()[0];
+        assert_eq!(p.field, "load.think_ms");
+        assert!(p.message.contains("no time"), "{p}");
+        // The run size counts the requests' work: 1,000 users × 110 s / 55 ms = 2.0e6 requests
+        // (fine); with 10^6 s of run, 2e10 (refused), where users / think time would say 0.
+        let long = bench.replace("duration_s = 100.0", "duration_s = 1000000.0").replace("users = 16", "users = 1000");
+        let e = parse(&long, "bad.toml").unwrap_err();
+        assert!(e.problems()[0].message.contains("requests per server"), "{e}");
     }
 
     #[test]
