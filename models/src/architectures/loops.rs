@@ -1,6 +1,13 @@
 //! Single-threaded event loops: the mechanism of the event_loop architecture and of the daemon
-//! architecture's front-end. A loop runs one callback at a time to completion on its thread;
-//! everything else waits in its ready queue, first in first out.
+//! architecture's front-end. A loop runs one callback at a time to completion on its thread, in
+//! reactor iterations as Twisted's does (`base.ReactorBase.mainLoop`: `runUntilCurrent`, then
+//! `doIteration`): each iteration first runs the callbacks that are due — the completions of
+//! requests in progress, whose IO finished — and then handles the new requests that were ready
+//! when it began, first in first out; requests that become ready meanwhile wait for the next
+//! iteration. An iteration takes at most `number_accepts` new requests, adapted as Twisted's
+//! `tcp.Port.doRead` adapts its accept count: 100 at first, 20 more each time all were taken,
+//! else as many as there were. So work in progress finishes before new work starts, and under
+//! overload the loop keeps completing at its capacity while its queue of new requests grows.
 
 use std::collections::VecDeque;
 
@@ -8,6 +15,11 @@ use super::Server;
 use super::output::{SlowReader, buffered_kb};
 use crate::engine::{Core, Ctx, ReqId};
 use crate::view::{MAX_DOTS, ProcessRole, ServerView};
+
+/// New requests a loop's first iteration may take (Twisted's `Port.numberAccepts` starts at 100).
+const FIRST_ACCEPTS: usize = 100;
+/// How much the count grows after an iteration that took all it could (Twisted: +20).
+const MORE_ACCEPTS: usize = 20;
 
 /// What a loop does with a request's IO.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,14 +44,6 @@ enum Stage {
     Download,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Item {
-    /// A newly accepted request: run its CPU.
-    New(ReqId),
-    /// A request whose IO finished: its callback sends the response (no CPU).
-    Resume(ReqId),
-}
-
 #[derive(Debug)]
 struct Loop {
     process: u32,
@@ -53,7 +57,15 @@ struct Loop {
     parked: u32,
     /// Crashed and not yet respawned.
     down: bool,
-    ready: VecDeque<Item>,
+    /// New requests waiting to run their CPU, in arrival order.
+    ready: VecDeque<ReqId>,
+    /// Of `ready`, how many the current iteration still handles (those ready when it began).
+    batch: usize,
+    /// Most new requests the next iteration takes (Twisted's `numberAccepts`).
+    number_accepts: usize,
+    /// Requests whose IO finished: their callbacks (which send the response, no CPU) run first
+    /// in the next iteration.
+    due: VecDeque<ReqId>,
     offload_idle: VecDeque<u32>,
     offload_queue: VecDeque<ReqId>,
 }
@@ -147,6 +159,9 @@ impl Loops {
             parked: 0,
             down: false,
             ready: VecDeque::new(),
+            batch: 0,
+            number_accepts: FIRST_ACCEPTS,
+            due: VecDeque::new(),
             offload_idle,
             offload_queue: VecDeque::new(),
         });
@@ -219,39 +234,53 @@ impl Loops {
         }
         self.new_waiting += 1;
         cx.core.waiting_changed(1);
-        self.loops[l].ready.push_back(Item::New(request));
+        self.loops[l].ready.push_back(request);
         self.run(cx, l);
     }
 
-    /// Run loop `l` if it is idle: callbacks that only send a response finish at once; the first
-    /// new request starts its CPU.
+    /// Run loop `l` if it is idle: go on with the current iteration's new requests, or begin
+    /// the next iteration — the due callbacks (each only sends a response, at once), then the
+    /// new requests ready now. The first new request starts its CPU.
     fn run(&mut self, cx: &mut Ctx<'_>, l: usize) {
-        let lp = &mut self.loops[l];
-        if lp.busy {
+        if self.loops[l].busy {
             return;
         }
-        while let Some(item) = self.loops[l].ready.pop_front() {
-            let lp = &mut self.loops[l];
-            match item {
-                Item::Resume(r) => self.respond(cx, l, r),
-                Item::New(r) => {
-                    self.new_waiting -= 1;
-                    cx.core.waiting_changed(-1);
-                    let waited = cx.now_s() - cx.core.request(r).arrival_s;
-                    if self.queue_timeout_s.is_some_and(|t| waited > t) {
-                        lp.in_flight -= 1;
-                        cx.core.fail(r);
-                        continue;
-                    }
-                    let req = cx.core.request(r);
-                    let io = if self.io == IoMode::Blocking { req.io_s } else { 0.0 };
-                    let cpu = req.cpu_s;
-                    lp.busy = true;
-                    let thread = lp.thread;
-                    cx.start(thread, r, cpu, io);
-                    return;
+        loop {
+            if self.loops[l].batch == 0 {
+                // A new iteration: what is due runs first, then the requests ready now.
+                while let Some(r) = self.loops[l].due.pop_front() {
+                    self.respond(cx, l, r);
                 }
+                let lp = &mut self.loops[l];
+                let ready = lp.ready.len();
+                if ready == 0 {
+                    break;
+                }
+                lp.batch = ready.min(lp.number_accepts);
+                lp.number_accepts =
+                    if lp.batch == lp.number_accepts { lp.number_accepts + MORE_ACCEPTS } else { lp.batch };
             }
+            let lp = &mut self.loops[l];
+            let Some(r) = lp.ready.pop_front() else {
+                lp.batch = 0;
+                continue;
+            };
+            lp.batch -= 1;
+            self.new_waiting -= 1;
+            cx.core.waiting_changed(-1);
+            let waited = cx.now_s() - cx.core.request(r).arrival_s;
+            if self.queue_timeout_s.is_some_and(|t| waited > t) {
+                lp.in_flight -= 1;
+                cx.core.fail(r);
+                continue;
+            }
+            let req = cx.core.request(r);
+            let io = if self.io == IoMode::Blocking { req.io_s } else { 0.0 };
+            let cpu = req.cpu_s;
+            lp.busy = true;
+            let thread = lp.thread;
+            cx.start(thread, r, cpu, io);
+            return;
         }
         let lp = &mut self.loops[l];
         if !lp.accepting && lp.in_flight == 0 {
@@ -267,7 +296,7 @@ impl Loops {
         if offload {
             // The blocking call is done: its result rejoins the loop; the thread takes the next.
             self.loops[l].parked -= 1;
-            self.loops[l].ready.push_back(Item::Resume(request));
+            self.loops[l].due.push_back(request);
             if let Some(next) = self.loops[l].offload_queue.pop_front() {
                 cx.core.waiting_changed(-1);
                 let io = cx.core.request(next).io_s;
@@ -321,7 +350,7 @@ impl Loops {
                 self.stage[slot] = Stage::Work;
                 self.new_waiting += 1;
                 cx.core.waiting_changed(1);
-                self.loops[l].ready.push_back(Item::New(request));
+                self.loops[l].ready.push_back(request);
             }
             Stage::Download => {
                 let mb = buffered_kb(cx.core.request(request).response_kb, self.output_buffer_kb) / 1024.0;
@@ -333,7 +362,7 @@ impl Loops {
             }
             Stage::Work => {
                 self.loops[l].parked -= 1;
-                self.loops[l].ready.push_back(Item::Resume(request));
+                self.loops[l].due.push_back(request);
             }
         }
         self.run(cx, l);
@@ -411,7 +440,7 @@ impl Loops {
             .iter()
             .map(|l| {
                 let mut v = core.process_view(l.process, self.role_kind, 1);
-                v.ready = l.ready.len() + l.offload_queue.len();
+                v.ready = l.ready.len() + l.due.len() + l.offload_queue.len();
                 v.parked = l.parked as usize;
                 v.retiring = v.alive && !l.accepting;
                 v
@@ -432,15 +461,14 @@ impl Loops {
             cx.lose_to_crash(r);
         }
         let lp = &mut self.loops[l];
-        for item in lp.ready.drain(..) {
-            match item {
-                Item::New(r) => {
-                    self.new_waiting -= 1;
-                    cx.core.waiting_changed(-1);
-                    cx.lose_to_crash(r);
-                }
-                Item::Resume(r) => cx.lose_to_crash(r),
-            }
+        for r in lp.ready.drain(..) {
+            self.new_waiting -= 1;
+            cx.core.waiting_changed(-1);
+            cx.lose_to_crash(r);
+        }
+        lp.batch = 0;
+        for r in lp.due.drain(..) {
+            cx.lose_to_crash(r);
         }
         for r in lp.offload_queue.drain(..) {
             cx.core.waiting_changed(-1);
@@ -501,16 +529,7 @@ impl Loops {
 
 /// The first queued new requests over all loops, for pictures.
 fn waiting_classes(loops: &Loops, core: &Core) -> Vec<u16> {
-    loops
-        .loops
-        .iter()
-        .flat_map(|l| l.ready.iter())
-        .filter_map(|i| match i {
-            Item::New(r) => Some(core.request(*r).class),
-            Item::Resume(_) => None,
-        })
-        .take(MAX_DOTS)
-        .collect()
+    loops.loops.iter().flat_map(|l| l.ready.iter()).map(|r| core.request(*r).class).take(MAX_DOTS).collect()
 }
 
 impl Server for Loops {
@@ -538,16 +557,7 @@ impl Server for Loops {
     fn view(&self, core: &Core) -> ServerView {
         ServerView {
             waiting: waiting_classes(self, core),
-            waiting_ids: self
-                .loops
-                .iter()
-                .flat_map(|l| l.ready.iter())
-                .filter_map(|i| match i {
-                    Item::New(r) => Some(r.stable_id()),
-                    Item::Resume(_) => None,
-                })
-                .take(MAX_DOTS)
-                .collect(),
+            waiting_ids: self.loops.iter().flat_map(|l| l.ready.iter()).map(|r| r.stable_id()).take(MAX_DOTS).collect(),
             waiting_total: self.new_waiting(),
             processes: self.process_views(core),
         }
