@@ -66,6 +66,8 @@ pub struct Runtime {
     /// The simulated time the clock is heading for, seconds.
     target_s: f64,
     last_frame: Option<Instant>,
+    /// A single step (while paused) has not reached its target yet.
+    stepping: bool,
     /// Wall-clock time the simulation used in the last frame.
     pub last_sim_time: Duration,
 }
@@ -100,6 +102,7 @@ impl Runtime {
             servers,
             target_s: 0.0,
             last_frame: None,
+            stepping: false,
             last_sim_time: Duration::ZERO,
         }
     }
@@ -125,7 +128,11 @@ impl Runtime {
         let dt = self.last_frame.map_or(0.0, |t| now.duration_since(t).as_secs_f64()).min(0.25);
         self.last_frame = Some(now);
         if !self.playing {
-            self.last_sim_time = Duration::ZERO;
+            let start = Instant::now();
+            if self.stepping {
+                self.advance_within_budget(start);
+            }
+            self.last_sim_time = start.elapsed();
             return;
         }
         let speed = self.speed_factor();
@@ -134,7 +141,7 @@ impl Runtime {
             // Never run more than a quarter of a second of simulated time ahead of the slowest
             // server: if the budget cannot keep up, the clock slows down instead of freezing.
             self.target_s = (self.target_s + dt * speed).min(self.run.now_s() + speed.max(1.0) * 0.25);
-            while !self.run.advance(self.target_s, SLICE_EVENTS) && start.elapsed() < FRAME_BUDGET {}
+            self.advance_within_budget(start);
         } else {
             while start.elapsed() < FRAME_BUDGET {
                 let t = self.run.now_s() + 0.5;
@@ -145,10 +152,22 @@ impl Runtime {
         self.last_sim_time = start.elapsed();
     }
 
-    /// Advance by one second of simulated time (single step while paused).
+    /// Advance by one second of simulated time (single step while paused), in the same
+    /// budgeted slices as playing: the frames that follow finish the step if one frame cannot.
     pub fn step(&mut self) {
         self.target_s = self.run.now_s().floor() + 1.0;
-        self.run.advance(self.target_s, u64::MAX);
+        self.stepping = true;
+        self.advance_within_budget(Instant::now());
+    }
+
+    /// Advance towards `target_s` until every server is there or the frame's budget is spent.
+    fn advance_within_budget(&mut self, start: Instant) {
+        while !self.run.advance(self.target_s, SLICE_EVENTS) {
+            if start.elapsed() >= FRAME_BUDGET {
+                return;
+            }
+        }
+        self.stepping = false;
     }
 
     /// Set the arrival rate of the running simulation.

@@ -136,3 +136,19 @@ fn the_slow_client_slider_changes_the_running_client_mix() {
     let total: f64 = saved.load.clients.iter().map(|c| c.weight).sum();
     assert!((modem.weight / total - 0.3).abs() < 1e-12);
 }
+
+/// A single step while paused advances one simulated second, in budgeted slices over the frames
+/// that follow if one frame's budget cannot do it (it never runs unbounded in one frame).
+#[test]
+fn a_single_step_reaches_the_next_second_in_budgeted_slices() {
+    let mut app = paused_app();
+    app.rt.step();
+    for _ in 0..1000 {
+        if app.rt.now_s() >= 1.0 {
+            break;
+        }
+        app.rt.tick(std::time::Instant::now());
+    }
+    assert_eq!(app.rt.now_s(), 1.0);
+    assert!(!app.rt.playing, "stepping does not start playing");
+}

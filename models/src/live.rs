@@ -149,6 +149,10 @@ impl LiveServer {
     }
 }
 
+/// Events a server at the frontier may handle while applying a change (those at the change's own
+/// instant); if more are due there, the change applies in the server's next slice.
+const CHANGE_EVENTS: u64 = 1_000;
+
 /// All servers of a scenario running live.
 pub struct LiveRun {
     scenario: Scenario,
@@ -209,9 +213,13 @@ impl LiveRun {
         } else if let Some(s) = index.and_then(|i| self.servers.get_mut(i)) {
             s.pending.push_back((t, change));
         }
-        // Servers already at the frontier apply it now.
+        // Servers already at the frontier apply it now; a server behind it (one added late,
+        // catching up) applies it when its own budgeted slices reach `t` — never replayed here in
+        // one go, which could freeze the window for seconds.
         for s in &mut self.servers {
-            s.advance(t, u64::MAX, self.max_in_system);
+            if s.sim.now_s() >= t {
+                s.advance(t, CHANGE_EVENTS, self.max_in_system);
+            }
         }
     }
 

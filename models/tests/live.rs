@@ -298,3 +298,25 @@ fn the_slow_client_control_moves_the_slowest_link_of_clients_that_read() {
     }
     assert_eq!(added_slow_link_kbps([(28.0, true)].into_iter()), 14.0);
 }
+
+/// A change made while a server lags far behind (one added late, catching up) does not replay
+/// it to the frontier in one go — that froze the window for seconds — and still reaches it at
+/// the stamped instant: its result equals a server that had the change scheduled from the start.
+#[test]
+fn a_change_never_replays_a_lagging_server_in_one_go() {
+    let sc = base();
+    let mut live = LiveRun::new(sc.clone());
+    assert!(live.advance(150.0, u64::MAX));
+    let late = sc.servers[0].clone();
+    live.add_server(late);
+    let n = live.servers.len() - 1;
+    live.change(None, Change::Rate(90.0));
+    assert_eq!(live.servers[n].sim.now_s(), 0.0, "the late server was advanced by the change");
+    // Budgeted slices bring it to the frontier, applying the change at 150 s on the way.
+    while !live.advance(200.0, 2_000) {}
+    let live_rows = live.servers[n].sim.model.finish(200.0).series;
+    let mut batch = sc.clone();
+    batch.load.schedule = vec![RateStep { at_s: 150.0, rate_rps: 90.0 }];
+    let report = run(&batch, true);
+    assert_eq!(live_rows, report.servers[0].series());
+}
