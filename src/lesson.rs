@@ -14,6 +14,7 @@ use crate::BadInputError;
 /// Columns the terminal text is wrapped to.
 const WIDTH: usize = 88;
 
+/// `serversim lesson [ID | list | show | run | check]`.
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct LessonArgs {
@@ -115,6 +116,7 @@ fn save_progress(p: &Progress) {
     }
 }
 
+/// Carry out a `serversim lesson …` command.
 pub fn lesson_command(args: &LessonArgs) -> anyhow::Result<()> {
     match (&args.command, &args.id) {
         (Some(LessonCommand::List { json }), _) => list(*json),
