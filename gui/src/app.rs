@@ -253,7 +253,13 @@ impl ServersimApp {
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar_ui(ui));
         if self.settings.view == View::Lessons {
             let width = ui.available_width() * if self.settings.presenter { 0.34 } else { 0.3 };
-            egui::Panel::right("lesson").resizable(true).default_size(width).show(ui, |ui| self.lessons_panel_ui(ui));
+            // At most half the window: the simulation stays the larger part, on stage too.
+            let max = ui.available_width() * 0.5;
+            egui::Panel::right("lesson")
+                .resizable(true)
+                .default_size(width)
+                .max_size(max)
+                .show(ui, |ui| self.lessons_panel_ui(ui));
         }
         if !self.settings.presenter {
             egui::Panel::left("controls").resizable(true).default_size(290.0).show(ui, |ui| {

@@ -129,7 +129,8 @@ impl LessonsRuntime {
                         } else {
                             RichText::new(format!("{} min", l.minutes)).weak()
                         };
-                        ui.horizontal(|ui| {
+                        // Wrapped, so a long title does not widen the panel over the live view.
+                        ui.horizontal_wrapped(|ui| {
                             ui.label(RichText::new(format!("{:>2}.", l.number)).monospace());
                             if ui.link(&l.title).clicked() {
                                 action = Some(LessonAction::Open(i));
