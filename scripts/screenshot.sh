@@ -7,26 +7,11 @@ cd "$(dirname "$0")/.."
 out=${1:-target/screenshots}
 mkdir -p "$out"
 
-if ! command -v Xvfb >/dev/null || ! command -v xdotool >/dev/null || [ ! -x /usr/bin/import ]; then
-  apt-get update && apt-get install -y xvfb x11-apps imagemagick mesa-vulkan-drivers xdotool
-fi
+. scripts/lib/xvfb.sh
+xvfb_tools
 cargo build --release --quiet
-
-display=:99
-Xvfb "$display" -screen 0 1600x1000x24 -nolisten tcp &
-xvfb=$!
-state=$(mktemp -d)
-cleanup() { kill "${app:-}" "$xvfb" 2>/dev/null || true; rm -rf "$state"; }
-trap cleanup EXIT
-sleep 1
-mkdir -p "$state/runtime" && chmod 700 "$state/runtime"
-env -u WAYLAND_DISPLAY DISPLAY="$display" XDG_RUNTIME_DIR="$state/runtime" XDG_DATA_HOME="$state/data" \
-  HOME="$state" LIBGL_ALWAYS_SOFTWARE=1 target/release/serversim &
-app=$!
-sleep 3
-export DISPLAY="$display"
-win=$(xdotool search --name '^serversim$' | head -1)
-xdotool windowsize "$win" 1600 1000 windowmove "$win" 0 0
+xvfb_start :99
+app_start
 # No window manager under Xvfb: click an empty spot so the window has keyboard focus.
 xdotool mousemove 1580 990 click 1 windowfocus --sync "$win"
 sleep "${SHOT_DELAY:-10}"   # let the simulation run for a while
@@ -59,12 +44,7 @@ wait "$app" 2>/dev/null || true
 
 # The error panel: open a scenario file with a typo.
 printf '[load]\narrival = "poisson"\nrate_rps = 10.0\n[[request]]\ncpu_ms = 1.0\n[[server]]\narchitecture = "threaded"\nthread = 4\n' > "$state/typo.toml"
-env -u WAYLAND_DISPLAY DISPLAY="$display" XDG_RUNTIME_DIR="$state/runtime" XDG_DATA_HOME="$state/data" \
-  HOME="$state" LIBGL_ALWAYS_SOFTWARE=1 target/release/serversim gui "$state/typo.toml" &
-app=$!
-sleep 3
-win=$(xdotool search --name '^serversim$' | head -1)
-xdotool windowsize "$win" 1600 1000 windowmove "$win" 0 0
+app_start gui "$state/typo.toml"
 sleep 2
 /usr/bin/import -window root "$out/error.png"
 echo "screenshots in $out: $(ls "$out" | tr '\n' ' ')"

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use models::claim::{self, Claim, Expr};
 use models::config::Scenario;
 use models::metrics::PLOTS;
-use models::scenario::locate::{FieldPath, Locator, line_col, nearest};
+use models::scenario::locate::{FieldPath, Locator, nearest};
 use models::scenario::{self, Problem, ScenarioError};
 use serde::Deserialize;
 
@@ -522,7 +522,8 @@ fn content_line(src: &str, loc: &Locator<'_>, path: &FieldPath) -> usize {
 
 /// Parse and validate a lesson; `file` names it in messages (and gives its number and slug).
 pub fn parse(src: &str, file: &str) -> Result<Lesson, LessonError> {
-    let raw: RawLesson = toml::from_str(src).map_err(|e| LessonError::Invalid(vec![serde_problem(src, file, &e)]))?;
+    let raw: RawLesson =
+        toml::from_str(src).map_err(|e| LessonError::Invalid(vec![scenario::serde_problem(src, file, &e)]))?;
     let mut c = Checker { src, loc: Locator::new(src), file, problems: Vec::new() };
     let top = FieldPath::default();
     let (number, slug) = split_name(file);
@@ -900,25 +901,6 @@ fn embedded_scenario(c: &mut Checker<'_>, path: &FieldPath, text: &str) -> Optio
             None
         }
     }
-}
-
-/// A serde error located in `src`, with a did-you-mean for unknown fields.
-fn serde_problem(src: &str, file: &str, err: &toml::de::Error) -> Problem {
-    let loc = Locator::new(src);
-    let (offset, (line, column)) = match err.span() {
-        Some(s) => (s.start, line_col(src, s.start)),
-        None => (0, (1, 1)),
-    };
-    let mut message = err.message().trim().to_string();
-    if let Some(rest) = message.strip_prefix("unknown field `")
-        && let Some((word, expected)) = rest.split_once('`')
-    {
-        let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-        let hint =
-            nearest(word, candidates.iter().copied()).map(|b| format!(" (did you mean `{b}`?)")).unwrap_or_default();
-        message = format!("unknown field `{word}`{hint}; allowed: {}", candidates.join(", "));
-    }
-    Problem { file: file.to_string(), line, column, field: loc.path_at(offset).to_string(), message }
 }
 
 #[cfg(test)]

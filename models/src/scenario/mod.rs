@@ -104,8 +104,9 @@ pub fn default_scenario() -> Scenario {
     parse(DEFAULT_SCENARIO, "<built-in default scenario>").expect("the built-in default scenario is valid")
 }
 
-/// Turn a serde error into a problem located in `src`, with a did-you-mean for unknown fields.
-fn serde_problem(src: &str, file: &str, err: &toml::de::Error) -> Problem {
+/// Turn a TOML/serde error into a problem located in `src`, with a did-you-mean for unknown
+/// fields (lesson files use it too).
+pub fn serde_problem(src: &str, file: &str, err: &toml::de::Error) -> Problem {
     let loc = Locator::new(src);
     let (offset, (line, column)) = match err.span() {
         Some(s) => (s.start, line_col(src, s.start)),
