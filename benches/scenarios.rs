@@ -14,7 +14,13 @@ pub fn mmc_reference(duration_s: f64) -> Scenario {
     Scenario {
         name: "M/M/8 reference".into(),
         run: RunConfig { duration_s, warmup_s: 0.0, seed: 1, replications: 1, window_s: 1.0 },
-        machine: MachineConfig { cores: 8, memory_mb: None, swap_mb: 0.0, swap_slowdown: 1.0 },
+        machine: MachineConfig {
+            cores: 8,
+            memory_mb: None,
+            swap_mb: 0.0,
+            swap_slowdown: 1.0,
+            time_slice_ms: MachineConfig::DEFAULT_TIME_SLICE_MS,
+        },
         load: LoadConfig::new(Arrival::Poisson, 72.0),
         requests: vec![RequestClass::new("io", Dist::Const(0.0), Dist::exp(0.1).unwrap())],
         servers: vec![server],

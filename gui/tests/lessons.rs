@@ -57,7 +57,8 @@ fn a_learner_walks_through_lesson_one() {
     h.run_steps(3);
     // (Markdown: the bold answer is a label of its own.)
     assert!(h.query_by_label_contains("You predicted").is_some(), "the prediction is shown beside the run");
-    assert!(h.query_by_label("25 ms").is_some(), "the learner's answer is shown");
+    // (The live view, still playing, may show a reading of 25 ms too: at least one.)
+    assert!(h.query_all_by_label("25 ms").count() >= 1, "the learner's answer is shown");
     assert!(h.query_by_label_contains("the run measured").is_some());
     assert!(h.query_all_by_label("holds").count() >= 2, "the observation's claims are shown as holding");
     assert!(h.query_by_label_contains("no longer matches").is_none());

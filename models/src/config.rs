@@ -80,6 +80,18 @@ pub struct MachineConfig {
     pub swap_mb: f64,
     /// While swapping, every CPU-second of work takes this many seconds (≥ 1).
     pub swap_slowdown: f64,
+    /// The OS scheduler's time slice in ms: while more threads are runnable than there are
+    /// cores, each runs this long before the next waiting one gets its core (0 = ideal processor
+    /// sharing, every runnable thread progressing at cores/n of a core).
+    pub time_slice_ms: f64,
+}
+
+impl MachineConfig {
+    /// The default time slice, ms: what a CPU-bound task gets on Linux with `CONFIG_HZ=250`
+    /// (Debian's kernels). The fair scheduler's base slice (`sysctl_sched_base_slice`, 0.7 ms ×
+    /// (1 + log2 min(cores, 8)) — 1.4 ms on 2 cores) is enforced at the scheduler tick, so a
+    /// busy task runs one tick, 4 ms; measured on the project's 2-core machines (docs/model.md).
+    pub const DEFAULT_TIME_SLICE_MS: f64 = 4.0;
 }
 
 /// How requests are generated.

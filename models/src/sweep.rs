@@ -347,7 +347,13 @@ mod tests {
         Scenario {
             name: "sweep test".into(),
             run: RunConfig { duration_s: 2_000.0, warmup_s: 100.0, seed: 3, replications: 2, window_s: 1.0 },
-            machine: MachineConfig { cores: 64, memory_mb: None, swap_mb: 0.0, swap_slowdown: 1.0 },
+            machine: MachineConfig {
+                cores: 64,
+                memory_mb: None,
+                swap_mb: 0.0,
+                swap_slowdown: 1.0,
+                time_slice_ms: MachineConfig::DEFAULT_TIME_SLICE_MS,
+            },
             load: LoadConfig::new(Arrival::Poisson, rate_rps),
             requests: vec![RequestClass::new("io", Dist::Const(0.0), Dist::exp(0.1).unwrap())],
             servers: vec![server],

@@ -1,5 +1,5 @@
 //! The mechanisms every architecture is built from: processes (with memory and an optional GIL),
-//! threads that run a request's CPU then IO, the shared processor-sharing CPU, and the in-flight
+//! threads that run a request's CPU then IO, the shared time-sliced CPU, and the in-flight
 //! requests. Architectures decide *where* requests go; this module makes time pass for them.
 
 use std::collections::{HashMap, VecDeque};
@@ -169,6 +169,8 @@ pub struct CoreSettings {
     pub swap_mb: f64,
     /// CPU slowdown factor while swapping.
     pub swap_slowdown: f64,
+    /// The OS scheduler's time slice, seconds (0 = ideal processor sharing).
+    pub time_slice_s: f64,
     /// Keep-alive: seconds an idle connection stays open (`None` = connections close after
     /// every response).
     pub keepalive_timeout_s: Option<f64>,
@@ -232,7 +234,7 @@ impl Core {
     pub fn new(cores: u32, settings: CoreSettings, recorder: Recorder) -> Self {
         Self {
             now_s: 0.0,
-            cpu: Cpu::new(cores, 16),
+            cpu: Cpu::with_slice(cores, 16, settings.time_slice_s),
             processes: Vec::new(),
             threads: Vec::new(),
             requests: Vec::new(),

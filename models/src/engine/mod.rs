@@ -193,6 +193,7 @@ impl ServerSim {
             memory_mb: scenario.machine.memory_mb,
             swap_mb: scenario.machine.swap_mb,
             swap_slowdown: scenario.machine.swap_slowdown,
+            time_slice_s: scenario.machine.time_slice_ms / 1000.0,
         };
         let mut core = Core::new(scenario.machine.cores, settings, recorder);
         if let Some(b) = &scenario.backend {

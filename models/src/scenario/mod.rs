@@ -463,7 +463,16 @@ impl Validator<'_> {
         if memory_mb.is_none() && (m.swap_mb.is_some() || m.swap_slowdown.is_some()) {
             self.problem(p, "`swap_mb` and `swap_slowdown` need `memory_mb` (the physical memory they extend)");
         }
-        MachineConfig { cores, memory_mb, swap_mb, swap_slowdown }
+        let time_slice_ms = match m.time_slice_ms {
+            Some(t) => self.number(
+                &p.key("time_slice_ms"),
+                t,
+                |t| (0.0..=1000.0).contains(&t),
+                "0 … 1000 ms (0 = ideal processor sharing)",
+            ),
+            None => MachineConfig::DEFAULT_TIME_SLICE_MS,
+        };
+        MachineConfig { cores, memory_mb, swap_mb, swap_slowdown, time_slice_ms }
     }
 
     fn load(&mut self, p: &FieldPath, l: RawLoad, run: &RunConfig) -> Option<LoadConfig> {

@@ -53,6 +53,7 @@ pub struct RawMachine {
     pub memory_mb: Option<f64>,
     pub swap_mb: Option<f64>,
     pub swap_slowdown: Option<f64>,
+    pub time_slice_ms: Option<f64>,
 }
 
 /// `[load]`

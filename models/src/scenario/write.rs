@@ -89,7 +89,7 @@ pub fn to_toml(s: &Scenario) -> String {
         r.replications,
         num(r.window_s)
     );
-    let _ = writeln!(o, "\n[machine]\ncores = {}", s.machine.cores);
+    let _ = writeln!(o, "\n[machine]\ncores = {}\ntime_slice_ms = {}", s.machine.cores, num(s.machine.time_slice_ms));
     if let Some(m) = s.machine.memory_mb {
         let _ = writeln!(
             o,

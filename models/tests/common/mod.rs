@@ -13,7 +13,7 @@ pub fn scenario(rate_rps: f64, cpu_s: Dist, io_s: Dist, cores: u32, servers: Vec
     Scenario {
         name: "test".into(),
         run: RunConfig { duration_s: 2000.0, warmup_s: 100.0, seed: 7, replications: 10, window_s: 1.0 },
-        machine: MachineConfig { cores, memory_mb: None, swap_mb: 0.0, swap_slowdown: 1.0 },
+        machine: MachineConfig { cores, memory_mb: None, swap_mb: 0.0, swap_slowdown: 1.0, time_slice_ms: 0.0 },
         load: LoadConfig::new(Arrival::Poisson, rate_rps),
         requests: vec![class("page", 1.0, cpu_s, io_s, false)],
         servers,
