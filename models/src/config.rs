@@ -273,6 +273,53 @@ pub enum Discipline {
     Lifo,
 }
 
+/// How a connection reaches a worker of a pool with several processes: a balancing policy that
+/// chooses among the workers' queues (see docs/model.md, "Who accepts the next connection").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Accept {
+    /// One listen queue; a worker takes the next connection only when it is free, the one idle
+    /// longest first (blocking `accept()` wakes its waiters in order; Apache's accept mutex,
+    /// gunicorn sync workers, mod_wsgi daemons).
+    #[default]
+    Shared,
+    /// One listen queue; a free worker takes the next connection, the one that went idle most
+    /// recently first (`epoll_wait` wakes the last sleeper first: "Why does one NGINX worker take
+    /// all the load?", Cloudflare, 2017), so load concentrates on a few processes.
+    MostRecent,
+    /// A queue per process: each connection goes to a process chosen at random, busy or not
+    /// (`SO_REUSEPORT` hashes connections to processes; gunicorn gthread's processes all accept
+    /// whenever the socket is readable and queue in their own thread pool).
+    Random,
+    /// A queue per process, each connection to the next process in turn (a load balancer's
+    /// default).
+    RoundRobin,
+}
+
+impl Accept {
+    /// Every policy, in the order the docs list them.
+    pub const ALL: [Accept; 4] = [Accept::Shared, Accept::MostRecent, Accept::Random, Accept::RoundRobin];
+
+    /// The name in scenario files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Accept::Shared => "shared",
+            Accept::MostRecent => "most-recent",
+            Accept::Random => "random",
+            Accept::RoundRobin => "round-robin",
+        }
+    }
+
+    /// The policy called `name` in scenario files.
+    pub fn parse(name: &str) -> Option<Accept> {
+        Self::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+
+    /// True if every process has a queue of its own (the connection is assigned on arrival).
+    pub fn per_process(self) -> bool {
+        matches!(self, Accept::Random | Accept::RoundRobin)
+    }
+}
+
 impl RequestClass {
     /// A dynamic request class of weight 1 with the given CPU and IO (seconds) and nothing else:
     /// no payload, no faults.
@@ -365,6 +412,8 @@ pub struct ServerConfig {
     pub max_requests: Option<u32>,
     /// Which waiting request a free worker takes.
     pub queue_discipline: Discipline,
+    /// How a connection reaches a worker (processes with a listen queue each, or one shared).
+    pub accept: Accept,
     /// CPU seconds a recycled process spends starting again (fork, and imports if not preloaded).
     pub spawn_s: f64,
     /// HTTP keep-alive: how long the server keeps an idle connection open waiting for the
@@ -450,6 +499,7 @@ impl ServerConfig {
             max_requests: None,
             spawn_s: 0.0,
             queue_discipline: Discipline::Fifo,
+            accept: Accept::Shared,
             keepalive_timeout_s: None,
             keepalive_requests: None,
             keepalive_kb: 0.0,

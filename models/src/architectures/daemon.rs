@@ -46,7 +46,7 @@ impl Architecture for Daemon {
     const KIND: ArchitectureKind = ArchitectureKind::Daemon;
     const ID: &'static str = "daemon";
     const SUMMARY: &'static str = "a front-end queueing into a pool of backend daemons (mod_wsgi daemon mode, FastCGI)";
-    const FIELDS: &'static [&'static str] = &["daemons", "threads", "frontend_processes", "frontend_mb"];
+    const FIELDS: &'static [&'static str] = &["daemons", "threads", "frontend_processes", "frontend_mb", "accept"];
     const REQUIRED: &'static [&'static str] = &["daemons"];
 
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {

@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 
 use super::Server;
 use super::output::{SlowReader, beyond_buffer_s};
-use crate::config::{Discipline, DynamicPool};
+use crate::config::{Accept, Discipline, DynamicPool};
 use crate::engine::{Core, Ctx, ReqId, Task, ThreadState};
 use crate::metrics::ProcessEvent;
 use crate::view::{MAX_DOTS, ProcessRole, ServerView};
@@ -65,6 +65,18 @@ pub struct WorkerPool {
     slow_reader: SlowReader,
     /// Apache-style idle-worker maintenance, for a dynamic pool.
     dynamic: Option<Dynamic>,
+    /// How a connection reaches a worker.
+    accept: Accept,
+    /// With a per-process policy: each pool process's own queue (same order as `processes`).
+    /// `queue` then holds only connections no process could take (every one down, recycling or
+    /// retired), which the next free worker takes.
+    own: Vec<VecDeque<ReqId>>,
+    /// Round robin: the pool process index to try next.
+    turn: usize,
+    /// Most recent: per pool process, when it last went back to waiting for a connection (a
+    /// larger number is more recent), and the counter those numbers come from.
+    went_to_wait: Vec<u64>,
+    wait_clock: u64,
 }
 
 /// A dynamic pool's state (see `DynamicPool`).
@@ -111,6 +123,11 @@ impl WorkerPool {
             discipline: Discipline::Fifo,
             slow_reader: SlowReader::new(Some(0.0)),
             dynamic: None,
+            accept: Accept::Shared,
+            own: Vec::new(),
+            turn: 0,
+            went_to_wait: Vec::new(),
+            wait_clock: 0,
         };
         for _ in 0..processes {
             pool.add_process(core, threads);
@@ -125,6 +142,122 @@ impl WorkerPool {
         self.processes.push((p, ts));
         self.served.push(0);
         self.recycling.push(false);
+        self.own.push(VecDeque::new());
+        self.went_to_wait.push(0);
+    }
+
+    /// How connections reach workers (`Accept::Shared` unless set).
+    pub fn with_accept(mut self, accept: Accept) -> Self {
+        self.accept = accept;
+        self
+    }
+
+    /// An idle worker for the shared queue, by the accept policy's wake-up order.
+    #[inline]
+    fn take_idle(&mut self, core: &Core) -> Option<u32> {
+        if self.accept == Accept::MostRecent { self.take_most_recent(core) } else { self.idle.pop_front() }
+    }
+
+    /// Pool index of `thread`'s process.
+    fn index_of(&self, core: &Core, thread: u32) -> Option<usize> {
+        let process = core.threads[thread as usize].process;
+        self.processes.iter().position(|(p, _)| *p == process)
+    }
+
+    /// Most recent: a process waits for connections (in `epoll_wait`) while it has an idle
+    /// worker; the kernel wakes the one that went back to waiting last. It accepts, and if it
+    /// still has an idle worker it goes straight back to waiting — on top again — so it keeps
+    /// taking connections until all its workers are busy. Its most recently idle worker serves.
+    fn take_most_recent(&mut self, core: &Core) -> Option<u32> {
+        let mut best: Option<(u64, usize)> = None;
+        for (k, &t) in self.idle.iter().enumerate() {
+            let stamp = self.index_of(core, t).map_or(0, |i| self.went_to_wait[i]);
+            if best.is_none_or(|(s, _)| stamp >= s) {
+                best = Some((stamp, k));
+            }
+        }
+        let (_, k) = best?;
+        let thread = self.idle.remove(k)?;
+        let process = core.threads[thread as usize].process;
+        if let Some(i) = self.index_of(core, thread)
+            && self.idle.iter().any(|&t| core.threads[t as usize].process == process)
+        {
+            self.wait_clock += 1;
+            self.went_to_wait[i] = self.wait_clock;
+        }
+        Some(thread)
+    }
+
+    /// `thread` joins the idle workers. Most recent: a process that had none idle goes back to
+    /// waiting for connections now, on top of the others.
+    #[inline]
+    fn push_idle(&mut self, core: &Core, thread: u32) {
+        if self.accept == Accept::MostRecent {
+            let process = core.threads[thread as usize].process;
+            if !self.idle.iter().any(|&t| core.threads[t as usize].process == process)
+                && let Some(i) = self.index_of(core, thread)
+            {
+                self.wait_clock += 1;
+                self.went_to_wait[i] = self.wait_clock;
+            }
+        }
+        self.idle.push_back(thread);
+    }
+
+    /// True if pool process `i` takes connections into its own queue now.
+    fn accepting(&self, core: &Core, i: usize) -> bool {
+        let (p, ts) = &self.processes[i];
+        let proc = &core.processes[*p as usize];
+        proc.alive && !proc.down && !self.recycling[i] && ts.iter().any(|&t| core.threads[t as usize].enabled)
+    }
+
+    /// The pool process a per-process policy hands the next connection to, if any accepts.
+    fn choose(&mut self, cx: &mut Ctx<'_>) -> Option<usize> {
+        let n = self.processes.len();
+        match self.accept {
+            Accept::Random => {
+                let open: Vec<usize> = (0..n).filter(|&i| self.accepting(cx.core, i)).collect();
+                (!open.is_empty()).then(|| open[cx.core.pick(open.len())])
+            }
+            Accept::RoundRobin => {
+                let i = (0..n).map(|k| (self.turn + k) % n).find(|&i| self.accepting(cx.core, i))?;
+                self.turn = (i + 1) % n;
+                Some(i)
+            }
+            Accept::Shared | Accept::MostRecent => None,
+        }
+    }
+
+    /// A per-process policy: `request` goes to the process it chooses — to an idle thread of it,
+    /// or into its queue (refused if that queue holds `backlog` already). False if no process
+    /// accepts now (the caller queues it in the shared queue).
+    fn arrive_own(&mut self, cx: &mut Ctx<'_>, request: ReqId) -> bool {
+        let Some(i) = self.choose(cx) else { return false };
+        let p = self.processes[i].0;
+        if let Some(k) = self.idle.iter().position(|&t| cx.core.threads[t as usize].process == p) {
+            let thread = self.idle.remove(k).expect("position is in range");
+            self.serve(cx, thread, request);
+        } else if self.backlog.is_none_or(|b| self.own[i].len() < b as usize) {
+            self.own[i].push_back(request);
+            cx.core.waiting_changed(1);
+        } else {
+            cx.core.reject(request);
+        }
+        true
+    }
+
+    /// Pool process `i` stops taking connections (recycling, retired): what waits in its own
+    /// queue goes back to the shared queue, where the next free worker takes it.
+    fn hand_back(&mut self, cx: &mut Ctx<'_>, i: usize) {
+        if self.own[i].is_empty() {
+            return;
+        }
+        let mine = std::mem::take(&mut self.own[i]);
+        self.queue.extend(mine);
+        while !self.queue.is_empty() {
+            let Some(thread) = self.take_idle(cx.core) else { break };
+            self.next(cx, thread);
+        }
     }
 
     /// Fail requests that waited longer than `timeout_s` for a worker (checked when a worker
@@ -160,6 +293,7 @@ impl WorkerPool {
             .with_queue_timeout(c.queue_timeout_s)
             .with_recycling(c.max_requests, c.recycle_cpu_s())
             .with_respawn_cpu(c.respawn_cpu_s())
+            .with_accept(c.accept)
     }
 
     /// A dynamic pool (`Some`): it was built with `start_processes` processes and grows to at
@@ -316,6 +450,11 @@ impl WorkerPool {
         if let Some(i) = self.processes.iter().position(|(p, _)| *p == process) {
             self.served[i] = 0;
             self.recycling[i] = false;
+            // The connections it had accepted (or that the kernel queued on its socket) die with it.
+            while let Some(r) = self.own[i].pop_front() {
+                cx.core.waiting_changed(-1);
+                cx.lose_to_crash(r);
+            }
         }
         if per_request {
             // A CGI process dies with its request; the slot takes the next one (a new process).
@@ -356,7 +495,7 @@ impl WorkerPool {
 
     /// Requests waiting for a worker.
     pub fn waiting(&self) -> usize {
-        self.queue.len()
+        self.queue.len() + self.own.iter().map(VecDeque::len).sum::<usize>()
     }
 
     /// A request arrives: an idle worker takes it, or it waits, or the backlog is full and it is
@@ -371,7 +510,8 @@ impl WorkerPool {
         if self.listener_down(cx.core) {
             // Connection refused: the only process (and its socket) is gone.
             cx.core.reject(request);
-        } else if let Some(thread) = self.idle.pop_front() {
+        } else if self.accept.per_process() && self.arrive_own(cx, request) {
+        } else if let Some(thread) = self.take_idle(cx.core) {
             self.serve(cx, thread, request);
         } else if self.backlog.is_none_or(|b| self.queue.len() < b as usize) {
             self.queue.push_back(request);
@@ -457,6 +597,7 @@ impl WorkerPool {
                 self.recycling[i] = true;
                 let threads = &self.processes[i].1;
                 self.idle.retain(|t| !threads.contains(t));
+                self.hand_back(cx, i);
             }
         }
         self.free(cx, thread);
@@ -523,10 +664,21 @@ impl WorkerPool {
 
     #[inline]
     fn next(&mut self, cx: &mut Ctx<'_>, thread: u32) {
+        // With a per-process policy a worker serves its own process's queue first.
+        let own = if self.accept.per_process() {
+            let process = cx.core.threads[thread as usize].process;
+            self.processes.iter().position(|(p, _)| *p == process)
+        } else {
+            None
+        };
         loop {
+            let queue = match own {
+                Some(i) if !self.own[i].is_empty() => &mut self.own[i],
+                _ => &mut self.queue,
+            };
             let popped = match self.discipline {
-                Discipline::Fifo => self.queue.pop_front(),
-                Discipline::Lifo => self.queue.pop_back(),
+                Discipline::Fifo => queue.pop_front(),
+                Discipline::Lifo => queue.pop_back(),
             };
             let Some(request) = popped else { break };
             cx.core.waiting_changed(-1);
@@ -543,7 +695,7 @@ impl WorkerPool {
             self.serve(cx, thread, request);
             return;
         }
-        self.idle.push_back(thread);
+        self.push_idle(cx.core, thread);
     }
 
     #[inline]
@@ -618,7 +770,7 @@ impl WorkerPool {
                     }
                     if cx.core.threads[t as usize].state == crate::engine::ThreadState::Idle && !self.idle.contains(&t)
                     {
-                        self.idle.push_back(t);
+                        self.push_idle(cx.core, t);
                     }
                 }
             }
@@ -626,7 +778,7 @@ impl WorkerPool {
                 let t = cx.core.add_thread(process, true);
                 self.processes[i].1.push(t);
                 if !down {
-                    self.idle.push_back(t);
+                    self.push_idle(cx.core, t);
                 }
                 enabled += 1;
             }
@@ -644,19 +796,23 @@ impl WorkerPool {
             if want == 0 && self.spawn == Spawn::Persistent && self.all_retired_and_idle(cx.core, process) {
                 cx.core.set_alive(process, false);
             }
+            if want == 0 {
+                self.hand_back(cx, i);
+            }
         }
         while !self.queue.is_empty() {
-            let Some(thread) = self.idle.pop_front() else { break };
+            let Some(thread) = self.take_idle(cx.core) else { break };
             self.next(cx, thread);
         }
     }
 
     /// Snapshot for pictures: the listen queue and one box per process.
     pub fn view(&self, core: &Core, role: ProcessRole) -> ServerView {
+        let all = || self.queue.iter().chain(self.own.iter().flatten());
         ServerView {
-            waiting: self.queue.iter().take(MAX_DOTS).map(|&r| core.request(r).class).collect(),
-            waiting_ids: self.queue.iter().take(MAX_DOTS).map(|r| r.stable_id()).collect(),
-            waiting_total: self.queue.len(),
+            waiting: all().take(MAX_DOTS).map(|&r| core.request(r).class).collect(),
+            waiting_ids: all().take(MAX_DOTS).map(|r| r.stable_id()).collect(),
+            waiting_total: self.waiting(),
             processes: self.processes.iter().map(|(p, _)| core.process_view(*p, role, usize::MAX)).collect(),
         }
     }

@@ -13,7 +13,7 @@ impl Architecture for Prefork {
     const KIND: ArchitectureKind = ArchitectureKind::Prefork;
     const ID: &'static str = "prefork";
     const SUMMARY: &'static str = "single-threaded processes sharing one listen queue (Apache prefork)";
-    const FIELDS: &'static [&'static str] = &["processes"];
+    const FIELDS: &'static [&'static str] = &["processes", "accept"];
     const REQUIRED: &'static [&'static str] = &["processes"];
 
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {

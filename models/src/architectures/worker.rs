@@ -14,7 +14,7 @@ impl Architecture for Worker {
     const KIND: ArchitectureKind = ArchitectureKind::Worker;
     const ID: &'static str = "worker";
     const SUMMARY: &'static str = "processes x threads sharing one listen queue (Apache worker MPM, gunicorn gthread)";
-    const FIELDS: &'static [&'static str] = &["processes", "threads"];
+    const FIELDS: &'static [&'static str] = &["processes", "threads", "accept"];
     const REQUIRED: &'static [&'static str] = &["processes", "threads"];
 
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {

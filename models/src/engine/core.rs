@@ -11,6 +11,9 @@ use super::load::Demand;
 use super::{Death, Event, Notice, Outcome, ReqId};
 use crate::metrics::{Level, Recorder};
 
+/// The random stream of balancing choices (see `sim::stream`; the load uses 1–4).
+pub const STREAM_BALANCE: u64 = 5;
+
 /// A request inside the simulated server: what it demands (drawn when it arrived, never changed;
 /// readable directly through `Deref`, e.g. `request.cpu_s`) and where it is in its life.
 #[derive(Debug, Clone)]
@@ -206,6 +209,9 @@ pub struct Core {
     idle_periods: u32,
     /// The shared database, if the scenario has one.
     pub(crate) backend: Option<super::backend::Backend>,
+    /// The stream for balancing choices (which process a connection goes to), its own so that
+    /// the choices never shift the arrivals or demands.
+    balance_rng: sim::SimRng,
 }
 
 /// A thread's work for one request, in order: read the request, CPU, IO, write the response.
@@ -248,7 +254,18 @@ impl Core {
             connections: HashMap::new(),
             idle_periods: 0,
             backend: None,
+            balance_rng: sim::stream(0, 0, STREAM_BALANCE),
         }
+    }
+
+    /// Draw balancing choices from `rng` (the run's own stream for them).
+    pub fn set_balance_stream(&mut self, rng: sim::SimRng) {
+        self.balance_rng = rng;
+    }
+
+    /// A uniformly random index in 0..n (n > 0), for a balancing policy.
+    pub fn pick(&mut self, n: usize) -> usize {
+        sim::dist::index_below(&mut self.balance_rng, n)
     }
 
     /// Give the server a shared database: every request's IO becomes a query there.

@@ -196,6 +196,7 @@ impl ServerSim {
             time_slice_s: scenario.machine.time_slice_ms / 1000.0,
         };
         let mut core = Core::new(scenario.machine.cores, settings, recorder);
+        core.set_balance_stream(sim::stream(scenario.run.seed, u64::from(replication), core::STREAM_BALANCE));
         if let Some(b) = &scenario.backend {
             core.set_backend(backend::Backend::new(b.workers, b.connections, config.db_pool));
         }

@@ -956,6 +956,22 @@ impl Validator<'_> {
                 Discipline::Fifo
             }
         };
+        if let Some(a) = s.accept.as_deref() {
+            match Accept::parse(a) {
+                Some(a) if a.per_process() && c.dynamic.is_some() => self.problem(
+                    &p.key("accept"),
+                    format!("\"{}\" gives every process its own queue; a dynamic pool forks and stops processes by the shared queue's idle workers (allowed with a dynamic pool: \"shared\", \"most-recent\")", a.as_str()),
+                ),
+                Some(a) => c.accept = a,
+                None => self.problem(
+                    &p.key("accept"),
+                    format!(
+                        "unknown accept policy \"{a}\"; allowed: {}",
+                        Accept::ALL.map(|a| format!("\"{}\"", a.as_str())).join(", ")
+                    ),
+                ),
+            }
+        }
         if s.max_requests.is_some() && matches!(info.kind, ArchitectureKind::EventLoop | ArchitectureKind::Cgi) {
             self.problem(
                 &p.key("max_requests"),

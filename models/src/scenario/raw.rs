@@ -144,6 +144,7 @@ pub struct RawServer {
     pub max_requests: Option<u32>,
     pub spawn_ms: Option<f64>,
     pub queue_discipline: Option<String>,
+    pub accept: Option<String>,
     pub keepalive_timeout_s: Option<f64>,
     pub keepalive_requests: Option<u32>,
     pub keepalive_kb: Option<f64>,
@@ -170,7 +171,7 @@ impl RawServer {
     pub fn overlay(&mut self, base: &RawServer) {
         overlay!(self, base; name, architecture, listen_backlog, gil, gil_switch_ms, process_mb, shared_mb,
             thread_mb, memory_kb, threads, processes, blocking_io, offload_threads, daemons, queue_timeout_s,
-            frontend_processes, frontend_mb, max_processes, startup_ms, respawn_ms, socket_buffer_kb, request_timeout_s, max_requests, spawn_ms, queue_discipline,
+            frontend_processes, frontend_mb, max_processes, startup_ms, respawn_ms, socket_buffer_kb, request_timeout_s, max_requests, spawn_ms, queue_discipline, accept,
             keepalive_timeout_s, keepalive_requests, keepalive_kb, header_timeout_s,
             app_mb, import_ms, preload, output_buffer_kb,
             start_processes, min_spare_workers, max_spare_workers, db_pool);
@@ -193,6 +194,7 @@ impl RawServer {
         add(self.frontend_mb.is_some(), "frontend_mb");
         add(self.max_processes.is_some(), "max_processes");
         add(self.startup_ms.is_some(), "startup_ms");
+        add(self.accept.is_some(), "accept");
         v
     }
 }

@@ -243,6 +243,9 @@ pub fn to_toml(s: &Scenario) -> String {
         if v.queue_discipline == Discipline::Lifo {
             o.push_str("queue_discipline = \"lifo\"\n");
         }
+        if v.accept != Accept::Shared {
+            let _ = writeln!(o, "accept = \"{}\"", v.accept.as_str());
+        }
         if let Some(n) = v.max_requests {
             let _ = writeln!(o, "max_requests = {n}\nspawn_ms = {}", file_number(v.spawn_s, 1e3));
         }
