@@ -645,7 +645,7 @@ fn write_table(out: &mut impl Write, sc: &Scenario, report: &Report) -> std::io:
         sc.name, sc.run.duration_s, sc.run.warmup_s, sc.machine.cores, report.seed, report.replications
     )?;
     let header = format!(
-        "{:<30} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8} {:>6} {:>7} {:>9} {:>9}",
+        "{:<30} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8} {:>6} {:>7} {:>9} {:>9} {:>9}",
         "server",
         "tput/s",
         "mean ms",
@@ -657,7 +657,8 @@ fn write_table(out: &mut impl Write, sc: &Scenario, report: &Report) -> std::io:
         "cpu%",
         "busy%",
         "mem MB",
-        "peak MB"
+        "peak MB",
+        "ps MB"
     );
     writeln!(out, "{header}")?;
     writeln!(out, "{}", "-".repeat(header.len()))?;
@@ -667,7 +668,7 @@ fn write_table(out: &mut impl Write, sc: &Scenario, report: &Report) -> std::io:
         let name = truncate(&s.name, 30);
         writeln!(
             out,
-            "{:<30} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>8} {:>8} {:>8} {:>6.1} {:>7.1} {:>9.1} {:>9.1}",
+            "{:<30} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>8} {:>8} {:>8} {:>6.1} {:>7.1} {:>9.1} {:>9.1} {:>9.1}",
             name,
             e(&|r| r.throughput_rps),
             e(&|r| r.latency.mean_ms()),
@@ -680,6 +681,13 @@ fn write_table(out: &mut impl Write, sc: &Scenario, report: &Report) -> std::io:
             100.0 * e(&|r| r.worker_utilization),
             e(&|r| r.memory_mean_mb),
             s.runs.iter().map(|r| r.memory_peak_mb).fold(0.0, f64::max),
+            e(&|r| r.rss_sum_mean_mb),
+        )?;
+    }
+    if report.servers.iter().any(|s| s.estimate(|r| r.rss_sum_mean_mb - r.memory_mean_mb).mean > 0.05) {
+        writeln!(
+            out,
+            "mem MB counts shared pages once (what the machine spends: size RAM with it); ps MB sums RSS over the processes, as ps and top do"
         )?;
     }
     writeln!(out)?;

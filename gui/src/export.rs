@@ -194,6 +194,7 @@ pub fn summary_json(rt: &Runtime) -> String {
                 "busy_workers": m.busy_workers,
                 "workers": m.workers,
                 "memory_mb": m.memory_mb,
+                "rss_sum_mb": m.rss_sum_mb,
             })
         })
         .collect();

@@ -400,6 +400,10 @@ fn process_box(
         p.rect_filled(Rect::from_min_size(bar.min, vec2(w, bar.height())), 1.0, color.gamma_multiply(0.7));
     }
     let mut header = if pr.alive && max_mem > 0.0 { format!("{:.0} MB", pr.memory_mb) } else { String::new() };
+    if !header.is_empty() && pr.rss_mb - pr.memory_mb >= 0.5 && b.width() >= 120.0 {
+        // Its own memory, then its RSS as `ps` shows it (with the shared pages).
+        header.push_str(&format!(" · ps {:.0}", pr.rss_mb));
+    }
     if pr.role == ProcessRole::EventLoop || pr.role == ProcessRole::FrontEnd {
         header = format!("{tag} · ready {} · parked {}", pr.ready, pr.parked);
     } else if !tag.is_empty() && !pr.alive {

@@ -30,8 +30,10 @@ pub struct Summary {
     pub workers: u32,
     /// Requests waiting now.
     pub waiting: f64,
-    /// Resident memory, MB (mean over the last window).
+    /// Resident memory, MB (mean over the last window): unique, shared pages counted once.
     pub memory_mb: f64,
+    /// Resident memory as `ps` sums it over the processes, MB (mean over the last window).
+    pub rss_sum_mb: f64,
 }
 
 /// The last `RECENT_WINDOWS` windows of server `i`.
@@ -58,6 +60,7 @@ pub fn summary(rt: &Runtime, i: usize) -> Summary {
         workers: core.worker_threads(),
         waiting: core.recorder.level(Level::Waiting),
         memory_mb: recent.last().map_or(0.0, |r| r.memory_mb),
+        rss_sum_mb: recent.last().map_or(0.0, |r| r.rss_sum_mb),
     }
 }
 
@@ -69,7 +72,7 @@ fn ms(v: f64) -> String {
 /// Draw the table.
 pub fn summary_table_ui(ui: &mut Ui, rt: &Runtime) {
     ui.label(RichText::new("Last 10 s of simulated time").weak());
-    egui::Grid::new("summary-table").striped(true).num_columns(10).spacing([18.0, 4.0]).show(ui, |ui| {
+    egui::Grid::new("summary-table").striped(true).num_columns(12).spacing([18.0, 4.0]).show(ui, |ui| {
         for h in [
             "server",
             "throughput",
@@ -82,6 +85,7 @@ pub fn summary_table_ui(ui: &mut Ui, rt: &Runtime) {
             "CPU",
             "busy workers",
             "memory",
+            "ps RSS sum",
         ] {
             ui.strong(h);
         }
@@ -110,7 +114,10 @@ pub fn summary_table_ui(ui: &mut Ui, rt: &Runtime) {
             ui.label(format!("{:.1} /s", m.failed_rps));
             ui.label(format!("{:.0} %", 100.0 * m.cpu));
             ui.label(format!("{:.1} of {}", m.busy_workers, m.workers));
-            ui.label(format!("{:.0} MB", m.memory_mb));
+            ui.label(format!("{:.0} MB", m.memory_mb))
+                .on_hover_text("Unique memory: shared pages counted once. What the machine spends; size RAM with this.");
+            ui.label(format!("{:.0} MB", m.rss_sum_mb))
+                .on_hover_text("RSS summed over the processes as ps and top show it: shared pages counted in every process.");
             ui.end_row();
         }
     });

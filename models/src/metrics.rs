@@ -103,9 +103,16 @@ pub enum Level {
     /// Requests inside from clients that never read their responses (`reads = false`): they
     /// never leave, by design, so they are not a sign of a growing queue.
     NeverRead = 14,
+    /// Resident memory as `ps` sums it over the server's processes, MB: `MemoryMb` plus the
+    /// shared pages (`shared_mb`) counted again in every running process but the first. Every
+    /// change to `MemoryMb` changes it too; the engine adds the shared copies.
+    RssSumMb = 15,
+    /// Resident memory of the largest running process as `ps` shows it, MB:
+    /// `LargestProcessMb` plus the shared pages it maps.
+    LargestProcessRssMb = 16,
 }
 
-const LEVELS: usize = 15;
+const LEVELS: usize = 17;
 
 /// One plotted quantity of the time series: the window's live plots, exported charts and the
 /// lessons' `watch` read this one list.
@@ -169,8 +176,11 @@ pub struct SeriesRow {
     pub busy_workers: f64,
     /// Time-averaged CPU utilisation (fraction of all cores).
     pub cpu_utilization: f64,
-    /// Time-averaged resident memory, MB.
+    /// Time-averaged resident memory, MB: what the machine spends, shared pages counted once.
     pub memory_mb: f64,
+    /// Time-averaged resident memory as `ps` sums it over the server's processes, MB (shared
+    /// pages counted in every process).
+    pub rss_sum_mb: f64,
     /// Fraction of the window the machine spent swapping.
     pub swapping: f64,
     /// Time-averaged open client connections (busy and idle).
@@ -249,6 +259,7 @@ pub struct Recorder {
     levels: [TimeWeighted; LEVELS],
     area_at_warmup: [f64; LEVELS],
     peak_memory_mb: f64,
+    peak_rss_sum_mb: f64,
     series: Option<SeriesRecorder>,
     /// `Level::Connections` is tracked (keep-alive on).
     tracks_connections: bool,
@@ -283,10 +294,19 @@ pub struct RunResult {
     pub mean_in_system: f64,
     /// Time-averaged requests waiting for a worker.
     pub mean_waiting: f64,
-    /// Time-averaged resident memory, MB.
+    /// Time-averaged resident memory, MB: unique memory, what the machine really spends (shared
+    /// pages counted once). Size RAM with this.
     pub memory_mean_mb: f64,
-    /// Largest resident memory after warm-up, MB.
+    /// Largest resident memory after warm-up, MB (unique, as `memory_mean_mb`).
     pub memory_peak_mb: f64,
+    /// Time-averaged resident memory as `ps`/`top` sum it over the server's processes, MB: each
+    /// process's RSS includes the shared pages it maps, so the sum counts them once per process.
+    pub rss_sum_mean_mb: f64,
+    /// Largest `ps` sum after warm-up, MB.
+    pub rss_sum_peak_mb: f64,
+    /// Time-averaged RSS of the largest running process as `ps` shows it, MB (its own memory
+    /// plus the shared pages).
+    pub largest_process_rss_mean_mb: f64,
     /// Fraction of the time the machine was swapping.
     pub swapped_fraction: f64,
     /// Time-averaged open client connections (busy and idle).
@@ -347,6 +367,7 @@ impl Recorder {
             levels: std::array::from_fn(|_| TimeWeighted::new(0.0, 0.0)),
             area_at_warmup: [0.0; LEVELS],
             peak_memory_mb: 0.0,
+            peak_rss_sum_mb: 0.0,
             series: window_s.map(|w| SeriesRecorder {
                 windows: Windows::new(w),
                 counts: WindowCounts::default(),
@@ -442,6 +463,7 @@ impl Recorder {
             busy_workers: mean[Level::BusyWorkers as usize],
             cpu_utilization: mean[Level::BusyCores as usize] / cores,
             memory_mb: mean[Level::MemoryMb as usize],
+            rss_sum_mb: mean[Level::RssSumMb as usize],
             swapping: mean[Level::Swapping as usize],
             connections: mean[if tracks_connections { Level::Connections } else { Level::InSystem } as usize],
             idle_connections: mean[Level::IdleConnections as usize],
@@ -483,15 +505,24 @@ impl Recorder {
             self.area_at_warmup[i] = l.area_until(now_s);
         }
         self.peak_memory_mb = self.levels[Level::MemoryMb as usize].value();
+        self.peak_rss_sum_mb = self.levels[Level::RssSumMb as usize].value();
     }
 
-    /// A level changes by `delta` at `now_s`.
+    /// A level changes by `delta` at `now_s` (a change of `MemoryMb` is one of `RssSumMb` too).
     #[inline]
     pub fn add_level(&mut self, now_s: f64, level: Level, delta: f64) {
         let l = &mut self.levels[level as usize];
         l.add(now_s, delta);
-        if level == Level::MemoryMb && now_s >= self.warmup_s {
-            self.peak_memory_mb = self.peak_memory_mb.max(l.value());
+        if level == Level::MemoryMb {
+            let value = l.value();
+            let rss = &mut self.levels[Level::RssSumMb as usize];
+            rss.add(now_s, delta);
+            if now_s >= self.warmup_s {
+                self.peak_memory_mb = self.peak_memory_mb.max(value);
+                self.peak_rss_sum_mb = self.peak_rss_sum_mb.max(rss.value());
+            }
+        } else if level == Level::RssSumMb && now_s >= self.warmup_s {
+            self.peak_rss_sum_mb = self.peak_rss_sum_mb.max(l.value());
         }
     }
 
@@ -672,6 +703,9 @@ impl Recorder {
             mean_waiting: mean(Level::Waiting),
             memory_mean_mb: mean(Level::MemoryMb),
             memory_peak_mb: self.peak_memory_mb,
+            rss_sum_mean_mb: mean(Level::RssSumMb),
+            rss_sum_peak_mb: self.peak_rss_sum_mb,
+            largest_process_rss_mean_mb: mean(Level::LargestProcessRssMb),
             swapped_fraction: mean(Level::Swapping),
             mean_connections: mean(if self.tracks_connections { Level::Connections } else { Level::InSystem }),
             mean_idle_connections: mean(Level::IdleConnections),

@@ -414,6 +414,9 @@ struct JsonMemory {
     peak: f64,
     largest_process_mean: f64,
     processes_alive_mean: f64,
+    rss_sum_mean: f64,
+    rss_sum_peak: f64,
+    largest_process_rss_mean: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -502,6 +505,9 @@ impl JsonReport {
                         peak: s.runs.iter().map(|r| r.memory_peak_mb).fold(0.0, f64::max),
                         largest_process_mean: m(&|r| r.largest_process_mean_mb).mean,
                         processes_alive_mean: m(&|r| r.mean_processes_alive).mean,
+                        rss_sum_mean: m(&|r| r.rss_sum_mean_mb).mean,
+                        rss_sum_peak: s.runs.iter().map(|r| r.rss_sum_peak_mb).fold(0.0, f64::max),
+                        largest_process_rss_mean: m(&|r| r.largest_process_rss_mean_mb).mean,
                     },
                     crashes: c.crashes,
                     kills: c.kills,
@@ -547,12 +553,12 @@ pub fn series_csv_of<'a>(servers: impl IntoIterator<Item = (&'a str, &'a str, &'
         "server,architecture,start_s,width_s,arrived_rps,completed_rps,rejected_rps,timed_out_rps,failed_rps,\
          latency_mean_ms,latency_p50_ms,latency_p99_ms,in_system,waiting,busy_workers,cpu_utilization,memory_mb,\
          swapping,connections,idle_connections,served_rps,retried_rps,largest_process_mb,processes_alive,\
-         db_busy,db_waiting,db_connections,crashes,kills,oom_kills,recycles,spawns,reaps,lost_rps,wasted_cpu_s\n",
+         db_busy,db_waiting,db_connections,crashes,kills,oom_kills,recycles,spawns,reaps,lost_rps,wasted_cpu_s,rss_sum_mb\n",
     );
     for (name, architecture, rows) in servers {
         for r in rows {
             out.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
                 csv_field(name),
                 architecture,
                 r.start_s,
@@ -587,7 +593,8 @@ pub fn series_csv_of<'a>(servers: impl IntoIterator<Item = (&'a str, &'a str, &'
                 r.spawns,
                 r.reaps,
                 r.lost_rps,
-                r.wasted_cpu_s
+                r.wasted_cpu_s,
+                r.rss_sum_mb
             ));
         }
     }

@@ -41,8 +41,10 @@ pub struct ProcessView {
     pub alive: bool,
     /// Being retired after a live resize (finishes its work, takes no more).
     pub retiring: bool,
-    /// Resident memory while alive, MB.
+    /// Its own resident memory while alive, MB (unique: what it adds to the machine's use).
     pub memory_mb: f64,
+    /// Its RSS as `ps` shows it while alive, MB: its own memory plus the shared pages it maps.
+    pub rss_mb: f64,
     /// Has an interpreter lock.
     pub gil: bool,
     /// Index into `threads` of the GIL holder.

@@ -377,15 +377,23 @@ impl Core {
     fn process_grew(&mut self, process: u32) {
         let mb = self.processes[process as usize].memory_mb;
         if mb > self.recorder.level(Level::LargestProcessMb) {
-            self.recorder.set_level(self.now_s, Level::LargestProcessMb, mb);
+            self.set_largest(mb);
         }
+    }
+
+    /// The largest running process holds `mb` of its own memory (0: none runs); as `ps` shows
+    /// it, it also holds the shared pages.
+    fn set_largest(&mut self, mb: f64) {
+        let rss = if self.alive_processes > 0 { mb + self.settings.shared_mb } else { 0.0 };
+        self.recorder.set_level(self.now_s, Level::LargestProcessMb, mb);
+        self.recorder.set_level(self.now_s, Level::LargestProcessRssMb, rss);
     }
 
     /// A process shrank or exited: find the largest alive process again (rare: exits, retired
     /// threads).
     fn process_shrank(&mut self) {
         let largest = self.processes.iter().filter(|p| p.alive).map(|p| p.memory_mb).fold(0.0, f64::max);
-        self.recorder.set_level(self.now_s, Level::LargestProcessMb, largest);
+        self.set_largest(largest);
     }
 
     /// Add a retired thread back to the pool, or retire one (live resizing): its memory and its
@@ -453,6 +461,7 @@ impl Core {
             alive: p.alive,
             retiring: p.alive && p.threads.iter().all(|&t| !self.threads[t as usize].enabled),
             memory_mb: p.memory_mb,
+            rss_mb: p.memory_mb + self.settings.shared_mb,
             gil: p.gil.is_some(),
             gil_holder,
             threads,
@@ -500,8 +509,18 @@ impl Core {
             }
         }
         self.recorder.add_level(self.now_s, Level::MemoryMb, delta);
+        // `ps` counts the shared pages again in every running process but the first.
+        let copies = if alive { self.alive_processes > 1 } else { self.alive_processes > 0 };
+        if copies && self.settings.shared_mb != 0.0 {
+            let sign = if alive { 1.0 } else { -1.0 };
+            self.recorder.add_level(self.now_s, Level::RssSumMb, sign * self.settings.shared_mb);
+        }
         self.recorder.set_level(self.now_s, Level::ProcessesAlive, f64::from(self.alive_processes));
-        if alive {
+        if alive && self.alive_processes == 1 {
+            // The first process: the largest one now, with the shared pages it maps.
+            let largest = self.recorder.level(Level::LargestProcessMb).max(self.processes[process as usize].memory_mb);
+            self.set_largest(largest);
+        } else if alive {
             self.process_grew(process);
         } else {
             self.process_shrank();
