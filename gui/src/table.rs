@@ -114,10 +114,12 @@ pub fn summary_table_ui(ui: &mut Ui, rt: &Runtime) {
             ui.label(format!("{:.1} /s", m.failed_rps));
             ui.label(format!("{:.0} %", 100.0 * m.cpu));
             ui.label(format!("{:.1} of {}", m.busy_workers, m.workers));
-            ui.label(format!("{:.0} MB", m.memory_mb))
-                .on_hover_text("Unique memory: shared pages counted once. What the machine spends; size RAM with this.");
-            ui.label(format!("{:.0} MB", m.rss_sum_mb))
-                .on_hover_text("RSS summed over the processes as ps and top show it: shared pages counted in every process.");
+            ui.label(format!("{:.0} MB", m.memory_mb)).on_hover_text(
+                "Unique memory: shared pages counted once. What the machine spends; size RAM with this.",
+            );
+            ui.label(format!("{:.0} MB", m.rss_sum_mb)).on_hover_text(
+                "RSS summed over the processes as ps and top show it: shared pages counted in every process.",
+            );
             ui.end_row();
         }
     });

@@ -250,6 +250,10 @@ pub struct RequestClass {
     pub leak_kb: f64,
     /// Extra memory a request allocates while it runs, MB.
     pub memory_hog_mb: f64,
+    /// Blocking calls (database queries, remote calls) its IO is made of, ≥ 1: each waits
+    /// `io_s / io_calls` and is preceded by `cpu_s / io_calls` of CPU, so a thread under a GIL
+    /// must take the lock again each time a call returns.
+    pub io_calls: u32,
 }
 
 /// How a hanging request hangs.
@@ -337,6 +341,7 @@ impl RequestClass {
             hang: Hang::Cpu,
             leak_kb: 0.0,
             memory_hog_mb: 0.0,
+            io_calls: 1,
         }
     }
 }
@@ -379,6 +384,9 @@ pub struct ServerConfig {
     pub gil: bool,
     /// GIL switch interval in seconds (CPython: 0.005).
     pub gil_switch_s: f64,
+    /// CPU seconds a hand-off of the GIL to a waiting thread costs the thread that takes it
+    /// (it was asleep: the OS must wake it and switch to it).
+    pub gil_switch_cost_s: f64,
     /// Resident memory of one process (interpreter + imported app) in MB.
     pub process_mb: f64,
     /// Memory shared copy-on-write between the server's processes, counted once, in MB.
@@ -471,6 +479,12 @@ impl DynamicPool {
 }
 
 impl ServerConfig {
+    /// The default cost of a GIL hand-off to a waiting thread, ms: the mean gap between two
+    /// CPU-bound CPython 3.11 threads taking turns, measured on the project's 2-core machines
+    /// with `scripts/validate/gil-switch.py` (eight 5–10 s runs: means 51–81 µs, median of
+    /// them 61 µs; docs/model.md, "The GIL").
+    pub const DEFAULT_GIL_SWITCH_COST_MS: f64 = 0.06;
+
     /// A server with every field at its default: one process, one thread, no GIL, no memory,
     /// unlimited backlog.
     pub fn new(name: impl Into<String>, architecture: ArchitectureKind) -> Self {
@@ -483,6 +497,7 @@ impl ServerConfig {
             listen_backlog: None,
             gil: false,
             gil_switch_s: 0.005,
+            gil_switch_cost_s: Self::DEFAULT_GIL_SWITCH_COST_MS / 1e3,
             process_mb: 0.0,
             shared_mb: 0.0,
             thread_mb: 0.0,

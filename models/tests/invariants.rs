@@ -10,10 +10,15 @@ use models::config::ArchitectureKind;
 use models::runner::{JsonReport, run};
 use sim::Dist;
 
-/// A mixed workload (static and dynamic, CPU and IO) that every architecture can serve.
+/// A mixed workload (static and dynamic, CPU and IO, pages that make three blocking calls)
+/// that every architecture can serve.
 fn mixed(sc: &mut models::config::Scenario) {
+    let page = models::config::RequestClass {
+        io_calls: 3,
+        ..class("page", 0.7, Dist::exp(0.004).unwrap(), Dist::exp(0.03).unwrap(), false)
+    };
     sc.requests = vec![
-        class("page", 0.7, Dist::exp(0.004).unwrap(), Dist::exp(0.03).unwrap(), false),
+        page,
         class("api", 0.2, Dist::lognormal(0.002, 1.5).unwrap(), Dist::constant(0.01).unwrap(), false),
         class("static", 0.1, Dist::constant(0.0005).unwrap(), Dist::constant(0.0).unwrap(), true),
     ];

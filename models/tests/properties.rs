@@ -36,6 +36,8 @@ struct Params {
     keepalive: Option<(f64, u32, bool)>,
     /// Client retries: (how many, backoff s).
     retries: Option<(u32, f64)>,
+    /// Blocking calls each request's IO is made of.
+    io_calls: u32,
 }
 
 fn params() -> impl Strategy<Value = Params> {
@@ -48,6 +50,7 @@ fn params() -> impl Strategy<Value = Params> {
             any::<u64>(),
             proptest::option::of((0.05f64..3.0, 1u32..6, any::<bool>())),
             proptest::option::of((1u32..4, 0.0f64..0.3)),
+            1u32..4,
         ),
     )
         .prop_map(
@@ -55,7 +58,7 @@ fn params() -> impl Strategy<Value = Params> {
                 (architecture, pool, threads, cores, rate_rps),
                 (cpu_ms, io_ms, lognormal, gil),
                 (backlog, timeout_s, crash_fraction),
-                (slow_clients, seed, keepalive, retries),
+                (slow_clients, seed, keepalive, retries, io_calls),
             )| Params {
                 architecture,
                 pool,
@@ -73,6 +76,7 @@ fn params() -> impl Strategy<Value = Params> {
                 seed,
                 keepalive,
                 retries,
+                io_calls,
             },
         )
 }
@@ -109,6 +113,7 @@ fn build(p: &Params) -> Scenario {
     let io = if p.io_ms > 0.0 { Dist::exp(p.io_ms / 1e3).unwrap() } else { Dist::Const(0.0) };
     let mut sc = scenario(p.rate_rps, cpu, io, p.cores, vec![s]);
     sc.requests[0].crash_fraction = p.crash_fraction;
+    sc.requests[0].io_calls = p.io_calls;
     sc.requests[0].response_kb = 40.0;
     sc.load.timeout_s = p.timeout_s;
     if p.slow_clients {
@@ -261,14 +266,15 @@ proptest! {
         // number-in-system curve is the time every request spent inside. Completed requests
         // contribute their whole latency, so L·T >= X·T·W; what is left is the time of requests
         // refused (zero), abandoned, lost or still inside at the end. Without time-outs and
-        // crashes only the last remain, each inside for at most T: L − X·W <= N(end).
+        // crashes only the failed ones (a query refused a database connection) and the last
+        // remain, each inside for at most T: L − X·W <= N(end) + failed.
         let t = sc.run.duration_s;
         let l = r.mean_in_system;
         let xw = r.throughput_rps * r.latency.mean_ms() / 1e3;
         prop_assert!(l >= xw - 1e-6 * (1.0 + l), "{}: L = {} < X·W = {}", what, l, xw);
         if p.timeout_s.is_none() && p.crash_fraction == 0.0 {
-            let bound = r.in_system_at_end as f64 + 1e-6 * (1.0 + l);
-            prop_assert!(l - xw <= bound, "{}: L − X·W = {} > N(end) = {} (T = {t})", what, l - xw, bound);
+            let bound = (r.in_system_at_end + r.counts.failed) as f64 + 1e-6 * (1.0 + l);
+            prop_assert!(l - xw <= bound, "{}: L − X·W = {} > N(end) + failed = {} (T = {t})", what, l - xw, bound);
         }
 
         // Determinism: the same scenario and seed give the same numbers.

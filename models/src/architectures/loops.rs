@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 
 use super::Server;
 use super::output::{SlowReader, buffered_kb};
-use crate::engine::{Core, Ctx, ReqId};
+use crate::engine::{Core, Ctx, ReqId, Request, Task};
 use crate::view::{MAX_DOTS, ProcessRole, ServerView};
 
 /// New requests a loop's first iteration may take (Twisted's `Port.numberAccepts` starts at 100).
@@ -80,6 +80,10 @@ pub struct Loops {
     owner: Vec<u32>,
     /// For each request slot: what a parked request is waiting for.
     stage: Vec<Stage>,
+    /// For each request slot: its blocking calls still to make, the current one included
+    /// (non-blocking and offloaded IO: each call's result is a callback that runs the CPU before
+    /// the next call, on the loop).
+    calls_left: Vec<u32>,
     io: IoMode,
     backlog: Option<u32>,
     new_waiting: u32,
@@ -116,6 +120,7 @@ impl Loops {
             role: Vec::new(),
             owner: Vec::new(),
             stage: Vec::new(),
+            calls_left: Vec::new(),
             io,
             backlog,
             new_waiting: 0,
@@ -212,6 +217,7 @@ impl Loops {
         if self.owner.len() <= slot {
             self.owner.resize(slot + 1, 0);
             self.stage.resize(slot + 1, Stage::Work);
+            self.calls_left.resize(slot + 1, 1);
         }
         if !reads && held_by.is_some() {
             self.owner[slot] = l as u32;
@@ -249,6 +255,18 @@ impl Loops {
             if self.loops[l].batch == 0 {
                 // A new iteration: what is due runs first, then the requests ready now.
                 while let Some(r) = self.loops[l].due.pop_front() {
+                    let slot = r.index as usize;
+                    if self.calls_left[slot] > 1 {
+                        // The result of one of its calls: the callback runs the CPU before the
+                        // next call, here in the due phase.
+                        self.calls_left[slot] -= 1;
+                        let (cpu, _) = call_share(cx.core.request(r));
+                        let lp = &mut self.loops[l];
+                        lp.busy = true;
+                        let thread = lp.thread;
+                        cx.start(thread, r, cpu, 0.0);
+                        return;
+                    }
                     self.respond(cx, l, r);
                 }
                 let lp = &mut self.loops[l];
@@ -275,11 +293,18 @@ impl Loops {
                 continue;
             }
             let req = cx.core.request(r);
-            let io = if self.io == IoMode::Blocking { req.io_s } else { 0.0 };
-            let cpu = req.cpu_s;
+            let calls = req.io_calls.max(1);
+            let (cpu, io) = call_share(req);
             lp.busy = true;
             let thread = lp.thread;
-            cx.start(thread, r, cpu, io);
+            if self.io == IoMode::Blocking {
+                // Every call blocks the loop's thread: the task makes them all.
+                self.calls_left[r.index as usize] = 1;
+                cx.start_task(thread, r, Task { cpu_s: cpu, io_s: io, calls, call_cpu_s: cpu, ..Task::default() });
+            } else {
+                self.calls_left[r.index as usize] = calls;
+                cx.start(thread, r, cpu, 0.0);
+            }
             return;
         }
         let lp = &mut self.loops[l];
@@ -299,7 +324,7 @@ impl Loops {
             self.loops[l].due.push_back(request);
             if let Some(next) = self.loops[l].offload_queue.pop_front() {
                 cx.core.waiting_changed(-1);
-                let io = cx.core.request(next).io_s;
+                let (_, io) = call_share(cx.core.request(next));
                 cx.start(thread, next, 0.0, io);
             } else {
                 self.loops[l].offload_idle.push_back(thread);
@@ -308,8 +333,12 @@ impl Loops {
             return;
         }
         self.loops[l].busy = false;
-        let io = cx.core.request(request).io_s;
+        let (_, io) = call_share(cx.core.request(request));
         match self.io {
+            _ if io <= 0.0 && self.calls_left[request.index as usize] > 1 => {
+                // A call that takes no time: its result is due at once.
+                self.loops[l].due.push_back(request);
+            }
             _ if io <= 0.0 => self.respond(cx, l, request),
             IoMode::Blocking => self.respond(cx, l, request),
             IoMode::NonBlocking => {
@@ -565,4 +594,10 @@ impl Server for Loops {
     fn processes(&self) -> Vec<u32> {
         self.process_ids()
     }
+}
+
+/// One call's share of `request`'s demands: (CPU before the call, the call's IO), seconds.
+fn call_share(request: &Request) -> (f64, f64) {
+    let calls = f64::from(request.io_calls.max(1));
+    (request.cpu_s / calls, request.io_s / calls)
 }

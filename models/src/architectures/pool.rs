@@ -701,7 +701,9 @@ impl WorkerPool {
     #[inline]
     fn serve(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
         let r = cx.core.request(request);
-        let (mut cpu, io, upload) = (r.cpu_s, r.io_s, r.upload_s);
+        let calls = r.io_calls.max(1);
+        let call_cpu_s = r.cpu_s / f64::from(calls);
+        let (mut cpu, io, upload) = (call_cpu_s, r.io_s / f64::from(calls), r.upload_s);
         if let Spawn::PerRequest { startup_s } = self.spawn {
             let process = cx.core.threads[thread as usize].process;
             cx.core.set_alive(process, true);
@@ -712,7 +714,7 @@ impl WorkerPool {
         {
             // A Slowloris client: the worker reads its trickled headers until the server's
             // header time-out, then drops the connection (`done` fails the request).
-            cx.start_task(thread, request, Task { pre_s: cut_s, cpu_s: 0.0, io_s: 0.0, post_s: 0.0 });
+            cx.start_task(thread, request, Task { pre_s: cut_s, ..Task::default() });
             return;
         }
         let (pre_s, mut post_s) =
@@ -724,7 +726,7 @@ impl WorkerPool {
             let (_, stuck) = self.slow_reader.write(process, cx.core.request(request).response_kb);
             post_s = if stuck { f64::INFINITY } else { 0.0 };
         }
-        cx.start_task(thread, request, Task { pre_s, cpu_s: cpu, io_s: io, post_s });
+        cx.start_task(thread, request, Task { pre_s, cpu_s: cpu, io_s: io, post_s, calls, call_cpu_s });
     }
 
     /// Change the backlog limit (requests already waiting stay).

@@ -114,6 +114,14 @@ pub struct Thread {
     started_s: f64,
     /// Its task continues a request it already worked on (its leak was counted then).
     continuation: bool,
+    /// Blocking calls of its task still to make, the current one included (1: the last).
+    calls_left: u32,
+    /// CPU seconds before each call after the first.
+    call_cpu_s: f64,
+    /// Counts its waits for the GIL, so that a stale switch-interval timer is recognised.
+    gil_wait: u32,
+    /// The GIL's switch count when its current switch interval began.
+    gil_seen: u32,
 }
 
 /// Per-process interpreter lock (CPython's GIL).
@@ -123,8 +131,18 @@ pub struct Gil {
     pub holder: Option<u32>,
     /// Threads waiting for it, first come first served.
     pub waiters: VecDeque<u32>,
-    acquisitions: u32,
-    timer_pending: bool,
+    /// Times it changed hands (CPython's `switch_number`): a waiter whose interval ends with
+    /// this unchanged forces a switch.
+    switches: u32,
+    /// A waiter asked the holder to drop it while the holder was off its core (preempted by the
+    /// OS): the holder drops it as soon as it runs again (CPython's `gil_drop_request`).
+    drop_request: bool,
+    /// The holder has been given the GIL but has not run since: it takes it (CPython's
+    /// `take_gil` returns) only once it gets a core.
+    pending_take: bool,
+    /// The old holder of a forced switch: it waits until the new holder has taken the GIL before
+    /// its own wait begins (CPython's `FORCE_SWITCHING`).
+    after_take: Option<u32>,
 }
 
 /// An operating-system process.
@@ -154,6 +172,8 @@ pub struct Process {
 pub struct CoreSettings {
     /// GIL switch interval, seconds.
     pub gil_switch_s: f64,
+    /// CPU a GIL hand-off to a waiting thread costs it, seconds.
+    pub gil_switch_cost_s: f64,
     /// Memory per thread, MB.
     pub thread_mb: f64,
     /// Shared copy-on-write memory, counted once while any process is alive, MB.
@@ -212,6 +232,8 @@ pub struct Core {
     /// The stream for balancing choices (which process a connection goes to), its own so that
     /// the choices never shift the arrivals or demands.
     balance_rng: sim::SimRng,
+    /// Processes whose GIL holder must take the GIL, or drop it, as soon as it gets a core.
+    gil_watch: Vec<u32>,
 }
 
 /// A thread's work for one request, in order: read the request, CPU, IO, write the response.
@@ -225,6 +247,12 @@ pub struct Task {
     pub io_s: f64,
     /// Network wait writing the response, seconds.
     pub post_s: f64,
+    /// Blocking calls the IO is made of (0 or 1: one). Each call waits `io_s`; before each call
+    /// after the first the thread runs `call_cpu_s` more of CPU, so under a GIL it must take the
+    /// lock again every time a call returns.
+    pub calls: u32,
+    /// CPU seconds before each call after the first.
+    pub call_cpu_s: f64,
 }
 
 /// What an architecture gets while it handles something: the core and the scheduler.
@@ -255,6 +283,7 @@ impl Core {
             idle_periods: 0,
             backend: None,
             balance_rng: sim::stream(0, 0, STREAM_BALANCE),
+            gil_watch: Vec::new(),
         }
     }
 
@@ -358,6 +387,10 @@ impl Core {
             epoch: 0,
             started_s: 0.0,
             continuation: false,
+            calls_left: 1,
+            call_cpu_s: 0.0,
+            gil_wait: 0,
+            gil_seen: 0,
         });
         let p = &mut self.processes[process as usize];
         p.threads.push(id);
@@ -825,6 +858,13 @@ impl Core {
         self.recorder.set_level(self.now_s, Level::BusyCores, busy);
     }
 
+    /// Check `process`'s GIL after the CPU changes (see `Ctx::rearm_cpu`).
+    fn watch_gil(&mut self, process: u32) {
+        if !self.gil_watch.contains(&process) {
+            self.gil_watch.push(process);
+        }
+    }
+
     fn rearm_cpu(&mut self, sched: &mut Scheduler<Event>) {
         if let Some(t) = self.cpu.rearm(self.now_s) {
             sched.schedule_at(t, Event::CpuDone);
@@ -844,7 +884,7 @@ impl Ctx<'_> {
     /// its process has one), then `io_s` seconds of blocking wait. When both are done the
     /// architecture's `on_task_done` is called with the thread, now idle again.
     pub fn start(&mut self, thread: u32, request: ReqId, cpu_s: f64, io_s: f64) {
-        self.start_task(thread, request, Task { pre_s: 0.0, cpu_s, io_s, post_s: 0.0 });
+        self.start_task(thread, request, Task { cpu_s, io_s, ..Task::default() });
     }
 
     /// Like `start`, with network waits: `pre_s` reading the request before the CPU and `post_s`
@@ -862,6 +902,8 @@ impl Ctx<'_> {
         th.io_s = task.io_s;
         th.pre_s = task.pre_s;
         th.post_s = task.post_s;
+        th.calls_left = task.calls.max(1);
+        th.call_cpu_s = task.call_cpu_s;
         if th.is_worker {
             self.core.recorder.add_level(self.core.now_s, Level::BusyWorkers, 1.0);
         }
@@ -894,6 +936,7 @@ impl Ctx<'_> {
         th.io_s = 0.0;
         th.pre_s = 0.0;
         th.post_s = post_s;
+        th.calls_left = 1;
         th.continuation = true;
         let (epoch, started_s, is_worker) = (th.epoch, th.started_s, th.is_worker);
         if is_worker {
@@ -932,17 +975,18 @@ impl Ctx<'_> {
                 }
                 if gil.holder.is_none() {
                     gil.holder = Some(t);
-                    gil.acquisitions = 1;
+                    gil.switches = 1;
                 } else {
                     let left = self.core.cpu.remove(now, t);
-                    let th = &mut self.core.threads[t as usize];
-                    th.cpu_left_s = left;
-                    th.state = ThreadState::GilWait;
+                    self.core.threads[t as usize].cpu_left_s = left;
                     gil.waiters.push_back(t);
                 }
             }
+            let waiters: Vec<u32> = gil.waiters.iter().copied().collect();
             self.core.processes[p].gil = Some(gil);
-            self.arm_gil_timer(process);
+            for t in waiters {
+                self.start_gil_interval(t);
+            }
         } else {
             let gil = self.core.processes[p].gil.take().expect("checked above");
             for t in gil.waiters {
@@ -952,7 +996,7 @@ impl Ctx<'_> {
                 self.core.cpu.add(now, t, work);
             }
         }
-        self.core.rearm_cpu(self.sched);
+        self.rearm_cpu();
     }
 
     /// `process` crashes now: every thread stops (off the CPU, out of the GIL queue, its IO
@@ -995,7 +1039,7 @@ impl Ctx<'_> {
         let threads = &self.core.processes[p].threads;
         self.core.notices.retain(|n| !matches!(n, Notice::TaskDone { thread, .. } if threads.contains(thread)));
         if let Some(g) = &mut self.core.processes[p].gil {
-            *g = Gil { acquisitions: g.acquisitions.wrapping_add(1), ..Gil::default() };
+            *g = Gil { switches: g.switches.wrapping_add(1), ..Gil::default() };
         }
         self.core.set_alive(process, false);
         let pr = &mut self.core.processes[p];
@@ -1004,7 +1048,7 @@ impl Ctx<'_> {
         if respawn {
             self.sched.schedule_in(self.core.settings.respawn_s, Event::Respawn { process });
         }
-        self.core.rearm_cpu(self.sched);
+        self.rearm_cpu();
         lost
     }
 
@@ -1075,7 +1119,7 @@ impl Ctx<'_> {
         if speed != self.core.cpu.speed() {
             self.core.cpu.set_speed(now, speed);
             self.core.recorder.set_level(now, Level::Swapping, if swapping { 1.0 } else { 0.0 });
-            self.core.rearm_cpu(self.sched);
+            self.rearm_cpu();
         }
     }
 
@@ -1155,69 +1199,137 @@ impl Ctx<'_> {
         if let Some(gil) = &mut self.core.processes[process].gil {
             if gil.holder.is_some() {
                 gil.waiters.push_back(thread);
-                self.core.threads[thread as usize].state = ThreadState::GilWait;
-                self.arm_gil_timer(process as u32);
+                self.start_gil_interval(thread);
                 return;
             }
             gil.holder = Some(thread);
-            gil.acquisitions = gil.acquisitions.wrapping_add(1);
+            gil.switches = gil.switches.wrapping_add(1);
+            gil.pending_take = true;
+            self.core.watch_gil(process as u32);
         }
         let th = &mut self.core.threads[thread as usize];
         th.state = ThreadState::Cpu;
         let work = th.cpu_left_s;
         self.core.cpu.add(now, thread, work);
-        self.core.rearm_cpu(self.sched);
+        self.rearm_cpu();
     }
 
-    /// A waiting thread asks for a hand-off after one switch interval without one.
-    fn arm_gil_timer(&mut self, process: u32) {
-        let switch_s = self.core.settings.gil_switch_s;
-        if let Some(gil) = &mut self.core.processes[process as usize].gil
-            && !gil.timer_pending
-            && !gil.waiters.is_empty()
-        {
-            gil.timer_pending = true;
-            let acquisition = gil.acquisitions;
-            self.sched.schedule_in(switch_s, Event::GilSwitch { process, acquisition });
-        }
+    /// `thread` (already in its process's GIL queue) waits for the GIL: like CPython's
+    /// `take_gil`, it waits on its own for one switch interval, remembering the switch count.
+    fn start_gil_interval(&mut self, thread: u32) {
+        let process = self.core.threads[thread as usize].process as usize;
+        let Some(gil) = &self.core.processes[process].gil else { return };
+        let switches = gil.switches;
+        let th = &mut self.core.threads[thread as usize];
+        th.state = ThreadState::GilWait;
+        th.gil_wait = th.gil_wait.wrapping_add(1);
+        th.gil_seen = switches;
+        let wait = th.gil_wait;
+        self.sched.schedule_in(self.core.settings.gil_switch_s, Event::GilTimeout { thread, wait });
     }
 
-    /// Give the GIL of `process` to the first waiter, if any.
+    /// Give the GIL of `process` to the first waiter, if any. The waiter was asleep: the OS
+    /// wakes it, a context switch, and that costs it `gil_switch_cost_s` of CPU before its own
+    /// work goes on.
     fn hand_gil_to_next(&mut self, process: u32) {
         let now = self.core.now_s;
+        let cost = self.core.settings.gil_switch_cost_s;
         let Some(gil) = &mut self.core.processes[process as usize].gil else { return };
+        // The holder gives the GIL up: a request to drop it is answered.
+        gil.drop_request = false;
         gil.holder = gil.waiters.pop_front();
         if let Some(next) = gil.holder {
-            gil.acquisitions = gil.acquisitions.wrapping_add(1);
+            gil.switches = gil.switches.wrapping_add(1);
+            gil.pending_take = true;
+            self.core.watch_gil(process);
             let th = &mut self.core.threads[next as usize];
             th.state = ThreadState::Cpu;
+            th.cpu_left_s += cost;
             let work = th.cpu_left_s;
             self.core.cpu.add(now, next, work);
-            self.arm_gil_timer(process);
         }
     }
 
-    /// The GIL switch timer of `process` fired.
-    pub(crate) fn gil_timer(&mut self, process: u32, acquisition: u32) {
-        let now = self.core.now_s;
+    /// The switch interval of `thread`'s wait number `wait` for the GIL ended. If the GIL has
+    /// not changed hands since the interval began, the waiter asks the holder to drop it: a
+    /// holder on a core drops it at once (it checks at every few bytecodes), one preempted by
+    /// the OS when it runs again. The holder joins the back of the queue with its remaining
+    /// work, and the first waiter takes the GIL. If it has changed hands, or the new holder has
+    /// not taken it yet, the waiter waits another full interval from now (CPython 3.2+).
+    pub(crate) fn gil_timeout(&mut self, thread: u32, wait: u32) {
+        let th = &self.core.threads[thread as usize];
+        if th.state != ThreadState::GilWait || th.gil_wait != wait {
+            return;
+        }
+        let (process, seen) = (th.process, th.gil_seen);
         let Some(gil) = &mut self.core.processes[process as usize].gil else { return };
-        gil.timer_pending = false;
-        if gil.waiters.is_empty() {
+        let holder = match gil.holder {
+            Some(h) if gil.switches == seen && !gil.pending_take => h,
+            _ => {
+                let switches = gil.switches;
+                self.core.threads[thread as usize].gil_seen = switches;
+                self.sched.schedule_in(self.core.settings.gil_switch_s, Event::GilTimeout { thread, wait });
+                return;
+            }
+        };
+        if !self.core.cpu.on_core(holder) {
+            // Preempted, it cannot see the request until it runs again (see `rearm_cpu`).
+            gil.drop_request = true;
+            self.core.watch_gil(process);
+            self.sched.schedule_in(self.core.settings.gil_switch_s, Event::GilTimeout { thread, wait });
             return;
         }
-        let Some(holder) = gil.holder else { return };
-        if gil.acquisitions != acquisition {
-            // A hand-off happened while this waiter waited: it waits another full interval.
-            self.arm_gil_timer(process);
-            return;
-        }
-        // Forced switch: the holder drops the GIL and queues behind the others.
-        gil.waiters.push_back(holder);
+        self.force_switch(process, holder);
+        self.rearm_cpu();
+    }
+
+    /// The holder of `process`'s GIL drops it on request: the first waiter is given it, and the
+    /// old holder queues behind the others; its own wait begins when the new holder takes it.
+    fn force_switch(&mut self, process: u32, holder: u32) {
+        let now = self.core.now_s;
         let left = self.core.cpu.remove(now, holder);
         let th = &mut self.core.threads[holder as usize];
         th.cpu_left_s = left;
         th.state = ThreadState::GilWait;
+        th.gil_wait = th.gil_wait.wrapping_add(1);
         self.hand_gil_to_next(process);
+        if let Some(gil) = &mut self.core.processes[process as usize].gil {
+            gil.waiters.push_back(holder);
+            gil.after_take = Some(holder);
+        }
+    }
+
+    /// After a change to the CPU: a GIL holder that has got its core takes the GIL (and the
+    /// old holder of a forced switch starts waiting), or drops it if asked to while it was
+    /// preempted; then the next CPU event is scheduled.
+    fn rearm_cpu(&mut self) {
+        let mut i = 0;
+        while i < self.core.gil_watch.len() {
+            let p = self.core.gil_watch[i] as usize;
+            let cpu = &self.core.cpu;
+            let Some(gil) = &mut self.core.processes[p].gil else {
+                self.core.gil_watch.swap_remove(i);
+                continue;
+            };
+            let running = gil.holder.is_some_and(|h| cpu.on_core(h));
+            if gil.pending_take && running {
+                gil.pending_take = false;
+                if let Some(old) = gil.after_take.take() {
+                    self.start_gil_interval(old);
+                }
+                continue;
+            }
+            if gil.drop_request && !gil.pending_take && running {
+                let holder = gil.holder.expect("running");
+                self.force_switch(p as u32, holder);
+                continue;
+            }
+            if gil.pending_take || gil.drop_request {
+                i += 1;
+            } else {
+                self.core.gil_watch.swap_remove(i);
+            }
+        }
         self.core.rearm_cpu(self.sched);
     }
 
@@ -1243,15 +1355,29 @@ impl Ctx<'_> {
                 }
                 self.begin_io(thread);
             }
-            self.core.rearm_cpu(self.sched);
+            self.rearm_cpu();
         }
         done.clear();
         self.core.done_buf = done;
     }
 
+    /// `thread`'s blocking call returned and its task makes another: first the CPU before it
+    /// (under the GIL, taken again).
+    fn next_call(&mut self, thread: u32) {
+        let th = &mut self.core.threads[thread as usize];
+        th.calls_left -= 1;
+        th.cpu_left_s = th.call_cpu_s;
+        self.begin_cpu(thread);
+    }
+
     #[inline]
     fn begin_io(&mut self, thread: u32) {
         let th = &mut self.core.threads[thread as usize];
+        if th.io_s <= 0.0 && th.calls_left > 1 {
+            // A call that takes no time still gives up the GIL and takes it again.
+            self.next_call(thread);
+            return;
+        }
         if th.io_s > 0.0 && self.core.backend.is_some() {
             th.state = ThreadState::Io;
             let (io, epoch, process, request) = (th.io_s, th.epoch, th.process, th.request);
@@ -1291,6 +1417,7 @@ impl Ctx<'_> {
                 th.pre_s = 0.0;
                 self.begin_cpu(thread);
             }
+            ThreadState::Io if th.calls_left > 1 => self.next_call(thread),
             ThreadState::Io if th.post_s > 0.0 => {
                 // Writing the part of the response that does not fit in the socket buffer.
                 th.state = ThreadState::Net;

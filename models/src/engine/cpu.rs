@@ -181,6 +181,15 @@ impl Cpu {
         }
     }
 
+    /// True if `thread` is running now: on a core with time slices; whenever it is on the CPU
+    /// under processor sharing (every runnable thread progresses).
+    pub fn on_core(&self, thread: u32) -> bool {
+        match &self.discipline {
+            Discipline::Sharing(_) => self.contains(thread),
+            Discipline::Sliced(s) => s.on_core.iter().any(|c| c.thread == thread),
+        }
+    }
+
     /// True if `thread` is on the CPU.
     pub fn contains(&self, thread: u32) -> bool {
         match &self.discipline {

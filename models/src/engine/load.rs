@@ -31,6 +31,7 @@ struct ClassSampler {
     hang: crate::config::Hang,
     leak_kb: f64,
     hog_mb: f64,
+    io_calls: u32,
 }
 
 /// One drawn request.
@@ -64,6 +65,8 @@ pub struct Demand {
     pub leak_kb: f64,
     /// Memory held while in progress beyond the server's per-request memory, MB.
     pub hog_mb: f64,
+    /// Blocking calls its IO is made of (≥ 1), each with its share of the CPU before it.
+    pub io_calls: u32,
 }
 
 /// A client link ready for sampling.
@@ -171,6 +174,7 @@ impl LoadGen {
                     hang: c.hang,
                     leak_kb: c.leak_kb,
                     hog_mb: c.memory_hog_mb,
+                    io_calls: c.io_calls,
                 }
             })
             .collect();
@@ -474,7 +478,7 @@ impl LoadGen {
         // Drawn only for classes that can crash, so scenarios without crashes keep their streams.
         let crashes = c.crash_fraction > 0.0 && unit(&mut self.demands_rng) < c.crash_fraction;
         let (request_kb, response_kb, is_static) = (c.request_kb, c.response_kb, c.is_static);
-        let (leak_kb, hog_mb) = (c.leak_kb, c.hog_mb);
+        let (leak_kb, hog_mb, io_calls) = (c.leak_kb, c.hog_mb, c.io_calls);
         // Drawn only for classes that can hang (streams of other scenarios are unchanged).
         let (mut cpu_s, mut io_s) = (cpu_s, io_s);
         if c.hang_fraction > 0.0 && unit(&mut self.demands_rng) < c.hang_fraction {
@@ -516,6 +520,7 @@ impl LoadGen {
             bandwidth_kbps,
             leak_kb,
             hog_mb,
+            io_calls,
         }
     }
 }

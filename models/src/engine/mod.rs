@@ -57,11 +57,11 @@ pub enum Event {
     /// The CPU's next completion (stale events are recognised by the CPU).
     CpuDone,
     /// A GIL waiter's switch interval elapsed.
-    GilSwitch {
-        /// The process whose GIL it is.
-        process: u32,
-        /// The holder's acquisition number when the timer was set.
-        acquisition: u32,
+    GilTimeout {
+        /// The waiting thread.
+        thread: u32,
+        /// Its wait number when the interval began (a later wait makes this one stale).
+        wait: u32,
     },
     /// A thread's blocking IO finished.
     IoDone {
@@ -180,6 +180,7 @@ impl ServerSim {
                 .with_connections(config.keepalive_timeout_s.is_some());
         let settings = CoreSettings {
             gil_switch_s: config.gil_switch_s,
+            gil_switch_cost_s: config.gil_switch_cost_s,
             thread_mb: config.thread_mb,
             shared_mb: config.shared_image_mb(),
             request_mb: config.memory_kb / 1024.0,
@@ -270,8 +271,8 @@ impl Model for ServerSim {
             Event::Think { user } => self.admit(sched, user),
             Event::Retry { user } => self.admit(sched, user),
             Event::CpuDone => Ctx { core: &mut self.core, sched }.cpu_event(),
-            Event::GilSwitch { process, acquisition } => {
-                Ctx { core: &mut self.core, sched }.gil_timer(process, acquisition);
+            Event::GilTimeout { thread, wait } => {
+                Ctx { core: &mut self.core, sched }.gil_timeout(thread, wait);
             }
             Event::IoDone { thread, epoch } => Ctx { core: &mut self.core, sched }.io_done(thread, epoch),
             Event::ParkDone { request } => {

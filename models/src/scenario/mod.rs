@@ -696,6 +696,7 @@ impl Validator<'_> {
                     },
                     leak_kb: self.non_negative(&rp.key("leak_kb"), r.leak_kb, 0.0),
                     memory_hog_mb: self.non_negative(&rp.key("memory_hog_mb"), r.memory_hog_mb, 0.0),
+                    io_calls: r.io_calls.map_or(1, |n| self.at_least_one(&rp.key("io_calls"), n)),
                 }
             })
             .collect()
@@ -791,6 +792,13 @@ impl Validator<'_> {
         c.gil_switch_s = match s.gil_switch_ms {
             Some(ms) => self.number(&p.key("gil_switch_ms"), ms, |x| x > 0.0, "milliseconds > 0") / 1e3,
             None => 0.005,
+        };
+        c.gil_switch_cost_s = match s.gil_switch_cost_ms {
+            Some(ms) => {
+                self.number(&p.key("gil_switch_cost_ms"), ms, |x| (0.0..=1.0).contains(&x), "milliseconds from 0 to 1")
+                    / 1e3
+            }
+            None => ServerConfig::DEFAULT_GIL_SWITCH_COST_MS / 1e3,
         };
         c.process_mb = self.non_negative(&p.key("process_mb"), s.process_mb, 0.0);
         c.shared_mb = self.non_negative(&p.key("shared_mb"), s.shared_mb, 0.0);

@@ -112,6 +112,7 @@ pub struct RawRequest {
     pub hang: Option<String>,
     pub leak_kb: Option<f64>,
     pub memory_hog_mb: Option<f64>,
+    pub io_calls: Option<u32>,
 }
 
 /// One `[[server]]` (or a preset's `[server]`).
@@ -124,6 +125,7 @@ pub struct RawServer {
     pub listen_backlog: Option<u32>,
     pub gil: Option<bool>,
     pub gil_switch_ms: Option<f64>,
+    pub gil_switch_cost_ms: Option<f64>,
     pub process_mb: Option<f64>,
     pub shared_mb: Option<f64>,
     pub thread_mb: Option<f64>,
@@ -169,7 +171,7 @@ macro_rules! overlay {
 impl RawServer {
     /// Fill every field this server leaves unset from `base` (a preset).
     pub fn overlay(&mut self, base: &RawServer) {
-        overlay!(self, base; name, architecture, listen_backlog, gil, gil_switch_ms, process_mb, shared_mb,
+        overlay!(self, base; name, architecture, listen_backlog, gil, gil_switch_ms, gil_switch_cost_ms, process_mb, shared_mb,
             thread_mb, memory_kb, threads, processes, blocking_io, offload_threads, daemons, queue_timeout_s,
             frontend_processes, frontend_mb, max_processes, startup_ms, respawn_ms, socket_buffer_kb, request_timeout_s, max_requests, spawn_ms, queue_discipline, accept,
             keepalive_timeout_s, keepalive_requests, keepalive_kb, header_timeout_s,

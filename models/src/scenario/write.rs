@@ -191,6 +191,9 @@ pub fn to_toml(s: &Scenario) -> String {
         if c.leak_kb > 0.0 {
             let _ = writeln!(o, "leak_kb = {}", num(c.leak_kb));
         }
+        if c.io_calls > 1 {
+            let _ = writeln!(o, "io_calls = {}", c.io_calls);
+        }
         if c.memory_hog_mb > 0.0 {
             let _ = writeln!(o, "memory_hog_mb = {}", num(c.memory_hog_mb));
         }
@@ -282,9 +285,10 @@ pub fn to_toml(s: &Scenario) -> String {
         }
         let _ = writeln!(
             o,
-            "gil = {}\ngil_switch_ms = {}\nprocess_mb = {}\nshared_mb = {}\nthread_mb = {}\nmemory_kb = {}\nrespawn_ms = {}\nsocket_buffer_kb = {}",
+            "gil = {}\ngil_switch_ms = {}\ngil_switch_cost_ms = {}\nprocess_mb = {}\nshared_mb = {}\nthread_mb = {}\nmemory_kb = {}\nrespawn_ms = {}\nsocket_buffer_kb = {}",
             v.gil,
             file_number(v.gil_switch_s, 1e3),
+            file_number(v.gil_switch_cost_s, 1e3),
             num(v.process_mb),
             num(v.shared_mb),
             num(v.thread_mb),

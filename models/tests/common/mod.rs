@@ -27,9 +27,11 @@ pub fn class(name: &str, weight: f64, cpu_s: Dist, io_s: Dist, is_static: bool) 
     RequestClass { weight, is_static, ..RequestClass::new(name, cpu_s, io_s) }
 }
 
-/// A server of `kind` with `f` applied to its defaults.
+/// A server of `kind` with `f` applied to its defaults, except that a GIL hand-off costs
+/// nothing (theory knows no context switches; tests of the cost set it themselves).
 pub fn server(kind: ArchitectureKind, f: impl FnOnce(&mut ServerConfig)) -> ServerConfig {
     let mut s = ServerConfig::new(kind.id(), kind);
+    s.gil_switch_cost_s = 0.0;
     f(&mut s);
     s
 }
