@@ -72,7 +72,7 @@ fn ms(v: f64) -> String {
 /// Draw the table.
 pub fn summary_table_ui(ui: &mut Ui, rt: &Runtime) {
     ui.label(RichText::new("Last 10 s of simulated time").weak());
-    egui::Grid::new("summary-table").striped(true).num_columns(12).spacing([18.0, 4.0]).show(ui, |ui| {
+    egui::Grid::new("summary-table").striped(true).num_columns(11).spacing([18.0, 4.0]).show(ui, |ui| {
         for h in [
             "server",
             "throughput",
@@ -85,7 +85,6 @@ pub fn summary_table_ui(ui: &mut Ui, rt: &Runtime) {
             "CPU",
             "busy workers",
             "memory",
-            "ps RSS sum",
         ] {
             ui.strong(h);
         }
@@ -114,11 +113,15 @@ pub fn summary_table_ui(ui: &mut Ui, rt: &Runtime) {
             ui.label(format!("{:.1} /s", m.failed_rps));
             ui.label(format!("{:.0} %", 100.0 * m.cpu));
             ui.label(format!("{:.1} of {}", m.busy_workers, m.workers));
-            ui.label(format!("{:.0} MB", m.memory_mb)).on_hover_text(
-                "Unique memory: shared pages counted once. What the machine spends; size RAM with this.",
-            );
-            ui.label(format!("{:.0} MB", m.rss_sum_mb)).on_hover_text(
-                "RSS summed over the processes as ps and top show it: shared pages counted in every process.",
+            // Unique memory, and the `ps` sum beside it only where the two differ (shared pages).
+            let memory = if m.rss_sum_mb - m.memory_mb >= 0.5 {
+                format!("{:.0} MB · ps {:.0}", m.memory_mb, m.rss_sum_mb)
+            } else {
+                format!("{:.0} MB", m.memory_mb)
+            };
+            ui.label(memory).on_hover_text(
+                "Unique memory: shared pages counted once, what the machine spends; size RAM with this. \
+                 ps: RSS summed over the processes as ps and top show it, shared pages counted in every process.",
             );
             ui.end_row();
         }
