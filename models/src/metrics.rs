@@ -181,6 +181,9 @@ pub struct SeriesRow {
     /// Time-averaged resident memory as `ps` sums it over the server's processes, MB (shared
     /// pages counted in every process).
     pub rss_sum_mb: f64,
+    /// Time-averaged RSS of the largest running process as `ps` shows it, MB (its own memory
+    /// plus the shared pages).
+    pub largest_process_rss_mb: f64,
     /// Fraction of the window the machine spent swapping.
     pub swapping: f64,
     /// Time-averaged open client connections (busy and idle).
@@ -464,6 +467,7 @@ impl Recorder {
             cpu_utilization: mean[Level::BusyCores as usize] / cores,
             memory_mb: mean[Level::MemoryMb as usize],
             rss_sum_mb: mean[Level::RssSumMb as usize],
+            largest_process_rss_mb: mean[Level::LargestProcessRssMb as usize],
             swapping: mean[Level::Swapping as usize],
             connections: mean[if tracks_connections { Level::Connections } else { Level::InSystem } as usize],
             idle_connections: mean[Level::IdleConnections as usize],

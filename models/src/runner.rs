@@ -553,12 +553,12 @@ pub fn series_csv_of<'a>(servers: impl IntoIterator<Item = (&'a str, &'a str, &'
         "server,architecture,start_s,width_s,arrived_rps,completed_rps,rejected_rps,timed_out_rps,failed_rps,\
          latency_mean_ms,latency_p50_ms,latency_p99_ms,in_system,waiting,busy_workers,cpu_utilization,memory_mb,\
          swapping,connections,idle_connections,served_rps,retried_rps,largest_process_mb,processes_alive,\
-         db_busy,db_waiting,db_connections,crashes,kills,oom_kills,recycles,spawns,reaps,lost_rps,wasted_cpu_s,rss_sum_mb\n",
+         db_busy,db_waiting,db_connections,crashes,kills,oom_kills,recycles,spawns,reaps,lost_rps,wasted_cpu_s,rss_sum_mb,largest_process_rss_mb\n",
     );
     for (name, architecture, rows) in servers {
         for r in rows {
             out.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
                 csv_field(name),
                 architecture,
                 r.start_s,
@@ -594,7 +594,8 @@ pub fn series_csv_of<'a>(servers: impl IntoIterator<Item = (&'a str, &'a str, &'
                 r.reaps,
                 r.lost_rps,
                 r.wasted_cpu_s,
-                r.rss_sum_mb
+                r.rss_sum_mb,
+                r.largest_process_rss_mb
             ));
         }
     }

@@ -77,8 +77,8 @@ fn cgi_processes_come_and_go_as_m_g_infinity() {
 
 #[test]
 fn series_and_json_carry_the_ps_sum() {
-    // The same 8 children as above: every window of the series shows ps = 320 MB, and --json
-    // carries the ps sum beside unique memory.
+    // The same 8 children as above: every window of the series shows ps = 320 MB and a 40 MB
+    // largest process, and --json carries the ps sum beside unique memory.
     let text = "[run]\nduration_s = 20.0\nwarmup_s = 2.0\nwindow_s = 2.0\n[machine]\ncores = 1\n[load]\narrival = \"poisson\"\nrate_rps = 5.0\n[[request]]\nio_ms = 10.0\n[[server]]\narchitecture = \"prefork\"\nprocesses = 8\nprocess_mb = 10.0\nshared_mb = 10.0\napp_mb = 20.0\n";
     let sc = parse(text, "memory-ps-series.toml").expect("valid");
     let report = models::runner::run(&sc, true);
@@ -86,10 +86,12 @@ fn series_and_json_carry_the_ps_sum() {
     let header: Vec<&str> = csv.lines().next().expect("header").split(',').collect();
     let col = header.iter().position(|h| *h == "rss_sum_mb").expect("rss_sum_mb column");
     let unique = header.iter().position(|h| *h == "memory_mb").expect("memory_mb column");
+    let largest = header.iter().position(|h| *h == "largest_process_rss_mb").expect("largest_process_rss_mb column");
     for line in csv.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
         close("series ps", f[col].parse().expect("number"), 320.0, 1e-6);
         close("series unique", f[unique].parse().expect("number"), 250.0, 1e-6);
+        close("series largest RSS", f[largest].parse().expect("number"), 40.0, 1e-6);
     }
     let json = serde_json::to_value(models::runner::JsonReport::from_report(&report)).expect("json");
     let mem = &json["servers"][0]["memory_mb"];
