@@ -28,6 +28,14 @@ fn json_output_parses_and_accounts_for_every_request() {
         for key in ["mean", "p50", "p90", "p95", "p99", "p999", "max"] {
             assert!(s["latency_ms"][key].is_f64(), "latency_ms.{key}");
         }
+        // Percentiles of one distribution are ordered, and nothing exceeds the maximum.
+        let l = |k: &str| s["latency_ms"][k].as_f64().unwrap();
+        let ordered = ["p50", "p90", "p95", "p99", "p999", "max"].map(l);
+        assert!(ordered.windows(2).all(|w| w[0] <= w[1]), "percentiles out of order: {ordered:?}");
+        assert!(l("mean") <= l("max"));
+        // ps counts shared pages once per process, unique memory once: never less.
+        let m = |k: &str| s["memory_mb"][k].as_f64().unwrap();
+        assert!(m("rss_sum_mean") >= m("mean") - 1e-9 && m("rss_sum_peak") >= m("peak") - 1e-9, "{}", s["memory_mb"]);
         assert!(s.get("ci95").is_none(), "no ci95 with one replication");
     }
 }
