@@ -70,6 +70,48 @@ fn measure_extremes() {
     measure_frames(h, "sliders at their tops");
 }
 
+/// The default scenario at 100× after ten hours of simulated time (run headless, outside the
+/// frames measured): add a server, which must replay those ten hours, and move the rate slider in
+/// the frames that follow, while it catches up.
+fn measure_add_server_late() {
+    use egui::accesskit::Role;
+    use egui_kittest::kittest::Queryable;
+    let mut app = ServersimApp::default();
+    app.rt.speed = SPEEDS.len() - 2;
+    app.rt.run.advance(10.0 * 3600.0, u64::MAX);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1600.0, 1000.0))
+        .build_ui_state(|ui, app: &mut ServersimApp| app.ui(ui), app);
+    h.run_steps(2);
+    h.state_mut().add_server();
+    // Frames until the new server has caught up, the rate slider moved every tenth frame.
+    let mut times = Vec::new();
+    let frame = Duration::from_secs_f64(1.0 / 60.0);
+    while h.state().rt.run.catch_up_fraction().is_some() && times.len() < 6000 {
+        let t0 = Instant::now();
+        if times.len() % 10 == 5 {
+            let rate = 40.0 + (times.len() / 10 % 40) as f64;
+            h.get_by_role_and_label(Role::Slider, "Arrival rate").set_value_accesskit(rate);
+        }
+        h.step();
+        times.push(t0.elapsed().as_secs_f64() * 1e3);
+        if let Some(rest) = frame.checked_sub(t0.elapsed()) {
+            std::thread::sleep(rest);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "{:<24} caught up in {} frames: frame time mean {:5.2} ms  p95 {:5.2} ms  max {:5.2} ms  (clock at {:.0} s)",
+        "add server after 10 h",
+        times.len(),
+        times.iter().sum::<f64>() / times.len().max(1) as f64,
+        times.get(times.len() * 95 / 100).copied().unwrap_or(0.0),
+        times.last().copied().unwrap_or(0.0),
+        h.state().rt.now_s()
+    );
+    measure_frames(h, "add server after 10 h");
+}
+
 fn measure_frames(mut h: Harness<'_, ServersimApp>, label: &str) {
     // Warm up for 3 s of wall time at 60 frames per second, then measure 600 frames.
     let frame = Duration::from_secs_f64(1.0 / 60.0);
@@ -100,8 +142,14 @@ fn measure_frames(mut h: Harness<'_, ServersimApp>, label: &str) {
 }
 
 fn main() {
+    // `frame_time late` runs only the late-added server's case.
+    if std::env::args().nth(1).as_deref() == Some("late") {
+        measure_add_server_late();
+        return;
+    }
     measure(3, "speed 1x");
     measure(SPEEDS.len() - 2, "speed 100x");
     measure(SPEEDS.len() - 1, "speed max");
     measure_extremes();
+    measure_add_server_late();
 }

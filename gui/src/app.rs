@@ -436,6 +436,10 @@ impl ServersimApp {
                 self.set_speed(speed);
             }
             ui.label(RichText::new(format!("t = {:.1} s", self.rt.now_s())).monospace().strong());
+            if let Some(f) = self.rt.run.catch_up_fraction() {
+                ui.label(RichText::new(format!("new server catching up: {:.0} %", 100.0 * f)).color(ui.visuals().warn_fg_color))
+                    .on_hover_text("A server added while the others ran replays the same traffic from time zero, in part of each frame.");
+            }
             ui.separator();
             let mut rate = self.rt.rate_rps;
             let max_rate = (self.rt.scenario.load.rate_rps * 10.0).max(100.0);

@@ -123,12 +123,14 @@ impl Runtime {
         SPEEDS[self.speed]
     }
 
-    /// Advance simulated time for this frame within `FRAME_BUDGET`.
+    /// Advance simulated time for this frame within `FRAME_BUDGET`. A server added late catches
+    /// up in the first half of every frame's budget while the others keep running in the rest.
     pub fn tick(&mut self, now: Instant) {
         let dt = self.last_frame.map_or(0.0, |t| now.duration_since(t).as_secs_f64()).min(0.25);
         self.last_frame = Some(now);
+        let start = Instant::now();
+        while start.elapsed() < FRAME_BUDGET / 2 && !self.run.catch_up(SLICE_EVENTS) {}
         if !self.playing {
-            let start = Instant::now();
             if self.stepping {
                 self.advance_within_budget(start);
             }
@@ -136,7 +138,8 @@ impl Runtime {
             return;
         }
         let speed = self.speed_factor();
-        let start = Instant::now();
+        // The clock may have been moved past the target (a test fast-forwarding the run).
+        self.target_s = self.target_s.max(self.run.now_s());
         if speed.is_finite() {
             // Never run more than a quarter of a second of simulated time ahead of the slowest
             // server: if the budget cannot keep up, the clock slows down instead of freezing.
@@ -152,15 +155,15 @@ impl Runtime {
         self.last_sim_time = start.elapsed();
     }
 
-    /// Advance by one second of simulated time (single step while paused), in the same
-    /// budgeted slices as playing: the frames that follow finish the step if one frame cannot.
+    /// Advance by one second of simulated time (single step while paused). The work is done by
+    /// the frames that follow, in the same budgeted slices as playing.
     pub fn step(&mut self) {
         self.target_s = self.run.now_s().floor() + 1.0;
         self.stepping = true;
-        self.advance_within_budget(Instant::now());
     }
 
-    /// Advance towards `target_s` until every server is there or the frame's budget is spent.
+    /// Advance towards `target_s` until every server is there or the frame's budget is spent;
+    /// budget left over goes to a server catching up.
     fn advance_within_budget(&mut self, start: Instant) {
         while !self.run.advance(self.target_s, SLICE_EVENTS) {
             if start.elapsed() >= FRAME_BUDGET {
@@ -168,6 +171,7 @@ impl Runtime {
             }
         }
         self.stepping = false;
+        while start.elapsed() < FRAME_BUDGET && !self.run.catch_up(SLICE_EVENTS) {}
     }
 
     /// Set the arrival rate of the running simulation.

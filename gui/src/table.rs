@@ -106,6 +106,15 @@ pub fn summary_table_ui(ui: &mut Ui, rt: &Runtime) {
                     ))
                     .color(ui.visuals().error_fg_color),
                 ),
+                None if s.is_catching_up() => ui
+                    .label(
+                        RichText::new(format!("catching up: {:.1} of {:.1} s", s.sim.now_s(), rt.now_s()))
+                            .color(ui.visuals().warn_fg_color),
+                    )
+                    .on_hover_text(
+                        "Added while the others ran: it replays the same traffic from time zero in \
+                         part of each frame, and its figures fill in when it reaches the others' clock.",
+                    ),
                 None => ui.label(format!("{:.0}", m.waiting)),
             };
             ui.label(format!("{:.1} /s", m.rejected_rps));

@@ -152,3 +152,39 @@ fn a_single_step_reaches_the_next_second_in_budgeted_slices() {
     assert_eq!(app.rt.now_s(), 1.0);
     assert!(!app.rt.playing, "stepping does not start playing");
 }
+
+/// A server added after twenty simulated minutes replays them in budgeted slices (half of each
+/// frame's budget) while the others keep running, and the window says it is catching up. Once
+/// it has caught up it has seen exactly the traffic the others saw (one seeded stream per
+/// purpose): a copy of the first server has the first server's time series, window by window.
+#[test]
+fn a_server_added_late_catches_up_while_the_others_keep_running() {
+    let mut app = ServersimApp::default();
+    app.rt.speed = SPEEDS.len() - 2;
+    app.rt.run.advance(1200.0, u64::MAX);
+    let copy = app.rt.scenario.servers[0].clone();
+    app.rt.add_server(copy);
+    let added = app.rt.run.servers.len() - 1;
+    let mut h = harness(app);
+    h.run_steps(1);
+    assert!(h.state().rt.run.catch_up_fraction().is_some(), "caught up 20 minutes in one frame's budget");
+    assert!(h.get_all_by_label_contains("catching up").count() > 0, "the window does not say it is catching up");
+    let start = h.state().rt.now_s();
+    let mut frames = 0;
+    let mut others_moved = false;
+    while h.state().rt.run.catch_up_fraction().is_some() {
+        h.step();
+        others_moved |= h.state().rt.run.catch_up_fraction().is_some() && h.state().rt.now_s() > start;
+        frames += 1;
+        assert!(frames < 20_000, "never caught up");
+    }
+    assert!(others_moved, "the other servers waited for the new one");
+    assert_eq!(h.query_all_by_label_contains("catching up").count(), 0);
+    let series = |i: usize| h.state().rt.run.servers[i].sim.model.core.recorder.series().to_vec();
+    let (first, copy) = (series(0), series(added));
+    let done: Vec<_> = first.iter().filter(|r| r.start_s + r.width_s <= 1200.0).collect();
+    assert!(done.len() >= 100, "windows: {}", done.len());
+    for (a, b) in done.iter().zip(&copy) {
+        assert_eq!(*a, b, "window at {} s differs", a.start_s);
+    }
+}

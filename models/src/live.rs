@@ -65,13 +65,16 @@ pub struct LiveServer {
     pub sim: Simulation<ServerSim>,
     pending: VecDeque<(f64, Change)>,
     diverged_at_s: Option<f64>,
+    /// Added after the others had started: it replays the traffic from zero in its own budgeted
+    /// slices while the others keep running, and joins them when it reaches their clock.
+    catching_up: bool,
 }
 
 impl LiveServer {
     fn new(scenario: &Scenario, config: ServerConfig) -> Self {
         let mut sc = scenario.clone();
         sc.servers = vec![config];
-        Self { sim: ServerSim::new(&sc, 0, 0, true), pending: VecDeque::new(), diverged_at_s: None }
+        Self { sim: ServerSim::new(&sc, 0, 0, true), pending: VecDeque::new(), diverged_at_s: None, catching_up: false }
     }
 
     /// When the server stopped because more than `limits::MAX_IN_SYSTEM` requests were inside
@@ -79,6 +82,12 @@ impl LiveServer {
     /// stopped server no longer advances; resetting the run starts it again.
     pub fn diverged_at_s(&self) -> Option<f64> {
         self.diverged_at_s
+    }
+
+    /// True while a server added late is still replaying the traffic so far (its clock is behind
+    /// the others'; see [`LiveRun::now_s`]).
+    pub fn is_catching_up(&self) -> bool {
+        self.catching_up
     }
 
     /// The server's configuration (as built; live changes are not reflected).
@@ -177,9 +186,11 @@ impl LiveRun {
         &self.scenario
     }
 
-    /// The simulated time every server has reached, seconds.
+    /// The simulated time every server in step has reached, seconds: the slowest of the servers
+    /// still running, leaving out one that is catching up (it would hold the others back for as
+    /// long as its replay takes).
     pub fn now_s(&self) -> f64 {
-        self.running().map(|s| s.sim.now_s()).fold(f64::INFINITY, f64::min).min(self.frontier_s())
+        self.in_step().map(|s| s.sim.now_s()).fold(f64::INFINITY, f64::min).min(self.frontier_s())
     }
 
     /// The servers still advancing (not stopped by a diverging queue).
@@ -187,18 +198,49 @@ impl LiveRun {
         self.servers.iter().filter(|s| s.diverged_at_s.is_none())
     }
 
+    /// The running servers that are not catching up.
+    fn in_step(&self) -> impl Iterator<Item = &LiveServer> {
+        self.running().filter(|s| !s.catching_up)
+    }
+
+    /// How far the servers catching up have got: the least fraction of [`Self::now_s`] any of
+    /// them has reached (`None` when none is catching up).
+    pub fn catch_up_fraction(&self) -> Option<f64> {
+        let now = self.now_s();
+        self.running()
+            .filter(|s| s.catching_up)
+            .map(|s| if now > 0.0 { (s.sim.now_s() / now).min(1.0) } else { 1.0 })
+            .reduce(f64::min)
+    }
+
     /// The furthest simulated time any server has reached, seconds (changes are stamped here).
     pub fn frontier_s(&self) -> f64 {
         self.servers.iter().map(|s| s.sim.now_s()).fold(0.0, f64::max)
     }
 
-    /// Advance every server towards `target_s`, at most `budget_per_server` events each. Returns
-    /// true when every server reached the target.
+    /// Advance every server in step towards `target_s`, at most `budget_per_server` events each,
+    /// and give each server catching up a slice of the same size towards them. Returns true when
+    /// every server in step reached the target.
     pub fn advance(&mut self, target_s: f64, budget_per_server: u64) -> bool {
-        for s in &mut self.servers {
+        for s in self.servers.iter_mut().filter(|s| !s.catching_up) {
             s.advance(target_s, budget_per_server, self.max_in_system);
         }
-        self.running().all(|s| s.sim.now_s() >= target_s)
+        self.catch_up(budget_per_server);
+        self.in_step().all(|s| s.sim.now_s() >= target_s)
+    }
+
+    /// Advance every server catching up by at most `budget_per_server` events towards the
+    /// servers in step; one that reaches them joins them. Returns true when none is catching up.
+    pub fn catch_up(&mut self, budget_per_server: u64) -> bool {
+        let now = self.now_s();
+        let max_in_system = self.max_in_system;
+        for s in self.servers.iter_mut().filter(|s| s.catching_up) {
+            s.advance(now, budget_per_server, max_in_system);
+            if s.sim.now_s() >= now || s.diverged_at_s.is_some() {
+                s.catching_up = false;
+            }
+        }
+        self.servers.iter().all(|s| !s.catching_up)
     }
 
     /// Apply `change` to every server (global changes) or to server `index`, at the current
@@ -224,10 +266,11 @@ impl LiveRun {
     }
 
     /// Add a server; it starts at time zero, replays the global changes so far, and catches up
-    /// over the next slices.
+    /// over the next slices ([`Self::catch_up`]) while the others keep running.
     pub fn add_server(&mut self, config: ServerConfig) {
         let mut s = LiveServer::new(&self.scenario, config);
         s.pending.extend(self.history.iter().cloned());
+        s.catching_up = self.frontier_s() > 0.0;
         self.servers.push(s);
     }
 

@@ -312,8 +312,11 @@ fn a_change_never_replays_a_lagging_server_in_one_go() {
     let n = live.servers.len() - 1;
     live.change(None, Change::Rate(90.0));
     assert_eq!(live.servers[n].sim.now_s(), 0.0, "the late server was advanced by the change");
-    // Budgeted slices bring it to the frontier, applying the change at 150 s on the way.
-    while !live.advance(200.0, 2_000) {}
+    // Budgeted slices bring it to the frontier, applying the change at 150 s on the way; it is
+    // catching up, so the others do not wait for it.
+    assert!(live.catch_up_fraction().is_some());
+    while !live.advance(200.0, 2_000) || !live.catch_up(2_000) {}
+    assert_eq!(live.catch_up_fraction(), None);
     let live_rows = live.servers[n].sim.model.finish(200.0).series;
     let mut batch = sc.clone();
     batch.load.schedule = vec![RateStep { at_s: 150.0, rate_rps: 90.0 }];
