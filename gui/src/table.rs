@@ -95,9 +95,12 @@ pub fn summary_table_ui(ui: &mut Ui, rt: &Runtime) {
                 crate::theme::swatch_ui(ui, server_color(i));
                 ui.label(RichText::new(&s.config().name).color(server_color(i)).strong());
             });
-            ui.label(format!("{:.1} /s", m.throughput_rps));
-            ui.label(ms(m.mean_ms));
-            ui.label(ms(m.p99_ms));
+            // A server catching up has no figures for the last 10 s of the others' clock yet.
+            let pending = s.is_catching_up();
+            let fig = |text: String| if pending { "…".to_string() } else { text };
+            ui.label(fig(format!("{:.1} /s", m.throughput_rps)));
+            ui.label(fig(ms(m.mean_ms)));
+            ui.label(fig(ms(m.p99_ms)));
             match s.diverged_at_s() {
                 Some(t) => ui.label(
                     RichText::new(format!(
@@ -108,7 +111,7 @@ pub fn summary_table_ui(ui: &mut Ui, rt: &Runtime) {
                 ),
                 None if s.is_catching_up() => ui
                     .label(
-                        RichText::new(format!("catching up: {:.1} of {:.1} s", s.sim.now_s(), rt.now_s()))
+                        RichText::new(format!("catching up: {:.0} of {:.0} s", s.sim.now_s(), rt.now_s()))
                             .color(ui.visuals().warn_fg_color),
                     )
                     .on_hover_text(
@@ -117,18 +120,18 @@ pub fn summary_table_ui(ui: &mut Ui, rt: &Runtime) {
                     ),
                 None => ui.label(format!("{:.0}", m.waiting)),
             };
-            ui.label(format!("{:.1} /s", m.rejected_rps));
-            ui.label(format!("{:.1} /s", m.timed_out_rps));
-            ui.label(format!("{:.1} /s", m.failed_rps));
-            ui.label(format!("{:.0} %", 100.0 * m.cpu));
-            ui.label(format!("{:.1} of {}", m.busy_workers, m.workers));
+            ui.label(fig(format!("{:.1} /s", m.rejected_rps)));
+            ui.label(fig(format!("{:.1} /s", m.timed_out_rps)));
+            ui.label(fig(format!("{:.1} /s", m.failed_rps)));
+            ui.label(fig(format!("{:.0} %", 100.0 * m.cpu)));
+            ui.label(fig(format!("{:.1} of {}", m.busy_workers, m.workers)));
             // Unique memory, and the `ps` sum beside it only where the two differ (shared pages).
             let memory = if m.rss_sum_mb - m.memory_mb >= 0.5 {
                 format!("{:.0} MB · ps {:.0}", m.memory_mb, m.rss_sum_mb)
             } else {
                 format!("{:.0} MB", m.memory_mb)
             };
-            ui.label(memory).on_hover_text(
+            ui.label(fig(memory)).on_hover_text(
                 "Unique memory: shared pages counted once, what the machine spends; size RAM with this. \
                  ps: RSS summed over the processes as ps and top show it, shared pages counted in every process.",
             );
