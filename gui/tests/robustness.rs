@@ -112,7 +112,13 @@ fn every_slider_at_either_extreme_keeps_the_simulation_running() {
             assert!(c.completed + c.rejected + c.timed_out + c.failed <= c.arrived);
         }
     }
-    // The rate slider's top is the largest rate the window offers: every server got it.
-    let rate = h.state().rt.rate_rps;
-    assert!(rate >= 100.0, "{rate}");
+    // The rate slider's top is the largest rate the window offers, ten times the scenario's
+    // (60 req/s in the default scenario), and every server still running got it.
+    let rt = &h.state().rt;
+    let top = (rt.scenario.load.rate_rps * 10.0).max(100.0);
+    assert_eq!(top, 600.0);
+    assert_eq!(rt.rate_rps, top);
+    for s in rt.run.servers.iter().filter(|s| s.diverged_at_s().is_none()) {
+        assert_eq!(s.sim.model.load.rate_rps(), top, "{} did not get the new rate", s.config().name);
+    }
 }
