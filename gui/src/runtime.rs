@@ -221,7 +221,9 @@ impl Runtime {
     pub fn current_scenario(&self) -> Scenario {
         let mut sc = self.scenario.clone();
         sc.load.rate_rps = self.rate_rps;
-        set_slow_share(&mut sc.load.clients, self.slow_clients);
+        models::engine::load::set_slow_share(&mut sc.load.clients, self.slow_clients);
+        // A scenario file needs weights > 0: drop the links nobody uses.
+        sc.load.clients.retain(|c| c.weight > 0.0);
         for (class, c) in sc.requests.iter_mut().zip(&self.classes) {
             if let Ok(d) = class.cpu_s.with_mean(c.cpu_ms / 1e3) {
                 class.cpu_s = d;
@@ -259,61 +261,4 @@ impl Runtime {
             self.run.remove_server(i);
         }
     }
-}
-
-/// Give the slowest link of `clients` the share `fraction`, keeping the others' proportions (adds
-/// a modem link to a scenario without a client mix) — the same rule the live control applies.
-fn set_slow_share(clients: &mut Vec<models::config::ClientClass>, fraction: f64) {
-    if clients.is_empty() {
-        if fraction <= 0.0 {
-            return;
-        }
-        clients.push(models::config::ClientClass {
-            name: "fast".into(),
-            weight: 1.0,
-            bandwidth_kbps: 1e9,
-            rtt_s: 0.0,
-            header_s: 0.0,
-            reads: true,
-        });
-        clients.push(models::config::ClientClass {
-            name: "modem".into(),
-            weight: 0.0,
-            bandwidth_kbps: 56.0,
-            rtt_s: 0.15,
-            header_s: 0.0,
-            reads: true,
-        });
-    }
-    // The slowest link of clients that read, or a modem link if none is slower (the same rule as
-    // the live control).
-    let slow = match models::engine::load::slow_link(clients.iter().map(|c| (c.bandwidth_kbps, c.reads))) {
-        Some(i) => i,
-        None => {
-            let bandwidth_kbps =
-                models::engine::load::added_slow_link_kbps(clients.iter().map(|c| (c.bandwidth_kbps, c.reads)));
-            clients.push(models::config::ClientClass {
-                name: "modem".into(),
-                weight: 0.0,
-                bandwidth_kbps,
-                rtt_s: 0.15,
-                header_s: 0.0,
-                reads: true,
-            });
-            clients.len() - 1
-        }
-    };
-    let others: f64 = clients.iter().enumerate().filter(|(i, _)| *i != slow).map(|(_, c)| c.weight).sum();
-    let n = (clients.len() - 1).max(1) as f64;
-    for (i, c) in clients.iter_mut().enumerate() {
-        c.weight = if i == slow {
-            fraction
-        } else if others > 0.0 {
-            c.weight / others * (1.0 - fraction)
-        } else {
-            (1.0 - fraction) / n
-        };
-    }
-    // A zero weight is not a valid scenario: drop links nobody uses.
-    clients.retain(|c| c.weight > 0.0);
 }

@@ -9,7 +9,7 @@ use sim::{Dist, Scheduler, SimRng, stream};
 
 use super::core::NO_CONNECTION;
 use super::{Event, Outcome};
-use crate::config::{Arrival, RateStep, Scenario};
+use crate::config::{Arrival, ClientClass, RateStep, Scenario};
 
 /// RNG stream purposes.
 const STREAM_ARRIVALS: u64 = 1;
@@ -69,20 +69,14 @@ pub struct Demand {
     pub io_calls: u32,
 }
 
-/// A client link ready for sampling.
-#[derive(Debug, Clone)]
-struct ClientSampler {
-    weight: f64,
-    bandwidth_kbps: f64,
-    rtt_s: f64,
-    header_s: f64,
-    reads: bool,
-}
-
 /// The link used when a slow-client control is turned on for a scenario without a client mix:
 /// a 56 kbit/s modem with a 150 ms round trip.
-const MODEM: ClientSampler =
-    ClientSampler { weight: 0.0, bandwidth_kbps: 56.0, rtt_s: 0.15, header_s: 0.0, reads: true };
+fn modem(bandwidth_kbps: f64) -> ClientClass {
+    ClientClass { name: "modem".into(), weight: 0.0, bandwidth_kbps, rtt_s: 0.15, header_s: 0.0, reads: true }
+}
+
+/// Bandwidth of the `modem` link, kbit/s.
+const MODEM_KBPS: f64 = 56.0;
 
 /// Which of the links `(bandwidth kbit/s, reads)` the slow-client control moves: the slowest
 /// link of clients that read, if it is slower than the fastest one (`None`: the mix has no slow
@@ -101,7 +95,53 @@ pub fn slow_link(links: impl Iterator<Item = (f64, bool)> + Clone) -> Option<usi
 /// 56 kbit/s modem, or half the slowest reader's speed if that is slower still — so that
 /// `slow_link` finds it next time and the control never adds a second one.
 pub fn added_slow_link_kbps(links: impl Iterator<Item = (f64, bool)>) -> f64 {
-    links.filter(|(_, reads)| *reads).map(|(b, _)| b / 2.0).fold(MODEM.bandwidth_kbps, f64::min)
+    links.filter(|(_, reads)| *reads).map(|(b, _)| b / 2.0).fold(MODEM_KBPS, f64::min)
+}
+
+/// Give `fraction` (0..=1) of `clients` the slowest link of clients that read, the other links
+/// keeping their relative weights — the one rule behind the slow-client control, used by the
+/// running load and by the window when it writes the scenario. A mix with no slower link gets a
+/// modem link (`added_slow_link_kbps`); a scenario without a client mix gets a local link of
+/// unlimited bandwidth plus a modem. Links whose weight becomes 0 are kept (so the control can
+/// find the slow link again); a scenario file, which needs weights > 0, drops them.
+pub fn set_slow_share(clients: &mut Vec<ClientClass>, fraction: f64) {
+    let f = if fraction.is_finite() { fraction.clamp(0.0, 1.0) } else { 0.0 };
+    if clients.is_empty() {
+        if f == 0.0 {
+            return;
+        }
+        let local = ClientClass {
+            name: "fast".into(),
+            weight: 1.0,
+            bandwidth_kbps: f64::INFINITY,
+            rtt_s: 0.0,
+            header_s: 0.0,
+            reads: true,
+        };
+        *clients = vec![local, modem(MODEM_KBPS)];
+    }
+    let links = || clients.iter().map(|c| (c.bandwidth_kbps, c.reads));
+    let slow = match slow_link(links()) {
+        Some(i) => i,
+        // No slow link and none wanted: nothing changes.
+        None if f == 0.0 => return,
+        None => {
+            let kbps = added_slow_link_kbps(links());
+            clients.push(modem(kbps));
+            clients.len() - 1
+        }
+    };
+    let others: f64 = clients.iter().enumerate().filter(|(i, _)| *i != slow).map(|(_, c)| c.weight).sum();
+    let n_others = (clients.len() - 1).max(1) as f64;
+    for (i, c) in clients.iter_mut().enumerate() {
+        c.weight = if i == slow {
+            f
+        } else if others > 0.0 {
+            c.weight / others * (1.0 - f)
+        } else {
+            (1.0 - f) / n_others
+        };
+    }
 }
 
 /// Generates the arrivals and demands of one replication.
@@ -113,7 +153,7 @@ pub struct LoadGen {
     generation: u32,
     classes: Vec<ClassSampler>,
     total_weight: f64,
-    clients: Vec<ClientSampler>,
+    clients: Vec<ClientClass>,
     arrivals_rng: SimRng,
     demands_rng: SimRng,
     think_rng: SimRng,
@@ -185,18 +225,7 @@ impl LoadGen {
             generation: 0,
             classes,
             total_weight: total,
-            clients: scenario
-                .load
-                .clients
-                .iter()
-                .map(|c| ClientSampler {
-                    weight: c.weight,
-                    bandwidth_kbps: c.bandwidth_kbps,
-                    rtt_s: c.rtt_s,
-                    header_s: c.header_s,
-                    reads: c.reads,
-                })
-                .collect(),
+            clients: scenario.load.clients.clone(),
             arrivals_rng: stream(seed, rep, STREAM_ARRIVALS),
             demands_rng: stream(seed, rep, STREAM_DEMANDS),
             think_rng: stream(seed, rep, STREAM_THINK),
@@ -374,40 +403,7 @@ impl LoadGen {
     /// Make `fraction` (0..=1) of clients use the slowest link of the mix (a 56 kbit/s modem if
     /// the scenario has no client mix), the other links keeping their relative weights.
     pub fn set_slow_client_fraction(&mut self, fraction: f64) {
-        let f = if fraction.is_finite() { fraction.clamp(0.0, 1.0) } else { 0.0 };
-        if self.clients.is_empty() {
-            if f == 0.0 {
-                return;
-            }
-            // A fast local network plus modems.
-            self.clients = vec![
-                ClientSampler { weight: 1.0, bandwidth_kbps: f64::INFINITY, rtt_s: 0.0, header_s: 0.0, reads: true },
-                MODEM,
-            ];
-        }
-        // The slowest link of clients that read (an attacker that never reads is not a client
-        // on a slow line); a mix with no slower link gets a modem link.
-        let slow = match slow_link(self.clients.iter().map(|c| (c.bandwidth_kbps, c.reads))) {
-            Some(i) => i,
-            // No slow link and none wanted: nothing changes.
-            None if f == 0.0 => return,
-            None => {
-                let bandwidth_kbps = added_slow_link_kbps(self.clients.iter().map(|c| (c.bandwidth_kbps, c.reads)));
-                self.clients.push(ClientSampler { weight: 0.0, bandwidth_kbps, ..MODEM });
-                self.clients.len() - 1
-            }
-        };
-        let others: f64 = self.clients.iter().enumerate().filter(|(i, _)| *i != slow).map(|(_, c)| c.weight).sum();
-        let n_others = (self.clients.len() - 1).max(1) as f64;
-        for (i, c) in self.clients.iter_mut().enumerate() {
-            c.weight = if i == slow {
-                f
-            } else if others > 0.0 {
-                c.weight / others * (1.0 - f)
-            } else {
-                (1.0 - f) / n_others
-            };
-        }
+        set_slow_share(&mut self.clients, fraction);
     }
 
     /// The fraction of clients on the slowest link (0 without a client mix, or if no link is
