@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use egui::{Key, RichText, Ui, ViewportCommand};
 use models::architectures::REGISTRY;
-use models::config::{ArchitectureKind, Arrival, ServerConfig};
+use models::config::{ArchitectureKind, Arrival};
 use models::scenario::{self, presets};
 
 use crate::picture::{architecture_picture_ui, legend_ui};
@@ -96,26 +96,6 @@ impl Default for ServersimApp {
     }
 }
 
-/// A sensible starting pool for an architecture added from the menu.
-fn starter_server(kind: ArchitectureKind) -> ServerConfig {
-    let mut s = ServerConfig::new(kind.id(), kind);
-    s.gil = true;
-    match kind {
-        ArchitectureKind::Threaded => s.threads = 10,
-        ArchitectureKind::EventLoop => {}
-        ArchitectureKind::Prefork | ArchitectureKind::Cgi => s.processes = 8,
-        ArchitectureKind::Worker => {
-            s.processes = 2;
-            s.threads = 5;
-        }
-        ArchitectureKind::Daemon => {
-            s.processes = 2;
-            s.threads = 5;
-        }
-    }
-    s
-}
-
 impl ServersimApp {
     /// Start with `settings`: its scenario (or the default one if it is missing or invalid),
     /// already playing.
@@ -134,7 +114,7 @@ impl ServersimApp {
             rt,
             show_help: false,
             error,
-            add_choice: AddChoice::Architecture(ArchitectureKind::Threaded),
+            add_choice: AddChoice::Architecture(REGISTRY[0].kind),
             applied_look: None,
             hidden: Default::default(),
             sweep: None,
@@ -618,14 +598,8 @@ impl ServersimApp {
                 });
                 ui.label(RichText::new(config.architecture.id()).weak());
                 let c = &mut self.rt.servers[i];
-                let (p_label, t_label) = match config.architecture {
-                    ArchitectureKind::Threaded => (None, Some("threads")),
-                    ArchitectureKind::EventLoop => (Some("loops"), None),
-                    ArchitectureKind::Prefork => (Some("processes"), None),
-                    ArchitectureKind::Worker => (Some("processes"), Some("threads each")),
-                    ArchitectureKind::Daemon => (Some("daemons"), Some("threads each")),
-                    ArchitectureKind::Cgi => (Some("max processes"), None),
-                };
+                let sizes = models::architectures::info(config.architecture).sizes;
+                let (p_label, t_label) = (sizes.processes.map(|f| f.label), sizes.threads.map(|f| f.label));
                 let mut resized = false;
                 if let Some(l) = p_label {
                     resized |= ui.add(egui::Slider::new(&mut c.processes, 1..=256).logarithmic(true).text(l)).changed();
@@ -709,7 +683,7 @@ impl ServersimApp {
     /// Add the server chosen in the "Add a server" menu.
     pub fn add_server(&mut self) {
         let config = match &self.add_choice {
-            AddChoice::Architecture(k) => Ok(starter_server(*k)),
+            AddChoice::Architecture(k) => Ok(models::architectures::info(*k).starter()),
             AddChoice::Preset(p) => {
                 scenario::parse_server(&format!("preset = \"{p}\"\nname = \"{p}\""), "<add server>")
             }

@@ -176,8 +176,7 @@ pub fn capacity(scenario: &Scenario, index: usize) -> Option<(String, f64)> {
     if let Some(b) = &scenario.backend {
         // Each query in progress holds a connection: at most max_connections, or what the
         // processes' pools hold if that is fewer.
-        let processes =
-            if config.architecture == crate::config::ArchitectureKind::Threaded { 1 } else { config.processes };
+        let processes = info.process_count(config);
         let pooled = config.db_pool.map_or(u64::MAX, |n| u64::from(processes) * u64::from(n));
         let connections = pooled.min(u64::from(b.connections));
         resources.push(architectures::Resource {

@@ -107,6 +107,6 @@ fn bad_settings_are_refused_with_their_field() {
     assert!(problems("start_processes = 0", "prefork").contains("start_processes"));
     // StartServers above the ceiling is capped, as Apache does.
     assert!(problems("start_processes = 11", "prefork").is_empty());
-    assert!(problems("min_spare_workers = 5", "threaded").contains("prefork and worker only"));
+    assert!(problems("min_spare_workers = 5", "threaded").contains("allowed for: prefork, worker"));
     assert!(problems("start_processes = 2\nmin_spare_workers = 2\nmax_spare_workers = 6", "worker").is_empty());
 }

@@ -3,7 +3,7 @@
 //! run at once and further requests wait in the listen queue.
 
 use super::pool::{Spawn, WorkerPool};
-use super::{Architecture, Resource, Server, Workload, cpu_resource};
+use super::{Architecture, Capabilities, FieldValue, Resource, Server, SizeField, Sizes, Workload, cpu_resource};
 use crate::config::{ArchitectureKind, ServerConfig};
 use crate::engine::Core;
 
@@ -16,6 +16,16 @@ impl Architecture for Cgi {
     const SUMMARY: &'static str = "a new process per request (CGI)";
     const FIELDS: &'static [&'static str] = &["max_processes", "startup_ms"];
     const REQUIRED: &'static [&'static str] = &["max_processes"];
+    const SIZES: Sizes = Sizes {
+        processes: Some(SizeField { field: "max_processes", label: "max processes", starter: 8 }),
+        threads: None,
+    };
+    // A process serves one request and exits: nothing to recycle, and its import is `startup_ms`.
+    const CAPABILITIES: Capabilities = Capabilities { lifo: true, ..Capabilities::NONE };
+
+    fn own_fields(c: &ServerConfig) -> Vec<(&'static str, FieldValue)> {
+        vec![("max_processes", FieldValue::Whole(c.processes)), ("startup_ms", FieldValue::Milliseconds(c.startup_s))]
+    }
 
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
         Box::new(

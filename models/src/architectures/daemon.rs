@@ -6,7 +6,7 @@
 use super::loops::{IoMode, Loops};
 use super::output::{beyond_buffer_s, buffered_kb};
 use super::pool::WorkerPool;
-use super::{Architecture, Resource, Server, Workload, cpu_resource};
+use super::{Architecture, Capabilities, FieldValue, Resource, Server, SizeField, Sizes, Workload, cpu_resource};
 use crate::config::{ArchitectureKind, ServerConfig};
 use crate::engine::{Core, Ctx, ReqId};
 use crate::view::{ProcessRole, ServerView};
@@ -48,6 +48,28 @@ impl Architecture for Daemon {
     const SUMMARY: &'static str = "a front-end queueing into a pool of backend daemons (mod_wsgi daemon mode, FastCGI)";
     const FIELDS: &'static [&'static str] = &["daemons", "threads", "frontend_processes", "frontend_mb", "accept"];
     const REQUIRED: &'static [&'static str] = &["daemons"];
+    const SIZES: Sizes = Sizes {
+        processes: Some(SizeField { field: "daemons", label: "daemons", starter: 2 }),
+        threads: Some(SizeField { field: "threads", label: "threads each", starter: 5 }),
+    };
+    // The front-end is an event loop with a write buffer; the daemons are a pool of workers.
+    const CAPABILITIES: Capabilities = Capabilities {
+        output_buffer: true,
+        app_import: true,
+        preload: true,
+        recycling: true,
+        lifo: true,
+        ..Capabilities::NONE
+    };
+
+    fn own_fields(c: &ServerConfig) -> Vec<(&'static str, FieldValue)> {
+        vec![
+            ("daemons", FieldValue::Whole(c.processes)),
+            ("threads", FieldValue::Whole(c.threads)),
+            ("frontend_processes", FieldValue::Whole(c.frontend_processes)),
+            ("frontend_mb", FieldValue::Number(c.frontend_mb)),
+        ]
+    }
 
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
         let frontend =

@@ -4,7 +4,7 @@
 //! a thread pool (deferToThread).
 
 use super::loops::{IoMode, Loops};
-use super::{Architecture, Resource, Server, Workload, cpu_resource};
+use super::{Architecture, Capabilities, FieldValue, Resource, Server, SizeField, Sizes, Workload, cpu_resource};
 use crate::config::{ArchitectureKind, ServerConfig};
 use crate::engine::Core;
 
@@ -17,6 +17,20 @@ impl Architecture for EventLoop {
     const SUMMARY: &'static str = "single-threaded event loops; a blocking call stalls the loop (Twisted)";
     const FIELDS: &'static [&'static str] = &["processes", "blocking_io", "offload_threads"];
     const REQUIRED: &'static [&'static str] = &[];
+    const SIZES: Sizes =
+        Sizes { processes: Some(SizeField { field: "processes", label: "loops", starter: 1 }), threads: None };
+    // One loop runs its ready queue in order: no LIFO. It holds no pool of workers to recycle or
+    // to import the application into (its memory is `process_mb`).
+    const CAPABILITIES: Capabilities = Capabilities { output_buffer: true, ..Capabilities::NONE };
+
+    fn own_fields(c: &ServerConfig) -> Vec<(&'static str, FieldValue)> {
+        let mut f =
+            vec![("processes", FieldValue::Whole(c.processes)), ("blocking_io", FieldValue::Bool(c.blocking_io))];
+        if c.offload_threads > 0 {
+            f.push(("offload_threads", FieldValue::Whole(c.offload_threads)));
+        }
+        f
+    }
 
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
         Box::new(

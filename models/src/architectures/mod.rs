@@ -227,6 +227,82 @@ pub fn bottleneck(resources: &[Resource]) -> Option<(&Resource, f64)> {
     resources.iter().map(|r| (r, r.capacity_rps())).min_by(|a, b| a.1.total_cmp(&b.1))
 }
 
+/// One pool-size field of an architecture: its name in scenario files, its label beside the
+/// window's slider, and its value in the window's "Add server" starter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SizeField {
+    /// Its name in scenario files ("processes", "daemons", "max_processes", "threads").
+    pub field: &'static str,
+    /// Its label in the window ("loops", "threads each").
+    pub label: &'static str,
+    /// Its value in a server added from the window's menu.
+    pub starter: u32,
+}
+
+/// What `ServerConfig::processes` and `ServerConfig::threads` mean for one architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sizes {
+    /// The field that sets `processes` (`None`: always one process).
+    pub processes: Option<SizeField>,
+    /// The field that sets `threads` (`None`: one thread per process).
+    pub threads: Option<SizeField>,
+}
+
+/// The values a dynamic (Apache-style) pool takes for the fields a scenario leaves unset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DynamicDefaults {
+    /// Processes forked at start (`StartServers`).
+    pub start_processes: u32,
+    /// Fewer idle workers than this forks a process (`MinSpareServers` / `MinSpareThreads`).
+    pub min_spare_workers: u32,
+    /// More idle workers than this stops one (`MaxSpareServers` / `MaxSpareThreads`).
+    pub max_spare_workers: u32,
+}
+
+/// The common server features an architecture supports; validation accepts the fields of a
+/// feature only for the architectures that declare it, and names them in its messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// It can grow and shrink its processes Apache-style (`start_processes`,
+    /// `min_spare_workers`, `max_spare_workers`), with these defaults.
+    pub dynamic_pool: Option<DynamicDefaults>,
+    /// An event loop writes its responses through a user-space buffer (`output_buffer_kb`).
+    pub output_buffer: bool,
+    /// Long-lived workers import the application once (`app_mb`, `import_ms`).
+    pub app_import: bool,
+    /// It forks worker processes, which can share a preloaded application (`preload`).
+    pub preload: bool,
+    /// Its workers can be recycled after a number of requests (`max_requests`).
+    pub recycling: bool,
+    /// Its waiting requests can be served newest first (`queue_discipline = "lifo"`).
+    pub lifo: bool,
+}
+
+impl Capabilities {
+    /// Supports none of the features; architectures list what they add to it.
+    pub const NONE: Capabilities = Capabilities {
+        dynamic_pool: None,
+        output_buffer: false,
+        app_import: false,
+        preload: false,
+        recycling: false,
+        lifo: false,
+    };
+}
+
+/// The value of one of an architecture's own fields, for writing a scenario back to a file.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FieldValue {
+    /// A whole number.
+    Whole(u32),
+    /// A boolean.
+    Bool(bool),
+    /// A plain number in the field's unit (`frontend_mb`).
+    Number(f64),
+    /// Seconds, written in a `_ms` field.
+    Milliseconds(f64),
+}
+
 /// One architecture: its name in scenario files, its own fields, how to build it, and where its
 /// capacity limits are.
 pub trait Architecture {
@@ -240,6 +316,13 @@ pub trait Architecture {
     const FIELDS: &'static [&'static str];
     /// Of those, the fields a scenario must set.
     const REQUIRED: &'static [&'static str];
+    /// What its `processes` and `threads` are called.
+    const SIZES: Sizes;
+    /// The common features it supports.
+    const CAPABILITIES: Capabilities;
+
+    /// Its own fields (of `FIELDS`) as a scenario file writes them, in order.
+    fn own_fields(config: &ServerConfig) -> Vec<(&'static str, FieldValue)>;
 
     /// Create its processes and threads in `core` and return its dispatch logic.
     fn build(config: &ServerConfig, core: &mut Core) -> Box<dyn Server>;
@@ -261,6 +344,12 @@ pub struct ArchitectureInfo {
     pub fields: &'static [&'static str],
     /// Fields it requires.
     pub required: &'static [&'static str],
+    /// What its `processes` and `threads` are called.
+    pub sizes: Sizes,
+    /// The common features it supports.
+    pub capabilities: Capabilities,
+    /// Its own fields as a scenario file writes them.
+    pub own_fields: fn(&ServerConfig) -> Vec<(&'static str, FieldValue)>,
     /// Builds the running server.
     pub build: fn(&ServerConfig, &mut Core) -> Box<dyn Server>,
     /// Its capacity-limiting resources.
@@ -274,6 +363,9 @@ const fn entry<A: Architecture>() -> ArchitectureInfo {
         summary: A::SUMMARY,
         fields: A::FIELDS,
         required: A::REQUIRED,
+        sizes: A::SIZES,
+        capabilities: A::CAPABILITIES,
+        own_fields: A::own_fields,
         build: A::build,
         resources: A::resources,
     }
@@ -288,6 +380,33 @@ pub static REGISTRY: [ArchitectureInfo; 6] = [
     entry::<daemon::Daemon>(),
     entry::<cgi::Cgi>(),
 ];
+
+impl ArchitectureInfo {
+    /// A server of this architecture as the window's "Add server" menu adds it: the starter
+    /// sizes, and a GIL (the application is Python).
+    pub fn starter(&self) -> ServerConfig {
+        let mut s = ServerConfig::new(self.id, self.kind);
+        s.gil = true;
+        if let Some(p) = self.sizes.processes {
+            s.processes = p.starter;
+        }
+        if let Some(t) = self.sizes.threads {
+            s.threads = t.starter;
+        }
+        s
+    }
+
+    /// The `processes` of `config` counted as processes with their own memory and database pool
+    /// (one for an architecture without a process count).
+    pub fn process_count(&self, config: &ServerConfig) -> u32 {
+        if self.sizes.processes.is_some() { config.processes } else { 1 }
+    }
+}
+
+/// The ids of the architectures for which `supports` holds, for messages ("prefork, worker").
+pub fn ids_where(supports: impl Fn(&ArchitectureInfo) -> bool) -> String {
+    REGISTRY.iter().filter(|a| supports(a)).map(|a| a.id).collect::<Vec<_>>().join(", ")
+}
 
 /// The registry entry of `kind`.
 pub fn info(kind: ArchitectureKind) -> &'static ArchitectureInfo {

@@ -2,7 +2,9 @@
 //! mod_python, gunicorn sync workers). Every process holds its own copy of the application.
 
 use super::pool::WorkerPool;
-use super::{Architecture, Resource, Server, Workload, cpu_resource};
+use super::{
+    Architecture, Capabilities, DynamicDefaults, FieldValue, Resource, Server, SizeField, Sizes, Workload, cpu_resource,
+};
 use crate::config::{ArchitectureKind, ServerConfig};
 use crate::engine::Core;
 
@@ -15,6 +17,21 @@ impl Architecture for Prefork {
     const SUMMARY: &'static str = "single-threaded processes sharing one listen queue (Apache prefork)";
     const FIELDS: &'static [&'static str] = &["processes", "accept"];
     const REQUIRED: &'static [&'static str] = &["processes"];
+    const SIZES: Sizes =
+        Sizes { processes: Some(SizeField { field: "processes", label: "processes", starter: 8 }), threads: None };
+    // Apache 2.2 prefork's defaults: StartServers 5, MinSpareServers 5, MaxSpareServers 10.
+    const CAPABILITIES: Capabilities = Capabilities {
+        dynamic_pool: Some(DynamicDefaults { start_processes: 5, min_spare_workers: 5, max_spare_workers: 10 }),
+        app_import: true,
+        preload: true,
+        recycling: true,
+        lifo: true,
+        ..Capabilities::NONE
+    };
+
+    fn own_fields(c: &ServerConfig) -> Vec<(&'static str, FieldValue)> {
+        vec![("processes", FieldValue::Whole(c.processes))]
+    }
 
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
         Box::new(WorkerPool::of_server(core, c, c.initial_processes(), 1).with_dynamic(c.dynamic, c.processes, 1))

@@ -3,7 +3,7 @@
 //! with `gil = true` only one of them runs Python code at a time.
 
 use super::pool::WorkerPool;
-use super::{Architecture, Resource, Server, Workload, cpu_resource};
+use super::{Architecture, Capabilities, FieldValue, Resource, Server, SizeField, Sizes, Workload, cpu_resource};
 use crate::config::{ArchitectureKind, ServerConfig};
 use crate::engine::Core;
 
@@ -16,6 +16,14 @@ impl Architecture for Threaded {
     const SUMMARY: &'static str = "one process, a pool of threads (CherryPy wsgiserver)";
     const FIELDS: &'static [&'static str] = &["threads"];
     const REQUIRED: &'static [&'static str] = &["threads"];
+    const SIZES: Sizes =
+        Sizes { processes: None, threads: Some(SizeField { field: "threads", label: "threads", starter: 10 }) };
+    const CAPABILITIES: Capabilities =
+        Capabilities { app_import: true, recycling: true, lifo: true, ..Capabilities::NONE };
+
+    fn own_fields(c: &ServerConfig) -> Vec<(&'static str, FieldValue)> {
+        vec![("threads", FieldValue::Whole(c.threads))]
+    }
 
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
         // The listening socket lives in the one process: when it crashes, connections are refused.

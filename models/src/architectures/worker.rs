@@ -3,7 +3,9 @@
 //! one thread's Python code at a time, so CPU parallelism is bounded by the process count.
 
 use super::pool::WorkerPool;
-use super::{Architecture, Resource, Server, Workload, cpu_resource};
+use super::{
+    Architecture, Capabilities, DynamicDefaults, FieldValue, Resource, Server, SizeField, Sizes, Workload, cpu_resource,
+};
 use crate::config::{ArchitectureKind, ServerConfig};
 use crate::engine::Core;
 
@@ -16,6 +18,23 @@ impl Architecture for Worker {
     const SUMMARY: &'static str = "processes x threads sharing one listen queue (Apache worker MPM, gunicorn gthread)";
     const FIELDS: &'static [&'static str] = &["processes", "threads", "accept"];
     const REQUIRED: &'static [&'static str] = &["processes", "threads"];
+    const SIZES: Sizes = Sizes {
+        processes: Some(SizeField { field: "processes", label: "processes", starter: 2 }),
+        threads: Some(SizeField { field: "threads", label: "threads each", starter: 5 }),
+    };
+    // Apache 2.2 worker's defaults: StartServers 3, MinSpareThreads 75, MaxSpareThreads 250.
+    const CAPABILITIES: Capabilities = Capabilities {
+        dynamic_pool: Some(DynamicDefaults { start_processes: 3, min_spare_workers: 75, max_spare_workers: 250 }),
+        app_import: true,
+        preload: true,
+        recycling: true,
+        lifo: true,
+        ..Capabilities::NONE
+    };
+
+    fn own_fields(c: &ServerConfig) -> Vec<(&'static str, FieldValue)> {
+        vec![("processes", FieldValue::Whole(c.processes)), ("threads", FieldValue::Whole(c.threads))]
+    }
 
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
         Box::new(WorkerPool::of_server(core, c, c.initial_processes(), c.threads).with_dynamic(

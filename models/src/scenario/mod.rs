@@ -768,13 +768,10 @@ impl Validator<'_> {
         c.preset = s.preset.clone();
         let count =
             |v: &mut Self, f: &str, x: Option<u32>, default: u32| x.map_or(default, |n| v.at_least_one(&p.key(f), n));
-        c.threads = count(self, "threads", s.threads, 1);
-        c.processes = match info.kind {
-            ArchitectureKind::Daemon => count(self, "daemons", s.daemons, 1),
-            ArchitectureKind::Cgi => count(self, "max_processes", s.max_processes, 1),
-            ArchitectureKind::Threaded => 1,
-            _ => count(self, "processes", s.processes, 1),
-        };
+        let size =
+            |v: &mut Self, f: Option<architectures::SizeField>| f.map_or(1, |f| count(v, f.field, s.size(f.field), 1));
+        c.threads = size(self, info.sizes.threads);
+        c.processes = size(self, info.sizes.processes);
         if u64::from(c.processes) * u64::from(c.threads) > limits::MAX_WORKERS {
             self.problem(
                 &p.key("threads"),
@@ -857,11 +854,9 @@ impl Validator<'_> {
             ("max_spare_workers", s.max_spare_workers),
         ];
         if dynamic_fields.iter().any(|(_, v)| v.is_some()) {
-            if matches!(info.kind, ArchitectureKind::Prefork | ArchitectureKind::Worker) {
-                // Apache 2.2's defaults for whatever is left unset (prefork: StartServers 5,
-                // MinSpareServers 5, MaxSpareServers 10; worker: StartServers 3, MinSpareThreads
-                // 75, MaxSpareThreads 250).
-                let defaults = if info.kind == ArchitectureKind::Prefork { [5, 5, 10] } else { [3, 75, 250] };
+            if let Some(d) = info.capabilities.dynamic_pool {
+                // The architecture's (Apache's) defaults for whatever is left unset.
+                let defaults = [d.start_processes, d.min_spare_workers, d.max_spare_workers];
                 let [start, min, max] = [0, 1, 2].map(|i| {
                     let (f, v) = dynamic_fields[i];
                     match v {
@@ -889,8 +884,7 @@ impl Validator<'_> {
                 }
                 // Apache's worker MPM raises MaxSpareThreads to MinSpareThreads + ThreadsPerChild:
                 // below that, stopping one process would leave too few idle and fork it again.
-                let threads = if info.kind == ArchitectureKind::Worker { c.threads } else { 1 };
-                let max = max.max(min.saturating_add(threads));
+                let max = max.max(min.saturating_add(c.threads));
                 c.dynamic = Some(DynamicPool {
                     start_processes: start.clamp(1, c.processes.max(1)),
                     min_spare_workers: min,
@@ -901,23 +895,28 @@ impl Validator<'_> {
                     if v.is_some() {
                         self.problem(
                             &p.key(f),
-                            format!("`{f}` makes an Apache-style dynamic pool: allowed for prefork and worker only"),
+                            format!(
+                                "`{f}` makes an Apache-style dynamic pool; allowed for: {}",
+                                architectures::ids_where(|a| a.capabilities.dynamic_pool.is_some())
+                            ),
                         );
                     }
                 }
             }
         }
-        if s.output_buffer_kb.is_some() && !matches!(info.kind, ArchitectureKind::EventLoop | ArchitectureKind::Daemon)
-        {
+        if s.output_buffer_kb.is_some() && !info.capabilities.output_buffer {
             self.problem(
                 &p.key("output_buffer_kb"),
-                "`output_buffer_kb` is the write buffer of an event loop (event_loop, the daemon's front-end); a blocking worker writes into the kernel's `socket_buffer_kb` instead",
+                format!(
+                    "`output_buffer_kb` is the write buffer of an event loop (allowed for: {}); a blocking worker writes into the kernel's `socket_buffer_kb` instead",
+                    architectures::ids_where(|a| a.capabilities.output_buffer)
+                ),
             );
         }
         c.app_mb = self.non_negative(&p.key("app_mb"), s.app_mb, 0.0);
         c.import_s = self.non_negative(&p.key("import_ms"), s.import_ms, 0.0) / 1e3;
         c.preload = s.preload.unwrap_or(false);
-        if matches!(info.kind, ArchitectureKind::EventLoop | ArchitectureKind::Cgi) {
+        if !info.capabilities.app_import {
             for (set, f) in
                 [(s.app_mb.is_some(), "app_mb"), (s.import_ms.is_some(), "import_ms"), (s.preload.is_some(), "preload")]
             {
@@ -925,14 +924,22 @@ impl Validator<'_> {
                     self.problem(
                         &p.key(f),
                         format!(
-                            "`{f}` applies to pools of workers (threaded, prefork, worker, daemon); for this architecture put the application's memory in `process_mb`{}",
-                            if info.kind == ArchitectureKind::Cgi { " and its import in `startup_ms`" } else { "" }
+                            "`{f}` applies to pools of long-lived workers (allowed for: {}); for this architecture put the application's memory in `process_mb`{}",
+                            architectures::ids_where(|a| a.capabilities.app_import),
+                            if info.fields.contains(&"startup_ms") { " and its import in `startup_ms`" } else { "" }
                         ),
                     );
                 }
             }
-        } else if s.preload == Some(true) && info.kind == ArchitectureKind::Threaded {
-            self.problem(&p.key("preload"), "preloading shares the application between forked processes; a threaded server has one process (allowed: prefork, worker, daemon)");
+        } else if s.preload == Some(true) && !info.capabilities.preload {
+            self.problem(
+                &p.key("preload"),
+                format!(
+                    "preloading shares the application between forked processes; \"{}\" has one process (allowed for: {})",
+                    info.id,
+                    architectures::ids_where(|a| a.capabilities.preload)
+                ),
+            );
         }
         if c.keepalive_timeout_s.is_none() {
             for (set, f) in
@@ -948,11 +955,15 @@ impl Validator<'_> {
         }
         c.queue_discipline = match s.queue_discipline.as_deref() {
             None | Some("fifo") => Discipline::Fifo,
-            Some("lifo") if info.kind != ArchitectureKind::EventLoop => Discipline::Lifo,
+            Some("lifo") if info.capabilities.lifo => Discipline::Lifo,
             Some("lifo") => {
                 self.problem(
                     &p.key("queue_discipline"),
-                    "an event loop runs its ready queue in order; \"lifo\" applies to pools of workers",
+                    format!(
+                        "\"{}\" runs its queue in order; \"lifo\" applies to pools of workers (allowed for: {})",
+                        info.id,
+                        architectures::ids_where(|a| a.capabilities.lifo)
+                    ),
                 );
                 Discipline::Fifo
             }
@@ -980,10 +991,13 @@ impl Validator<'_> {
                 ),
             }
         }
-        if s.max_requests.is_some() && matches!(info.kind, ArchitectureKind::EventLoop | ArchitectureKind::Cgi) {
+        if s.max_requests.is_some() && !info.capabilities.recycling {
             self.problem(
                 &p.key("max_requests"),
-                "recycling applies to pools of workers (threaded, prefork, worker, daemon); a CGI process serves one request anyway",
+                format!(
+                    "recycling applies to pools of long-lived workers (allowed for: {})",
+                    architectures::ids_where(|a| a.capabilities.recycling)
+                ),
             );
         }
         Some(c)

@@ -180,6 +180,17 @@ impl RawServer {
     }
 
     /// The architecture-specific fields that are set, by their file names.
+    /// The value of the pool-size field named `field` (an architecture's `SizeField::field`).
+    pub fn size(&self, field: &str) -> Option<u32> {
+        match field {
+            "processes" => self.processes,
+            "daemons" => self.daemons,
+            "max_processes" => self.max_processes,
+            "threads" => self.threads,
+            _ => None,
+        }
+    }
+
     pub fn specific_fields_set(&self) -> Vec<&'static str> {
         let mut v = Vec::new();
         let mut add = |set: bool, name: &'static str| {

@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use sim::Dist;
 
+use crate::architectures::FieldValue;
 use crate::config::*;
 
 /// A number as TOML writes it (always with a decimal point or exponent, so it stays a float).
@@ -204,35 +205,13 @@ pub fn to_toml(s: &Scenario) -> String {
             let _ = writeln!(o, "# started from preset \"{p}\"");
         }
         let _ = writeln!(o, "name = {}\narchitecture = \"{}\"", string(&v.name), v.architecture.id());
-        match v.architecture {
-            ArchitectureKind::Threaded => {
-                let _ = writeln!(o, "threads = {}", v.threads);
-            }
-            ArchitectureKind::EventLoop => {
-                let _ = writeln!(o, "processes = {}\nblocking_io = {}", v.processes, v.blocking_io);
-                if v.offload_threads > 0 {
-                    let _ = writeln!(o, "offload_threads = {}", v.offload_threads);
-                }
-            }
-            ArchitectureKind::Prefork => {
-                let _ = writeln!(o, "processes = {}", v.processes);
-            }
-            ArchitectureKind::Worker => {
-                let _ = writeln!(o, "processes = {}\nthreads = {}", v.processes, v.threads);
-            }
-            ArchitectureKind::Daemon => {
-                let _ = writeln!(
-                    o,
-                    "daemons = {}\nthreads = {}\nfrontend_processes = {}\nfrontend_mb = {}",
-                    v.processes,
-                    v.threads,
-                    v.frontend_processes,
-                    num(v.frontend_mb)
-                );
-            }
-            ArchitectureKind::Cgi => {
-                let _ = writeln!(o, "max_processes = {}\nstartup_ms = {}", v.processes, file_number(v.startup_s, 1e3));
-            }
+        for (field, value) in (crate::architectures::info(v.architecture).own_fields)(v) {
+            let _ = match value {
+                FieldValue::Whole(n) => writeln!(o, "{field} = {n}"),
+                FieldValue::Bool(b) => writeln!(o, "{field} = {b}"),
+                FieldValue::Number(x) => writeln!(o, "{field} = {}", num(x)),
+                FieldValue::Milliseconds(t_s) => writeln!(o, "{field} = {}", file_number(t_s, 1e3)),
+            };
         }
         if let Some(b) = v.listen_backlog {
             let _ = writeln!(o, "listen_backlog = {b}");
