@@ -2,17 +2,17 @@
 //! thread with progress and cancel so the window never waits for it: every server of the current
 //! scenario at a grid of arrival rates, each an independent run with the same seed.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use models::config::{Arrival, Scenario};
-use models::runner::{capacity, run_one};
-use rayon::prelude::*;
+use models::runner::capacity;
+use models::sweep::{SweepParam, SweepProgress};
 
-/// One measured point.
+/// One point of a server's throughput curve, as the window draws it.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SweepPoint {
+pub struct CurvePoint {
     /// Offered arrival rate, req/s.
     pub offered_rps: f64,
     /// Completed per second.
@@ -35,9 +35,8 @@ pub struct Sweep {
     /// Server names, in order.
     pub names: Vec<String>,
     /// `points[server][rate]`, filled in as runs finish.
-    pub points: Arc<Mutex<Vec<Vec<Option<SweepPoint>>>>>,
-    done: Arc<AtomicUsize>,
-    cancel: Arc<AtomicBool>,
+    pub points: Arc<Mutex<Vec<Vec<Option<CurvePoint>>>>>,
+    progress: Arc<SweepProgress>,
     handle: Option<JoinHandle<()>>,
 }
 
@@ -64,26 +63,18 @@ impl Sweep {
         let rates = Self::rates_for(scenario, steps.max(2));
         let names = scenario.servers.iter().map(|s| s.name.clone()).collect();
         let points = Arc::new(Mutex::new(vec![vec![None; rates.len()]; scenario.servers.len()]));
-        let done = Arc::new(AtomicUsize::new(0));
-        let cancel = Arc::new(AtomicBool::new(false));
+        let progress = Arc::new(SweepProgress::default());
         let mut base = scenario.clone();
         base.run.duration_s = SWEEP_DURATION_S;
         base.run.warmup_s = SWEEP_WARMUP_S;
         base.run.replications = 1;
-        base.load.schedule.clear();
+        // The one sweep engine: every (rate, server) an independent run, in parallel, cancelled
+        // through `progress`; each point is drawn as soon as its run finishes.
         let handle = {
-            let (rates, points, done, cancel) = (rates.clone(), points.clone(), done.clone(), cancel.clone());
+            let (rates, points, progress) = (rates.clone(), points.clone(), progress.clone());
             std::thread::spawn(move || {
-                let jobs: Vec<(usize, usize)> =
-                    (0..rates.len()).flat_map(|r| (0..base.servers.len()).map(move |s| (s, r))).collect();
-                jobs.par_iter().for_each(|&(s, r)| {
-                    if cancel.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    let mut sc = base.clone();
-                    sc.load.rate_rps = rates[r];
-                    let result = run_one(&sc, s, 0, false);
-                    let point = SweepPoint {
+                let observe = |r: usize, s: usize, result: &models::metrics::RunResult| {
+                    let point = CurvePoint {
                         offered_rps: rates[r],
                         throughput_rps: result.throughput_rps,
                         mean_ms: result.latency.mean_ms(),
@@ -92,16 +83,16 @@ impl Sweep {
                     if let Ok(mut p) = points.lock() {
                         p[s][r] = Some(point);
                     }
-                    done.fetch_add(1, Ordering::Relaxed);
-                });
+                };
+                let _ = models::sweep::run_observed(&base, SweepParam::RateRps, &rates, &progress, &observe);
             })
         };
-        Ok(Self { rates, names, points, done, cancel, handle: Some(handle) })
+        Ok(Self { rates, names, points, progress, handle: Some(handle) })
     }
 
     /// Runs finished so far, out of `total()`.
     pub fn done(&self) -> usize {
-        self.done.load(Ordering::Relaxed)
+        self.progress.done.load(Ordering::Relaxed)
     }
 
     /// Runs in the whole sweep.
@@ -116,12 +107,12 @@ impl Sweep {
 
     /// Stop after the runs in progress.
     pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::Relaxed);
+        self.progress.cancel();
     }
 
     /// True if it was cancelled.
     pub fn cancelled(&self) -> bool {
-        self.cancel.load(Ordering::Relaxed)
+        self.progress.control.interrupt.load(Ordering::Relaxed)
     }
 
     /// Wait for the background thread (tests).

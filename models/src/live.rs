@@ -10,7 +10,6 @@ use sim::Simulation;
 use crate::config::{Scenario, ServerConfig};
 use crate::engine::{Ctx, ServerSim};
 use crate::limits;
-use crate::metrics::Level;
 use crate::view::ServerView;
 
 /// A change to apply at a simulated instant.
@@ -129,7 +128,7 @@ impl LiveServer {
             return 0;
         }
         let used = self.advance_events(target_s, budget);
-        if self.sim.model.core.recorder.level(Level::InSystem) > max_in_system as f64 {
+        if self.sim.model.has_diverged(max_in_system) {
             self.diverged_at_s = Some(self.sim.now_s());
         }
         // Close every time-series window up to the clock, even if no event fell on its end.

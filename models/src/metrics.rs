@@ -139,7 +139,7 @@ pub const PLOTS: [SeriesPlot; 6] = [
         id: "lost",
         title: "Rejected + failed + timed out",
         y_label: "requests / s",
-        value: |r| r.rejected_rps + r.failed_rps + r.timed_out_rps,
+        value: SeriesRow::lost_rps,
     },
 ];
 
@@ -214,11 +214,19 @@ pub struct SeriesRow {
     pub spawns: f64,
     /// Idle processes a dynamic pool stopped in the window.
     pub reaps: f64,
-    /// Requests lost with a crashed or killed process, per second.
-    pub lost_rps: f64,
+    /// Requests lost with a crashed or killed process, per second (part of `failed_rps`).
+    pub lost_to_crashes_rps: f64,
     /// CPU demand, seconds, of the requests finished in the window after their client had given
     /// up (wasted work).
     pub wasted_cpu_s: f64,
+}
+
+impl SeriesRow {
+    /// Requests lost per second in this window: the rate of `Counts::lost` (refused, failed or
+    /// timed out).
+    pub fn lost_rps(&self) -> f64 {
+        self.rejected_rps + self.failed_rps + self.timed_out_rps
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -483,7 +491,7 @@ impl Recorder {
             recycles: c.processes[ProcessEvent::Recycle as usize] as f64,
             spawns: c.processes[ProcessEvent::Spawn as usize] as f64,
             reaps: c.processes[ProcessEvent::Reap as usize] as f64,
-            lost_rps: c.lost as f64 / width,
+            lost_to_crashes_rps: c.lost as f64 / width,
             wasted_cpu_s: c.wasted_cpu_s,
         });
         if s.recent.len() == RECENT_WINDOWS {

@@ -12,7 +12,7 @@ use crate::architectures::{self, Workload, bottleneck};
 use crate::config::{Arrival, Scenario};
 use crate::engine::ServerSim;
 use crate::limits;
-use crate::metrics::{Counts, EarlyStop, Level, RunResult, SeriesRow, StopReason};
+use crate::metrics::{Counts, EarlyStop, RunResult, SeriesRow, StopReason};
 
 /// Run every server of `scenario` for every replication. `series` keeps the time series (of the
 /// first replication).
@@ -113,17 +113,15 @@ pub fn run_one_with(
         if handled < CHECK_EVENTS || now >= end {
             break;
         }
-        let recorder = &sim.model.core.recorder;
-        let reason =
-            if recorder.level(Level::InSystem) - recorder.level(Level::NeverRead) > control.max_in_system as f64 {
-                Some(StopReason::Diverged)
-            } else {
-                if now > still_since {
-                    (still_since, still_events) = (now, 0);
-                }
-                still_events += handled;
-                (still_events >= STALL_EVENTS).then_some(StopReason::Stalled)
-            };
+        let reason = if sim.model.has_diverged(control.max_in_system) {
+            Some(StopReason::Diverged)
+        } else {
+            if now > still_since {
+                (still_since, still_events) = (now, 0);
+            }
+            still_events += handled;
+            (still_events >= STALL_EVENTS).then_some(StopReason::Stalled)
+        };
         if let Some(reason) = reason {
             stopped = Some(EarlyStop { at_s: now, reason });
             break;
@@ -552,7 +550,7 @@ pub fn series_csv_of<'a>(servers: impl IntoIterator<Item = (&'a str, &'a str, &'
         "server,architecture,start_s,width_s,arrived_rps,completed_rps,rejected_rps,timed_out_rps,failed_rps,\
          latency_mean_ms,latency_p50_ms,latency_p99_ms,in_system,waiting,busy_workers,cpu_utilization,memory_mb,\
          swapping,connections,idle_connections,served_rps,retried_rps,largest_process_mb,processes_alive,\
-         db_busy,db_waiting,db_connections,crashes,kills,oom_kills,recycles,spawns,reaps,lost_rps,wasted_cpu_s,rss_sum_mb,largest_process_rss_mb\n",
+         db_busy,db_waiting,db_connections,crashes,kills,oom_kills,recycles,spawns,reaps,lost_to_crashes_rps,wasted_cpu_s,rss_sum_mb,largest_process_rss_mb\n",
     );
     for (name, architecture, rows) in servers {
         for r in rows {
@@ -591,7 +589,7 @@ pub fn series_csv_of<'a>(servers: impl IntoIterator<Item = (&'a str, &'a str, &'
                 r.recycles,
                 r.spawns,
                 r.reaps,
-                r.lost_rps,
+                r.lost_to_crashes_rps,
                 r.wasted_cpu_s,
                 r.rss_sum_mb,
                 r.largest_process_rss_mb

@@ -57,23 +57,20 @@ impl SweepParam {
         !matches!(self, SweepParam::RateRps)
     }
 
-    /// The scenario fields (any of which) a server needs for this parameter to apply to it.
-    fn server_fields(self) -> &'static [&'static str] {
+    /// Whether this parameter applies to a server of architecture `a`: load parameters to
+    /// every server, `processes` and `threads` to those whose sizes have one.
+    fn applies_to(self, a: &architectures::ArchitectureInfo) -> bool {
         match self {
-            SweepParam::Processes => &["processes", "daemons", "max_processes"],
-            SweepParam::Threads => &["threads"],
-            SweepParam::RateRps | SweepParam::Users => &[],
+            SweepParam::Processes => a.sizes.processes.is_some(),
+            SweepParam::Threads => a.sizes.threads.is_some(),
+            SweepParam::RateRps | SweepParam::Users => true,
         }
     }
 
     /// Indices of the servers of `scenario` this parameter applies to (all for load parameters).
     pub fn servers(self, scenario: &Scenario) -> Vec<usize> {
-        let fields = self.server_fields();
         (0..scenario.servers.len())
-            .filter(|&i| {
-                fields.is_empty()
-                    || architectures::info(scenario.servers[i].architecture).fields.iter().any(|f| fields.contains(f))
-            })
+            .filter(|&i| self.applies_to(architectures::info(scenario.servers[i].architecture)))
             .collect()
     }
 }
@@ -197,13 +194,7 @@ pub fn check(scenario: &Scenario, param: SweepParam, values: &[f64]) -> Result<V
     }
     let servers = param.servers(scenario);
     if servers.is_empty() {
-        let fields = param.server_fields();
-        let architectures = architectures::REGISTRY
-            .iter()
-            .filter(|a| a.fields.iter().any(|f| fields.contains(f)))
-            .map(|a| a.id)
-            .collect::<Vec<_>>()
-            .join(", ");
+        let architectures = architectures::ids_where(|a| param.applies_to(a));
         return Err(SweepError::NoServer { param: param.name(), architectures });
     }
     Ok(servers)
@@ -271,6 +262,18 @@ pub fn run(
     values: &[f64],
     progress: &SweepProgress,
 ) -> Option<Vec<SweepPoint>> {
+    run_observed(scenario, param, values, progress, &|_, _, _| {})
+}
+
+/// `run`, calling `observe(value index, server index, result)` as each simulation finishes (in
+/// any order, from the worker threads) — for a window that draws points as they come in.
+pub fn run_observed(
+    scenario: &Scenario,
+    param: SweepParam,
+    values: &[f64],
+    progress: &SweepProgress,
+    observe: &(dyn Fn(usize, usize, &RunResult) + Sync),
+) -> Option<Vec<SweepPoint>> {
     let servers = param.servers(scenario);
     let reps = scenario.run.replications.max(1);
     let scenarios: Vec<Scenario> = values.iter().map(|&v| apply(scenario, param, v)).collect();
@@ -283,8 +286,12 @@ pub fn run(
                 return None;
             }
             let result = run_one_with(&scenarios[v], s, r, false, &progress.control);
+            let interrupted = result.stopped.map(|s| s.reason) == Some(StopReason::Interrupted);
+            if !interrupted {
+                observe(v, s, &result);
+            }
             progress.done.fetch_add(1, Ordering::Relaxed);
-            (result.stopped.map(|s| s.reason) != Some(StopReason::Interrupted)).then_some(result)
+            (!interrupted).then_some(result)
         })
         .collect();
     let mut results = results.into_iter().collect::<Option<Vec<_>>>()?.into_iter();

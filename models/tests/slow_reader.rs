@@ -101,7 +101,7 @@ fn past_memory_and_swap_the_oom_killer_takes_the_loop() {
     assert_eq!(r.counts.oom_kills, 3, "OOM kills");
     // The series has them where they happened (no warm-up: the totals match).
     let kills: f64 = r.series.iter().map(|w| w.oom_kills).sum();
-    let lost: f64 = r.series.iter().map(|w| w.lost_rps * w.width_s).sum();
+    let lost: f64 = r.series.iter().map(|w| w.lost_to_crashes_rps * w.width_s).sum();
     assert_eq!(kills, 3.0);
     assert!((lost - r.counts.lost_to_crashes as f64).abs() < 1e-6, "lost {lost} vs {:?}", r.counts);
     close_to("requests lost to the kills", r.counts.lost_to_crashes as f64, 3.0 * 512.0, 0.10);

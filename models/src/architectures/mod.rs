@@ -185,6 +185,18 @@ impl Workload {
         t
     }
 
+    /// Mean seconds a worker of `c` that serves its client itself is held per request: the
+    /// request's CPU and IO, the network (`blocking_net_s`), trickled headers and idle keep-alive
+    /// waits. The capacity of a pool of such workers (threaded, prefork, worker) is its size
+    /// over this.
+    pub fn blocking_worker_hold_s(&self, c: &ServerConfig) -> f64 {
+        self.cpu_s()
+            + self.io_s()
+            + self.blocking_net_s(c.socket_buffer_kb)
+            + self.header_hold_s(c)
+            + self.keepalive_hold_s(c)
+    }
+
     /// Mean CPU seconds over all requests.
     pub fn cpu_s(&self) -> f64 {
         self.static_fraction * self.static_cpu_s + (1.0 - self.static_fraction) * self.dynamic_cpu_s

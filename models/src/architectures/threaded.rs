@@ -36,11 +36,7 @@ impl Architecture for Threaded {
         vec![
             Resource {
                 name: format!("{} threads", c.threads),
-                busy_per_rps: w.cpu_s()
-                    + w.io_s()
-                    + w.blocking_net_s(c.socket_buffer_kb)
-                    + w.header_hold_s(c)
-                    + w.keepalive_hold_s(c),
+                busy_per_rps: w.blocking_worker_hold_s(c),
                 units: threads,
             },
             cpu_resource(w.cpu_s(), cores, usable),

@@ -50,11 +50,7 @@ impl Architecture for Worker {
         vec![
             Resource {
                 name: format!("{}x{} worker threads", c.processes, c.threads),
-                busy_per_rps: w.cpu_s()
-                    + w.io_s()
-                    + w.blocking_net_s(c.socket_buffer_kb)
-                    + w.header_hold_s(c)
-                    + w.keepalive_hold_s(c),
+                busy_per_rps: w.blocking_worker_hold_s(c),
                 units: workers,
             },
             cpu_resource(w.cpu_s(), cores, usable),

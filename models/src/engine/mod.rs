@@ -171,6 +171,15 @@ pub struct ServerSim {
 }
 
 impl ServerSim {
+    /// The simulation has diverged: more than `max_in_system` requests are inside the server
+    /// (overload with no backlog limit), not counting the pipelined requests of clients that
+    /// never read, which wait on their connection and cost nothing to hold. The one definition
+    /// of "diverged" that `runner` and `live` stop on.
+    pub fn has_diverged(&self, max_in_system: u64) -> bool {
+        let r = &self.core.recorder;
+        r.level(crate::metrics::Level::InSystem) - r.level(crate::metrics::Level::NeverRead) > max_in_system as f64
+    }
+
     /// Build the simulation of server `server_index` of `scenario` for replication `replication`,
     /// with its first events scheduled. `series` turns on the windowed time series.
     pub fn new(scenario: &Scenario, server_index: usize, replication: u32, series: bool) -> Simulation<ServerSim> {
