@@ -279,7 +279,7 @@ fn run_through(l: &Lesson, plots: Option<&Path>, ext: &str) -> anyhow::Result<()
 
 /// Each plot of the window for run `r`, one line per server, from its first replication.
 fn write_charts(path: &Path, l: &Lesson, r: usize, out: &lessons::RunOutcome) -> anyhow::Result<()> {
-    use gui::export::{ChartData, ChartLine, export_charts, server_rgb};
+    use charts::{ChartData, ChartLine, export_charts, server_rgb};
     let charts: Vec<ChartData> = models::metrics::PLOTS
         .iter()
         .map(|p| ChartData {

@@ -225,20 +225,13 @@ fn run() -> anyhow::Result<()> {
         None => {
             let terminal =
                 RunArgs { file: None, json: false, seed: None, replications: None, series: None, check: false };
-            if !gui::display_available() {
-                eprintln!(
-                    "serversim: no display found (DISPLAY/WAYLAND_DISPLAY unset), so the window cannot open; \
-                     running the built-in default scenario in the terminal instead."
-                );
-                return run_command(&terminal);
+            match window::open(None, None) {
+                Ok(()) => Ok(()),
+                Err(why) => {
+                    eprintln!("serversim: {why}; running the built-in default scenario in the terminal instead.");
+                    run_command(&terminal)
+                }
             }
-            if let Err(e) = gui::run_native() {
-                eprintln!(
-                    "serversim: the window could not open ({e}); running the default scenario in the terminal instead."
-                );
-                return run_command(&terminal);
-            }
-            Ok(())
         }
         Some(Command::Run(args)) => run_command(&args),
         Some(Command::Sweep(args)) => sweep_command(&args),
@@ -256,13 +249,10 @@ fn run() -> anyhow::Result<()> {
                 }
                 None => None,
             };
-            if !gui::display_available() {
-                return Err(BadInputError(
-                    "no display found (DISPLAY/WAYLAND_DISPLAY unset): use `serversim run` in a terminal".into(),
-                )
-                .into());
-            }
-            gui::run_native_at(scenario, lesson).map_err(|e| anyhow::anyhow!("the window could not open: {e}"))
+            window::open(scenario, lesson).map_err(|why| match why {
+                window::NoWindow::Failed(e) => anyhow::anyhow!("the window could not open: {e}"),
+                why => BadInputError(format!("{why}: use `serversim run` in a terminal")).into(),
+            })
         }
         Some(Command::Architectures) => {
             for a in &REGISTRY {
@@ -424,7 +414,7 @@ fn sweep_command(args: &SweepArgs) -> anyhow::Result<()> {
             .map_err(|e| BadInputError(format!("cannot write CSV to {}: {e}", path.display())))?;
     }
     if let Some(path) = &args.chart {
-        gui::export::export_charts(path, &sweep_charts(&names, &rows), &sc.name, &sweep_axis(param))
+        charts::export_charts(path, &sweep_charts(&names, &rows), &sc.name, &sweep_axis(param))
             .map_err(|e| BadInputError(format!("cannot write chart: {e}")))?;
     }
     let mut out = std::io::stdout().lock();
@@ -604,8 +594,8 @@ fn sweep_csv(param: models::sweep::SweepParam, rows: &[SweepRow]) -> String {
 /// A chart of a sweep: title, y-axis label and the value it plots.
 type SweepMetric = (&'static str, &'static str, fn(&SweepRow) -> f64);
 
-fn sweep_charts(names: &[&str], rows: &[SweepRow]) -> Vec<gui::export::ChartData> {
-    use gui::export::{ChartData, ChartLine, server_rgb};
+fn sweep_charts(names: &[&str], rows: &[SweepRow]) -> Vec<charts::ChartData> {
+    use charts::{ChartData, ChartLine, server_rgb};
     let metrics: [SweepMetric; 4] = [
         ("Throughput", "completed req/s", |r| r.throughput_rps),
         ("p99 latency", "ms", |r| r.p99_ms),
@@ -697,4 +687,50 @@ fn write_table(out: &mut impl Write, sc: &Scenario, report: &Report) -> std::io:
         }
     }
     Ok(())
+}
+
+/// The window, when the binary is built with it (the default `gui` feature).
+mod window {
+    /// Why the window did not open.
+    #[derive(Debug)]
+    pub enum NoWindow {
+        /// This build has no window (`--no-default-features`).
+        #[cfg_attr(feature = "gui", allow(dead_code))]
+        NotBuilt,
+        /// No display to open it on.
+        #[cfg_attr(not(feature = "gui"), allow(dead_code))]
+        NoDisplay,
+        /// It tried and failed.
+        #[cfg_attr(not(feature = "gui"), allow(dead_code))]
+        Failed(String),
+    }
+
+    impl std::fmt::Display for NoWindow {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match self {
+                NoWindow::NotBuilt => write!(f, "this serversim was built without the window (no `gui` feature)"),
+                NoWindow::NoDisplay => {
+                    write!(f, "no display found (DISPLAY/WAYLAND_DISPLAY unset), so the window cannot open")
+                }
+                NoWindow::Failed(e) => write!(f, "the window could not open ({e})"),
+            }
+        }
+    }
+
+    /// Open the window on a scenario file's (text, name) and a lesson index, and block until it
+    /// closes.
+    #[cfg(feature = "gui")]
+    pub fn open(scenario: Option<(String, String)>, lesson: Option<usize>) -> Result<(), NoWindow> {
+        if !gui::display_available() {
+            return Err(NoWindow::NoDisplay);
+        }
+        gui::run_native_at(scenario, lesson).map_err(|e| NoWindow::Failed(e.to_string()))
+    }
+
+    /// Without the `gui` feature there is no window to open.
+    #[cfg(not(feature = "gui"))]
+    pub fn open(scenario: Option<(String, String)>, lesson: Option<usize>) -> Result<(), NoWindow> {
+        let _ = (scenario, lesson);
+        Err(NoWindow::NotBuilt)
+    }
 }

@@ -5,17 +5,8 @@ use egui::Color32;
 
 /// Colour of server `i` (lines, picture frame, table swatch).
 pub fn server_color(i: usize) -> Color32 {
-    const PALETTE: [Color32; 8] = [
-        Color32::from_rgb(0, 114, 178),   // blue
-        Color32::from_rgb(213, 94, 0),    // vermillion
-        Color32::from_rgb(0, 158, 115),   // bluish green
-        Color32::from_rgb(204, 121, 167), // reddish purple
-        Color32::from_rgb(230, 159, 0),   // orange
-        Color32::from_rgb(86, 180, 233),  // sky blue
-        Color32::from_rgb(140, 86, 75),   // brown
-        Color32::from_rgb(127, 127, 127), // grey
-    ];
-    PALETTE[i % PALETTE.len()]
+    let (r, g, b) = charts::server_rgb(i);
+    Color32::from_rgb(r, g, b)
 }
 
 /// Colour of request class `c` (dots in the architecture picture).

@@ -1,0 +1,129 @@
+//! Charts as image files: a grid of line charts, one line per server, drawn with plotters on a
+//! white background with large type (for slides) — for `serversim sweep --chart`, a lesson's
+//! charts and the window's export alike. It knows nothing about egui.
+
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// One chart's worth of data, independent of the drawing backend.
+#[derive(Debug, Clone)]
+pub struct ChartData {
+    /// Chart title.
+    pub title: String,
+    /// Y-axis label with its unit.
+    pub y_label: String,
+    /// One line per server.
+    pub lines: Vec<ChartLine>,
+}
+
+/// One server's line in a chart.
+#[derive(Debug, Clone)]
+pub struct ChartLine {
+    /// Server name (legend).
+    pub name: String,
+    /// Colour as (red, green, blue).
+    pub rgb: (u8, u8, u8),
+    /// Points as (simulated seconds, value).
+    pub points: Vec<(f64, f64)>,
+}
+
+/// The servers' colours as (red, green, blue): a colour-blind-safe palette (Okabe–Ito), the
+/// same in the window and in every chart.
+pub const PALETTE: [(u8, u8, u8); 8] = [
+    (0, 114, 178),   // blue
+    (213, 94, 0),    // vermillion
+    (0, 158, 115),   // bluish green
+    (204, 121, 167), // reddish purple
+    (230, 159, 0),   // orange
+    (86, 180, 233),  // sky blue
+    (140, 86, 75),   // brown
+    (127, 127, 127), // grey
+];
+
+/// The colour of server `i` as (red, green, blue).
+pub fn server_rgb(i: usize) -> (u8, u8, u8) {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// Size of exported images in pixels (1080p: a slide).
+pub const IMAGE_SIZE: (u32, u32) = (1920, 1080);
+
+fn register_fonts() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // The fonts egui itself ships; plotters' default font lookup needs system libraries.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, epaint_default_fonts::UBUNTU_LIGHT);
+    });
+}
+
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    charts: &[ChartData],
+    title: &str,
+    x_label: &str,
+) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    root.fill(&WHITE).map_err(err)?;
+    let root = root.margin(12, 0, 0, 0).titled(title, ("sans-serif", 34)).map_err(err)?;
+    let layout = if charts.len() <= 4 { (2, 2) } else { (2, 3) };
+    let cells = root.split_evenly(layout);
+    for (area, chart) in cells.iter().zip(charts) {
+        let x_max = chart.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)).fold(1.0f64, f64::max);
+        let x_min =
+            chart.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)).fold(x_max, f64::min).min(x_max - 1.0);
+        let data_max = chart.lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)).fold(0.0f64, f64::max);
+        // An all-zero chart still gets a readable 0..1 axis.
+        let y_max = if data_max > 1e-9 { data_max * 1.1 } else { 1.0 };
+        let mut c = ChartBuilder::on(area)
+            .caption(&chart.title, ("sans-serif", 26))
+            .margin(14)
+            .x_label_area_size(48)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x_min..x_max, 0.0..y_max)
+            .map_err(err)?;
+        c.configure_mesh()
+            .x_desc(x_label)
+            .y_desc(&chart.y_label)
+            .label_style(("sans-serif", 18))
+            .axis_desc_style(("sans-serif", 20))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(err)?;
+        for line in &chart.lines {
+            let (r, g, b) = line.rgb;
+            let color = RGBColor(r, g, b);
+            // Thick polylines through hundreds of zig-zagging points grow miter spikes far outside
+            // the chart: dense lines are drawn thin.
+            let width = if line.points.len() > 300 { 1 } else { 3 };
+            c.draw_series(
+                LineSeries::new(line.points.iter().copied(), color.stroke_width(width))
+                    .point_size(if line.points.len() <= 50 { 5 } else { 0 }),
+            )
+            .map_err(err)?
+            .label(line.name.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(4)));
+        }
+        c.configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font(("sans-serif", 16))
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(180, 180, 180))
+            .draw()
+            .map_err(err)?;
+    }
+    root.present().map_err(err)
+}
+
+/// Write any set of charts (up to six, laid out in a grid) sharing the x-axis `x_label`: a PNG
+/// or an SVG image, chosen by the file name's extension (`.png` or `.svg`).
+pub fn export_charts(path: &Path, charts: &[ChartData], title: &str, x_label: &str) -> Result<(), String> {
+    register_fonts();
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("png") => draw(BitMapBackend::new(path, IMAGE_SIZE).into_drawing_area(), charts, title, x_label),
+        Some("svg") => draw(SVGBackend::new(path, IMAGE_SIZE).into_drawing_area(), charts, title, x_label),
+        _ => Err(format!("{}: a chart file must end in .png or .svg", path.display())),
+    }
+}
