@@ -67,52 +67,69 @@ pub enum ProcessEvent {
 
 const PROCESS_EVENTS: usize = 6;
 
-/// The levels tracked as time-weighted averages, in a fixed order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
+/// Declares `Level` once: its variants in index order, from which `Level::ALL` and the number
+/// of levels the recorder tracks (`LEVELS`) come.
+macro_rules! levels {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        /// The levels tracked as time-weighted averages, in a fixed order (`Level::X as usize`
+        /// indexes the recorder's arrays).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Level {
+            $($(#[$doc])* $name,)*
+        }
+
+        /// How many levels the recorder tracks.
+        const LEVELS: usize = [$(stringify!($name)),*].len();
+
+        impl Level {
+            /// Every level, in index order.
+            pub const ALL: [Level; LEVELS] = [$(Level::$name),*];
+        }
+    };
+}
+
+levels! {
     /// Requests inside the server (queued or in progress).
-    InSystem = 0,
+    InSystem,
     /// Requests waiting for a worker.
-    Waiting = 1,
+    Waiting,
     /// Worker threads busy with a request.
-    BusyWorkers = 2,
+    BusyWorkers,
     /// CPU cores in use.
-    BusyCores = 3,
+    BusyCores,
     /// Resident memory in MB.
-    MemoryMb = 4,
+    MemoryMb,
     /// 1 while the machine swaps, else 0.
-    Swapping = 5,
+    Swapping,
     /// Open client connections (tracked only with keep-alive on; otherwise every connection
     /// carries exactly one request and this is `InSystem`).
-    Connections = 6,
+    Connections,
     /// Idle keep-alive connections waiting for their client's next request.
-    IdleConnections = 7,
+    IdleConnections,
     /// Resident memory of the largest running process, MB (its image, threads and leaks).
-    LargestProcessMb = 8,
+    LargestProcessMb,
     /// Processes running.
-    ProcessesAlive = 9,
+    ProcessesAlive,
     /// Worker threads in the pool (a dynamic pool's or a live resize's changes included): the
     /// denominator of worker utilisation.
-    WorkerThreads = 10,
+    WorkerThreads,
     /// Queries the database is running.
-    DbBusy = 11,
+    DbBusy,
     /// Queries waiting: for a connection from their process's pool, or for the database.
-    DbWaiting = 12,
+    DbWaiting,
     /// Database connections open.
-    DbConnections = 13,
+    DbConnections,
     /// Requests inside from clients that never read their responses (`reads = false`): they
     /// never leave, by design, so they are not a sign of a growing queue.
-    NeverRead = 14,
+    NeverRead,
     /// Resident memory as `ps` sums it over the server's processes, MB: `MemoryMb` plus the
     /// shared pages (`shared_mb`) counted again in every running process but the first. Every
     /// change to `MemoryMb` changes it too; the engine adds the shared copies.
-    RssSumMb = 15,
+    RssSumMb,
     /// Resident memory of the largest running process as `ps` shows it, MB:
     /// `LargestProcessMb` plus the shared pages it maps.
-    LargestProcessRssMb = 16,
+    LargestProcessRssMb,
 }
-
-const LEVELS: usize = 17;
 
 /// One plotted quantity of the time series: the window's live plots, exported charts and the
 /// lessons' `watch` read this one list.
@@ -143,82 +160,104 @@ pub const PLOTS: [SeriesPlot; 6] = [
     },
 ];
 
-/// One window of the time series (all rates per second of simulated time).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct SeriesRow {
+/// Declares `SeriesRow` once: its fields (every one an `f64`) in the order of the series CSV's
+/// columns, from which the struct, `SeriesRow::COLUMNS` and `SeriesRow::write_csv` all come —
+/// so a new quantity is a new line here and nothing else to keep in step.
+macro_rules! series_row {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        /// One window of the time series (all rates per second of simulated time).
+        #[derive(Debug, Clone, Copy, Default, PartialEq)]
+        pub struct SeriesRow {
+            $($(#[$doc])* pub $name: f64,)*
+        }
+
+        impl SeriesRow {
+            /// The series CSV's columns after `server,architecture`, in order: the fields' names.
+            pub const COLUMNS: &'static [&'static str] = &[$(stringify!($name)),*];
+
+            /// Append this row's values to a CSV line, each after a comma, in `COLUMNS` order.
+            pub fn write_csv(&self, out: &mut String) {
+                use std::fmt::Write;
+                $(let _ = write!(out, ",{}", self.$name);)*
+            }
+        }
+    };
+}
+
+series_row! {
     /// Window start in simulated seconds.
-    pub start_s: f64,
+    start_s,
     /// Window length in seconds (the last window may be shorter).
-    pub width_s: f64,
+    width_s,
     /// Arrivals per second.
-    pub arrived_rps: f64,
+    arrived_rps,
     /// Completions per second (throughput).
-    pub completed_rps: f64,
+    completed_rps,
     /// Rejections per second.
-    pub rejected_rps: f64,
+    rejected_rps,
     /// Client time-outs per second.
-    pub timed_out_rps: f64,
+    timed_out_rps,
     /// Server failures per second.
-    pub failed_rps: f64,
-    /// Process crashes in the window.
-    pub crashes: f64,
+    failed_rps,
     /// Mean latency of requests completed in this window, ms (0 if none).
-    pub latency_mean_ms: f64,
+    latency_mean_ms,
     /// Median latency of requests completed in this window, ms (0 if none).
-    pub latency_p50_ms: f64,
+    latency_p50_ms,
     /// 99th-percentile latency of requests completed in this window, ms (0 if none).
-    pub latency_p99_ms: f64,
+    latency_p99_ms,
     /// Time-averaged requests in the server.
-    pub in_system: f64,
+    in_system,
     /// Time-averaged requests waiting for a worker.
-    pub waiting: f64,
+    waiting,
     /// Time-averaged busy workers.
-    pub busy_workers: f64,
+    busy_workers,
     /// Time-averaged CPU utilisation (fraction of all cores).
-    pub cpu_utilization: f64,
+    cpu_utilization,
     /// Time-averaged resident memory, MB: what the machine spends, shared pages counted once.
-    pub memory_mb: f64,
-    /// Time-averaged resident memory as `ps` sums it over the server's processes, MB (shared
-    /// pages counted in every process).
-    pub rss_sum_mb: f64,
-    /// Time-averaged RSS of the largest running process as `ps` shows it, MB (its own memory
-    /// plus the shared pages).
-    pub largest_process_rss_mb: f64,
+    memory_mb,
     /// Fraction of the window the machine spent swapping.
-    pub swapping: f64,
+    swapping,
     /// Time-averaged open client connections (busy and idle).
-    pub connections: f64,
+    connections,
     /// Time-averaged idle keep-alive connections.
-    pub idle_connections: f64,
+    idle_connections,
     /// Responses the server finished per second, in time or not (completed + wasted).
-    pub served_rps: f64,
+    served_rps,
     /// Retries arriving per second.
-    pub retried_rps: f64,
+    retried_rps,
     /// Time-averaged resident memory of the largest running process, MB.
-    pub largest_process_mb: f64,
+    largest_process_mb,
     /// Time-averaged number of running processes.
-    pub processes_alive: f64,
+    processes_alive,
     /// Time-averaged queries the database runs (0 without a backend).
-    pub db_busy: f64,
+    db_busy,
     /// Time-averaged queries waiting for a pool connection or for the database.
-    pub db_waiting: f64,
+    db_waiting,
     /// Time-averaged database connections open.
-    pub db_connections: f64,
+    db_connections,
+    /// Process crashes in the window.
+    crashes,
     /// Processes killed by the watchdog in the window.
-    pub kills: f64,
+    kills,
     /// Processes killed by the out-of-memory killer in the window.
-    pub oom_kills: f64,
+    oom_kills,
     /// Processes recycled (`max_requests`) in the window.
-    pub recycles: f64,
+    recycles,
     /// Processes a dynamic pool forked in the window.
-    pub spawns: f64,
+    spawns,
     /// Idle processes a dynamic pool stopped in the window.
-    pub reaps: f64,
+    reaps,
     /// Requests lost with a crashed or killed process, per second (part of `failed_rps`).
-    pub lost_to_crashes_rps: f64,
+    lost_to_crashes_rps,
     /// CPU demand, seconds, of the requests finished in the window after their client had given
     /// up (wasted work).
-    pub wasted_cpu_s: f64,
+    wasted_cpu_s,
+    /// Time-averaged resident memory as `ps` sums it over the server's processes, MB (shared
+    /// pages counted in every process).
+    rss_sum_mb,
+    /// Time-averaged RSS of the largest running process as `ps` shows it, MB (its own memory
+    /// plus the shared pages).
+    largest_process_rss_mb,
 }
 
 impl SeriesRow {
@@ -761,6 +800,14 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_level_indexes_its_own_slot() {
+        for (i, level) in Level::ALL.iter().enumerate() {
+            assert_eq!(*level as usize, i, "{level:?}");
+        }
+        assert_eq!(Level::ALL.len(), LEVELS);
+    }
 
     #[test]
     fn series_windows_average_levels_and_count_rates() {

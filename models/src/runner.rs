@@ -546,54 +546,14 @@ pub fn series_csv(report: &Report) -> String {
 /// Time series as CSV from (server name, architecture id, rows) triples: the one writer behind
 /// `--series` and the window's "Export time series".
 pub fn series_csv_of<'a>(servers: impl IntoIterator<Item = (&'a str, &'a str, &'a [SeriesRow])>) -> String {
-    let mut out = String::from(
-        "server,architecture,start_s,width_s,arrived_rps,completed_rps,rejected_rps,timed_out_rps,failed_rps,\
-         latency_mean_ms,latency_p50_ms,latency_p99_ms,in_system,waiting,busy_workers,cpu_utilization,memory_mb,\
-         swapping,connections,idle_connections,served_rps,retried_rps,largest_process_mb,processes_alive,\
-         db_busy,db_waiting,db_connections,crashes,kills,oom_kills,recycles,spawns,reaps,lost_to_crashes_rps,wasted_cpu_s,rss_sum_mb,largest_process_rss_mb\n",
-    );
+    let mut out = format!("server,architecture,{}\n", SeriesRow::COLUMNS.join(","));
     for (name, architecture, rows) in servers {
         for r in rows {
-            out.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-                csv_field(name),
-                architecture,
-                r.start_s,
-                r.width_s,
-                r.arrived_rps,
-                r.completed_rps,
-                r.rejected_rps,
-                r.timed_out_rps,
-                r.failed_rps,
-                r.latency_mean_ms,
-                r.latency_p50_ms,
-                r.latency_p99_ms,
-                r.in_system,
-                r.waiting,
-                r.busy_workers,
-                r.cpu_utilization,
-                r.memory_mb,
-                r.swapping,
-                r.connections,
-                r.idle_connections,
-                r.served_rps,
-                r.retried_rps,
-                r.largest_process_mb,
-                r.processes_alive,
-                r.db_busy,
-                r.db_waiting,
-                r.db_connections,
-                r.crashes,
-                r.kills,
-                r.oom_kills,
-                r.recycles,
-                r.spawns,
-                r.reaps,
-                r.lost_to_crashes_rps,
-                r.wasted_cpu_s,
-                r.rss_sum_mb,
-                r.largest_process_rss_mb
-            ));
+            out.push_str(&csv_field(name));
+            out.push(',');
+            out.push_str(architecture);
+            r.write_csv(&mut out);
+            out.push('\n');
         }
     }
     out
