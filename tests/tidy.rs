@@ -66,3 +66,26 @@ fn the_architecture_check_sees_the_architectures() {
         .count();
     assert!(named >= 6, "each of the six architectures names its own kind ({named} files do)");
 }
+
+/// The engine defines what architectures implement (`engine::Server`) and architectures depend
+/// on the engine, never the reverse: no engine file names the architectures module.
+#[test]
+fn the_engine_does_not_depend_on_the_architectures() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("models/src/engine"), &mut files);
+    assert!(files.len() >= 5, "the walk found the engine ({} files)", files.len());
+    let offences: Vec<String> = files
+        .iter()
+        .flat_map(|f| {
+            let text = std::fs::read_to_string(f).unwrap_or_default();
+            let name = f.strip_prefix(root).unwrap_or(f).display().to_string();
+            text.lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim_start().starts_with("//") && l.contains("architectures::"))
+                .map(|(n, l)| format!("{name}:{}: {}", n + 1, l.trim()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(offences.is_empty(), "the engine uses the architectures module:\n{}", offences.join("\n"));
+}

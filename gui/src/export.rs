@@ -50,10 +50,7 @@ pub fn export_svg(path: &Path, rt: &Runtime) -> Result<(), String> {
 /// The time series of every server as CSV (the same writer as `serversim run --series`).
 pub fn series_csv(rt: &Runtime) -> String {
     models::runner::series_csv_of(
-        rt.run
-            .servers
-            .iter()
-            .map(|s| (s.config().name.as_str(), s.config().architecture.id(), s.sim.model.core.recorder.series())),
+        rt.run.servers.iter().map(|s| (s.config().name.as_str(), s.config().architecture.id(), s.recorder().series())),
     )
 }
 

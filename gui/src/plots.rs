@@ -90,7 +90,7 @@ pub fn plots_ui(ui: &mut Ui, rt: &Runtime, hidden: &HashSet<String>, presenter: 
                         if m.id == "throughput"
                             && let Some(first) = rt.run.servers.first()
                         {
-                            let rows = recent(first.sim.model.core.recorder.series(), now);
+                            let rows = recent(first.recorder().series(), now);
                             p.line(
                                 Line::new("offered load", points(rows, |r| r.arrived_rps))
                                     .color(egui::Color32::from_gray(140))
@@ -110,7 +110,7 @@ pub fn plots_ui(ui: &mut Ui, rt: &Runtime, hidden: &HashSet<String>, presenter: 
                             );
                         }
                         for (i, s) in rt.run.servers.iter().enumerate() {
-                            let rows = recent(s.sim.model.core.recorder.series(), now);
+                            let rows = recent(s.recorder().series(), now);
                             let name = &s.config().name;
                             if hidden.contains(name) {
                                 continue;
@@ -141,6 +141,6 @@ pub fn plots_ui(ui: &mut Ui, rt: &Runtime, hidden: &HashSet<String>, presenter: 
 
 /// The visible points of metric `m` (index into the plots) for server `i`.
 pub fn metric_points(rt: &Runtime, i: usize, m: usize) -> Vec<(f64, f64)> {
-    let rows = recent(rt.run.servers[i].sim.model.core.recorder.series(), rt.now_s());
+    let rows = recent(rt.run.servers[i].recorder().series(), rt.now_s());
     rows.iter().map(|r| (r.start_s + r.width_s, (METRICS[m].value)(r))).collect()
 }

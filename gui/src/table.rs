@@ -38,7 +38,7 @@ pub struct Summary {
 
 /// The last `RECENT_WINDOWS` windows of server `i`.
 pub fn summary(rt: &Runtime, i: usize) -> Summary {
-    let core = &rt.run.servers[i].sim.model.core;
+    let core = rt.run.servers[i].core();
     let rows = core.recorder.series();
     let recent = &rows[rows.len().saturating_sub(RECENT_WINDOWS)..];
     let n = recent.len().max(1) as f64;

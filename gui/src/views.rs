@@ -17,7 +17,7 @@ pub fn latency_view_ui(ui: &mut Ui, rt: &Runtime, presenter: bool) {
     );
     ui.horizontal_wrapped(|ui| {
         for (i, s) in rt.run.servers.iter().enumerate() {
-            let h = s.sim.model.core.recorder.latency();
+            let h = s.recorder().latency();
             crate::theme::swatch_ui(ui, server_color(i));
             ui.label(format!(
                 "{}: p50 {:.0} ms · p90 {:.0} ms · p99 {:.0} ms · p99.9 {:.0} ms",
@@ -46,7 +46,7 @@ pub fn latency_view_ui(ui: &mut Ui, rt: &Runtime, presenter: bool) {
         .include_y(1.0)
         .show(ui, |p| {
             for (i, s) in rt.run.servers.iter().enumerate() {
-                let h = s.sim.model.core.recorder.latency();
+                let h = s.recorder().latency();
                 let total = h.count() as f64;
                 if total == 0.0 {
                     continue;

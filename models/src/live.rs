@@ -73,7 +73,12 @@ impl LiveServer {
     fn new(scenario: &Scenario, config: ServerConfig) -> Self {
         let mut sc = scenario.clone();
         sc.servers = vec![config];
-        Self { sim: ServerSim::new(&sc, 0, 0, true), pending: VecDeque::new(), diverged_at_s: None, catching_up: false }
+        Self {
+            sim: crate::architectures::simulation(&sc, 0, 0, true),
+            pending: VecDeque::new(),
+            diverged_at_s: None,
+            catching_up: false,
+        }
     }
 
     /// When the server stopped because more than `limits::MAX_IN_SYSTEM` requests were inside
@@ -92,6 +97,16 @@ impl LiveServer {
     /// The server's configuration (as built; live changes are not reflected).
     pub fn config(&self) -> &ServerConfig {
         self.sim.model.config()
+    }
+
+    /// Its measurements so far (time series, latencies, counts, levels).
+    pub fn recorder(&self) -> &crate::metrics::Recorder {
+        &self.sim.model.core.recorder
+    }
+
+    /// Its machine and server state (for what the window shows of processes and threads).
+    pub fn core(&self) -> &crate::engine::Core {
+        &self.sim.model.core
     }
 
     /// Snapshot for the architecture picture.

@@ -10,7 +10,6 @@ use sim::stats::Estimate;
 
 use crate::architectures::{self, Workload, bottleneck};
 use crate::config::{Arrival, Scenario};
-use crate::engine::ServerSim;
 use crate::limits;
 use crate::metrics::{Counts, EarlyStop, RunResult, SeriesRow, StopReason};
 
@@ -94,7 +93,7 @@ pub fn run_one_with(
     series: bool,
     control: &RunControl,
 ) -> RunResult {
-    let mut sim = ServerSim::new(scenario, server, replication, series);
+    let mut sim = architectures::simulation(scenario, server, replication, series);
     let end = scenario.run.end_s();
     let mut stopped = None;
     let (mut still_since, mut still_events) = (0.0, 0);

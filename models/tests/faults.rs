@@ -5,7 +5,6 @@ mod common;
 
 use common::*;
 use models::config::{ArchitectureKind, Hang, Scenario};
-use models::engine::ServerSim;
 use models::metrics::Level;
 use sim::Dist;
 
@@ -93,7 +92,7 @@ fn a_leak_grows_memory_by_exactly_what_was_served() {
     let mut sc = base(20.0, prefork(2, |s| s.process_mb = 30.0));
     sc.requests[0].leak_kb = 1024.0;
     sc.run.duration_s = 100.0;
-    let mut sim = ServerSim::new(&sc, 0, 0, false);
+    let mut sim = models::architectures::simulation(&sc, 0, 0, false);
     sim.run_until(100.0);
     let core = &sim.model.core;
     let served = core.recorder.counts().completed as f64;

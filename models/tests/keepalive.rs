@@ -263,7 +263,7 @@ keepalive_timeout_s = 2.0
 keepalive_kb = 64.0
 "#;
     let sc = parse(text, "retry-keepalive.toml").expect("valid");
-    let mut sim = models::engine::ServerSim::new(&sc, 0, 0, false);
+    let mut sim = models::architectures::simulation(&sc, 0, 0, false);
     sim.run_until(200.0);
     let core = &sim.model.core;
     let waiting = core.threads.iter().filter(|t| t.state == models::engine::ThreadState::KeepAlive).count();

@@ -9,7 +9,6 @@ mod common;
 use common::*;
 use models::architectures::REGISTRY;
 use models::config::{ClientClass, Scenario};
-use models::engine::ServerSim;
 use models::metrics::RunResult;
 use models::runner::run_one;
 use proptest::prelude::*;
@@ -281,7 +280,7 @@ proptest! {
         prop_assert_eq!(fingerprint(&r), fingerprint(&run_one(&sc, 0, 0, true)), "{}", what);
 
         // Chunking: stepping in slices of a few events gives exactly the one-run result.
-        let mut sim = ServerSim::new(&sc, 0, 0, true);
+        let mut sim = models::architectures::simulation(&sc, 0, 0, true);
         let end = sc.run.end_s();
         let mut k = 0u64;
         while sim.now_s() < end {

@@ -3,7 +3,7 @@
 //! over a queue to `daemons` × `threads` backend workers. `listen_backlog` bounds that queue and
 //! `queue_timeout_s` fails requests that waited too long for a daemon.
 
-use super::loops::{IoMode, Loops};
+use super::loops::{IoMode, LoopRole, Loops, LoopsConfig};
 use super::output::{beyond_buffer_s, buffered_kb};
 use super::pool::WorkerPool;
 use super::{Architecture, Capabilities, FieldValue, Resource, Server, SizeField, Sizes, Workload, cpu_resource};
@@ -72,9 +72,19 @@ impl Architecture for Daemon {
     }
 
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
-        let frontend =
-            Loops::build(core, c.frontend_processes, false, c.frontend_mb, IoMode::NonBlocking, 0, None, false)
-                .with_output_buffer(c.output_buffer_kb);
+        let frontend = Loops::build(
+            core,
+            LoopsConfig {
+                processes: c.frontend_processes,
+                gil: false,
+                process_mb: c.frontend_mb,
+                io: IoMode::NonBlocking,
+                offload_threads: 0,
+                backlog: None,
+                role: LoopRole::FrontEnd,
+            },
+        )
+        .with_output_buffer(c.output_buffer_kb);
         // The front-end talks to the clients: the daemons' socket buffer plays no part.
         let daemons = WorkerPool::of_server(core, c, c.processes, c.threads).behind_front_end();
         Box::new(Daemon {
@@ -196,14 +206,13 @@ impl Server for Daemon {
             self.daemons.arrive(cx, request);
         }
     }
+    fn on_spawn_done(&mut self, cx: &mut Ctx<'_>, thread: u32) {
+        // A recycled daemon finished starting.
+        self.daemons.spawn_done(cx, thread);
+    }
     fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
         if self.frontend.owns_thread(thread) {
             self.frontend.task_done(cx, thread, request);
-            return;
-        }
-        if request == ReqId::NONE {
-            // A recycled daemon finished starting.
-            self.daemons.done(cx, thread, request);
             return;
         }
         if !cx.core.is_live(request) || self.lost_its_front_end(request) {

@@ -3,7 +3,7 @@
 //! `blocking_io = true`, when the wait stalls the loop — or, with `offload_threads`, is handed to
 //! a thread pool (deferToThread).
 
-use super::loops::{IoMode, Loops};
+use super::loops::{IoMode, LoopRole, Loops, LoopsConfig};
 use super::{Architecture, Capabilities, FieldValue, Resource, Server, SizeField, Sizes, Workload, cpu_resource};
 use crate::config::{ArchitectureKind, ServerConfig};
 use crate::engine::Core;
@@ -34,9 +34,20 @@ impl Architecture for EventLoop {
 
     fn build(c: &ServerConfig, core: &mut Core) -> Box<dyn Server> {
         Box::new(
-            Loops::build(core, c.processes, c.gil, c.process_mb, io_mode(c), c.offload_threads, c.listen_backlog, true)
-                .with_queue_timeout(c.queue_timeout_s)
-                .with_output_buffer(c.output_buffer_kb),
+            Loops::build(
+                core,
+                LoopsConfig {
+                    processes: c.processes,
+                    gil: c.gil,
+                    process_mb: c.process_mb,
+                    io: io_mode(c),
+                    offload_threads: c.offload_threads,
+                    backlog: c.listen_backlog,
+                    role: LoopRole::Workers,
+                },
+            )
+            .with_queue_timeout(c.queue_timeout_s)
+            .with_output_buffer(c.output_buffer_kb),
         )
     }
 

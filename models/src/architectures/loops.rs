@@ -78,6 +78,10 @@ pub struct Loops {
     role: Vec<(u32, bool)>,
     /// For each request slot: the loop that accepted it.
     owner: Vec<u32>,
+    /// For each request slot: the generation of the request these loops accepted in it (`None`:
+    /// none yet), so a request routed elsewhere (a daemon's dynamic one) in a reused slot is
+    /// never taken for one of theirs.
+    accepted: Vec<Option<u32>>,
     /// For each request slot: what a parked request is waiting for.
     stage: Vec<Stage>,
     /// For each request slot: its blocking calls still to make, the current one included
@@ -100,25 +104,46 @@ pub struct Loops {
     slow_reader: SlowReader,
 }
 
+/// What the loops of a `Loops` are to the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoopRole {
+    /// The server's workers (an `event_loop` server): their threads count as workers.
+    Workers,
+    /// A front-end that hands dynamic requests on (the daemon architecture's).
+    FrontEnd,
+}
+
+/// The loops `Loops::build` creates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LoopsConfig {
+    /// Single-threaded loop processes.
+    pub processes: u32,
+    /// Each process has a GIL (it matters with offload threads).
+    pub gil: bool,
+    /// Resident memory of each process, MB.
+    pub process_mb: f64,
+    /// How the loops wait for IO.
+    pub io: IoMode,
+    /// Threads per process that run blocking calls (`IoMode::Offload`).
+    pub offload_threads: u32,
+    /// Requests that may wait to be accepted (`None` = unlimited).
+    pub backlog: Option<u32>,
+    /// What the loops are to the server.
+    pub role: LoopRole,
+}
+
 impl Loops {
-    /// Create `processes` single-threaded loop processes (plus `offload_threads` pool threads
-    /// each). `workers` says whether their threads count as the server's workers.
-    #[allow(clippy::too_many_arguments)]
-    pub fn build(
-        core: &mut Core,
-        processes: u32,
-        gil: bool,
-        process_mb: f64,
-        io: IoMode,
-        offload_threads: u32,
-        backlog: Option<u32>,
-        workers: bool,
-    ) -> Self {
+    /// Create `config.processes` single-threaded loop processes (plus `offload_threads` pool
+    /// threads each).
+    pub fn build(core: &mut Core, config: LoopsConfig) -> Self {
+        let LoopsConfig { processes, gil, process_mb, io, offload_threads, backlog, role } = config;
+        let workers = role == LoopRole::Workers;
         let role_kind = if workers { ProcessRole::EventLoop } else { ProcessRole::FrontEnd };
         let mut loops = Self {
             loops: Vec::new(),
             role: Vec::new(),
             owner: Vec::new(),
+            accepted: Vec::new(),
             stage: Vec::new(),
             calls_left: Vec::new(),
             io,
@@ -216,9 +241,11 @@ impl Loops {
         let slot = request.index as usize;
         if self.owner.len() <= slot {
             self.owner.resize(slot + 1, 0);
+            self.accepted.resize(slot + 1, None);
             self.stage.resize(slot + 1, Stage::Work);
             self.calls_left.resize(slot + 1, 1);
         }
+        self.accepted[slot] = Some(request.generation);
         if !reads && held_by.is_some() {
             self.owner[slot] = l as u32;
             if self.slow_reader.hold_if_paused(request) {
@@ -505,7 +532,7 @@ impl Loops {
         }
         // Requests parked on IO (or held by its offload threads) belonged to the dead process too.
         for r in cx.core.live_ids() {
-            if self.owner.get(r.index as usize) == Some(&(l as u32)) && self.accepted_here(cx.core, r) {
+            if self.owner.get(r.index as usize) == Some(&(l as u32)) && self.accepted_here(r) {
                 cx.lose_to_crash(r);
             }
         }
@@ -520,11 +547,9 @@ impl Loops {
             cx.core.processes[process as usize].threads.iter().copied().filter(|&t| t != lp.thread).collect();
     }
 
-    /// True if `request` went through these loops (the daemon's dynamic requests never do).
-    fn accepted_here(&self, core: &Core, request: ReqId) -> bool {
-        // Loops only ever serve the requests routed to them: every static request in a daemon,
-        // every request in an event-loop server.
-        self.role_kind == ProcessRole::EventLoop || core.request(request).is_static
+    /// True if `request` arrived at these loops (`arrive`), whichever architecture routed it.
+    fn accepted_here(&self, request: ReqId) -> bool {
+        self.accepted.get(request.index as usize) == Some(&Some(request.generation))
     }
 
     /// The loop of `process` runs again.

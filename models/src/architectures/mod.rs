@@ -15,52 +15,8 @@ pub mod threaded;
 pub mod worker;
 
 use crate::config::{ArchitectureKind, RequestClass, ServerConfig};
-use crate::engine::{Core, Ctx, ReqId};
-use crate::view::ServerView;
-
-/// The dispatch logic of one running server: where requests go when they arrive and when a
-/// thread finishes a task.
-pub trait Server: Send {
-    /// A request arrived (it is already in the server's books).
-    fn on_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId);
-    /// `thread` finished the task it was given for `request` and is idle.
-    fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId);
-    /// A request parked with `Ctx::park` is ready again (non-blocking IO finished).
-    fn on_park_done(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
-        // Architectures that never park leave this alone; completing keeps the books balanced.
-        cx.core.complete(request);
-    }
-    /// A request's CPU work crashed `process`: fail every request it held (`Ctx::crash_process`
-    /// stops its threads and schedules the respawn).
-    fn on_crash(&mut self, cx: &mut Ctx<'_>, process: u32);
-    /// A crashed `process` runs again: its threads take work.
-    fn on_respawn(&mut self, cx: &mut Ctx<'_>, process: u32);
-    /// A request arrived on an idle keep-alive connection on which `thread` was waiting; the
-    /// thread is idle again and takes it. Only architectures that pass a thread to
-    /// `Ctx::keep_alive` get this; the default treats the request as any arrival.
-    fn on_kept_alive_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId, thread: u32) {
-        let _ = thread;
-        self.on_arrival(cx, request);
-    }
-    /// The idle keep-alive connection `thread` waited on closed (timer): the thread is idle.
-    /// Only architectures that pass a thread to `Ctx::keep_alive` get this.
-    fn on_keepalive_end(&mut self, cx: &mut Ctx<'_>, thread: u32) {
-        let _ = (cx, thread);
-    }
-    /// Once a second, for a server with a dynamic pool: the parent's idle-worker maintenance.
-    fn on_maintenance(&mut self, cx: &mut Ctx<'_>) {
-        let _ = cx;
-    }
-    /// Change how many requests may wait for a worker (`None` = unlimited), live.
-    fn set_backlog(&mut self, backlog: Option<u32>);
-    /// Resize the worker pool to `processes` × `threads` while running (each architecture
-    /// interprets the numbers as its own pool sizes; see `docs/model.md`).
-    fn resize(&mut self, cx: &mut Ctx<'_>, processes: u32, threads: u32);
-    /// A snapshot for the architecture picture.
-    fn view(&self, core: &Core) -> ServerView;
-    /// The processes whose GIL a live control toggles (worker processes, not front-ends).
-    fn processes(&self) -> Vec<u32>;
-}
+use crate::engine::Core;
+pub use crate::engine::Server;
 
 /// The mean demands of the request mix, for capacity estimates.
 #[derive(Debug, Clone, Default)]
@@ -363,7 +319,7 @@ pub struct ArchitectureInfo {
     /// Its own fields as a scenario file writes them.
     pub own_fields: fn(&ServerConfig) -> Vec<(&'static str, FieldValue)>,
     /// Builds the running server.
-    pub build: fn(&ServerConfig, &mut Core) -> Box<dyn Server>,
+    pub build: crate::engine::BuildServer,
     /// Its capacity-limiting resources.
     pub resources: fn(&ServerConfig, &Workload, u32) -> Vec<Resource>,
 }
@@ -418,6 +374,18 @@ impl ArchitectureInfo {
 /// The ids of the architectures for which `supports` holds, for messages ("prefork, worker").
 pub fn ids_where(supports: impl Fn(&ArchitectureInfo) -> bool) -> String {
     REGISTRY.iter().filter(|a| supports(a)).map(|a| a.id).collect::<Vec<_>>().join(", ")
+}
+
+/// The simulation of server `server_index` of `scenario` for replication `replication`, built
+/// by its architecture (`series` turns on the windowed time series).
+pub fn simulation(
+    scenario: &crate::config::Scenario,
+    server_index: usize,
+    replication: u32,
+    series: bool,
+) -> sim::Simulation<crate::engine::ServerSim> {
+    let build = info(scenario.servers[server_index].architecture).build;
+    crate::engine::ServerSim::new(scenario, server_index, replication, series, build)
 }
 
 /// The registry entry of `kind`.

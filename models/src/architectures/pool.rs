@@ -525,11 +525,6 @@ impl WorkerPool {
     /// request completes when the client has it all) and the thread moves on.
     #[inline]
     pub fn done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
-        if request == ReqId::NONE {
-            // A recycled process finished starting: all its threads take work.
-            self.started(cx, cx.core.threads[thread as usize].process);
-            return;
-        }
         if self.direct_clients && cx.core.read_cut_s(request).is_some() {
             // Its headers never arrived in time: the connection is dropped.
             cx.core.fail(request);
@@ -641,6 +636,11 @@ impl WorkerPool {
     }
 
     /// `process` is ready to serve: its enabled idle threads take waiting requests.
+    /// `thread` finished starting its (recycled or respawned) process: all its threads take work.
+    pub fn spawn_done(&mut self, cx: &mut Ctx<'_>, thread: u32) {
+        self.started(cx, cx.core.threads[thread as usize].process);
+    }
+
     fn started(&mut self, cx: &mut Ctx<'_>, process: u32) {
         let threads = cx.core.processes[process as usize].threads.clone();
         for t in threads {
@@ -826,6 +826,9 @@ impl Server for WorkerPool {
     }
     fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
         self.done(cx, thread, request);
+    }
+    fn on_spawn_done(&mut self, cx: &mut Ctx<'_>, thread: u32) {
+        self.spawn_done(cx, thread);
     }
     fn set_backlog(&mut self, backlog: Option<u32>) {
         WorkerPool::set_backlog(self, backlog);

@@ -1072,7 +1072,7 @@ impl Ctx<'_> {
     }
 
     /// `thread` (idle) spends `cpu_s` of CPU starting its process again (a recycled or respawned
-    /// process importing the app); the architecture's `on_task_done` then gets `ReqId::NONE`.
+    /// process importing the app); the architecture's `Server::on_spawn_done` follows.
     pub fn start_spawn(&mut self, thread: u32, cpu_s: f64) {
         let th = &mut self.core.threads[thread as usize];
         debug_assert_eq!(th.state, ThreadState::Idle, "thread {thread} is busy");

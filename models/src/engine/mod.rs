@@ -5,14 +5,15 @@ pub mod backend;
 pub mod core;
 pub mod cpu;
 pub mod load;
+pub mod server;
 
 use sim::{Model, Scheduler, Simulation};
 
-use crate::architectures::{self, Server};
 use crate::config::{Scenario, ServerConfig};
 use crate::metrics::{ProcessEvent, Recorder, RunResult};
 pub use core::{Core, CoreSettings, Ctx, Request, Task, ThreadState};
 pub use load::LoadGen;
+pub use server::Server;
 
 /// Names a request in the server; the generation tells a recycled slot from the old request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -159,6 +160,9 @@ pub enum Death {
     OutOfMemory,
 }
 
+/// Creates an architecture's processes and threads in a `Core` and returns its dispatch logic.
+pub type BuildServer = fn(&ServerConfig, &mut Core) -> Box<dyn Server>;
+
 /// One server being simulated, with its own copy of the machine and its own load generator.
 pub struct ServerSim {
     /// Machine, processes, threads, requests and measurements.
@@ -181,8 +185,16 @@ impl ServerSim {
     }
 
     /// Build the simulation of server `server_index` of `scenario` for replication `replication`,
-    /// with its first events scheduled. `series` turns on the windowed time series.
-    pub fn new(scenario: &Scenario, server_index: usize, replication: u32, series: bool) -> Simulation<ServerSim> {
+    /// with its first events scheduled, its dispatch logic made by `build` (its architecture's
+    /// `ArchitectureInfo::build`; `architectures::simulation` looks it up). `series` turns on the
+    /// windowed time series.
+    pub fn new(
+        scenario: &Scenario,
+        server_index: usize,
+        replication: u32,
+        series: bool,
+        build: BuildServer,
+    ) -> Simulation<ServerSim> {
         let config = scenario.servers[server_index].clone();
         let recorder =
             Recorder::new(scenario.run.warmup_s, scenario.machine.cores, series.then_some(scenario.run.window_s))
@@ -210,7 +222,7 @@ impl ServerSim {
         if let Some(b) = &scenario.backend {
             core.set_backend(backend::Backend::new(b.workers, b.connections, config.db_pool));
         }
-        let server = (architectures::info(config.architecture).build)(&config, &mut core);
+        let server = build(&config, &mut core);
         let load = LoadGen::new(scenario, replication);
         let mut sim = Simulation::new(ServerSim { core, server, load, config });
         let ServerSim { load, .. } = &mut sim.model;
@@ -347,7 +359,12 @@ impl ServerSim {
             match notice {
                 Notice::TaskDone { thread, request } => {
                     let mut cx = Ctx { core: &mut self.core, sched };
-                    self.server.on_task_done(&mut cx, thread, request);
+                    // `Ctx::start_spawn` gives the thread no request.
+                    if request == ReqId::NONE {
+                        self.server.on_spawn_done(&mut cx, thread);
+                    } else {
+                        self.server.on_task_done(&mut cx, thread, request);
+                    }
                 }
                 Notice::UserFree { user, outcome } => self.load.user_free(user, outcome, sched),
                 Notice::KeepAliveEnd { thread } => {

@@ -4,7 +4,6 @@
 //! survive writing and re-reading unchanged and start simulating.
 
 use super::{ScenarioError, parse, parse_server, to_toml};
-use crate::engine::ServerSim;
 
 /// Feed untrusted bytes through the parser and validator (as a whole scenario and as one
 /// `[server]` table); panics only when an invariant is broken, which is what the fuzzer looks for.
@@ -29,7 +28,7 @@ pub fn exercise(data: &[u8]) {
             // input stays fast).
             for (i, s) in sc.servers.iter().enumerate() {
                 if u64::from(s.processes) * u64::from(s.threads) <= 10_000 {
-                    let mut sim = ServerSim::new(&sc, i, 0, true);
+                    let mut sim = crate::architectures::simulation(&sc, i, 0, true);
                     sim.run_until_limited(sc.run.end_s(), 5_000);
                 }
             }
