@@ -19,6 +19,17 @@ fn zero() -> Dist {
 
 /// M/M/1 via a one-thread threaded server, CPU-only demands: mean response 1/(μ-λ) and, since
 /// the response time is exponential with rate μ-λ, p99 = ln(100)/(μ-λ).
+///
+/// Two estimates also have their spread checked against theory (`assert_agrees_and_se`), over
+/// R = 10 replications of T = 2000 s:
+/// - Utilisation: the busy indicator is an alternating renewal process (idle ~ Exp(λ), mean
+///   m₀ = 1/λ, variance v₀ = 1/λ²; busy periods of mean m₁ = 1/(μ−λ) and variance
+///   v₁ = (1+ρ)/(μ²(1−ρ)³)), whose time average has asymptotic variance
+///   (m₀²v₁ + m₁²v₀)/(m₀+m₁)³ / T. At λ = 80, μ = 100: 0.016 / T, so the standard error of the
+///   mean of R runs is √(0.016/2000/10) = 0.00089.
+/// - Mean number in system: the time average of M/M/1's queue length has asymptotic variance
+///   2ρ(1+ρ)/(μ(1−ρ)⁴) / T (Whitt, "Planning queueing simulations", 1989) = 18 / T here, so the
+///   standard error of the mean of R runs is √(18/2000/10) = 0.030; its mean is ρ/(1−ρ) = 4.
 #[test]
 fn mm1_mean_and_p99() {
     let (lambda, mu) = (80.0, 100.0);
@@ -28,7 +39,14 @@ fn mm1_mean_and_p99() {
     // hdrhistogram at 3 significant digits adds at most 0.1% to a percentile.
     let p99 = 1e3 * 100f64.ln() / (mu - lambda);
     assert_agrees("M/M/1 p99 response (ms)", r.estimate(|x| x.latency.quantile_ms(0.99)), p99, 4.0);
-    assert_agrees("M/M/1 utilisation", r.estimate(|x| x.cpu_utilization), lambda / mu, 4.0);
+    let (rho, t, reps) = (lambda / mu, sc.run.duration_s, f64::from(sc.run.replications));
+    let (m0, v0, m1, v1) =
+        (1.0 / lambda, 1.0 / lambda.powi(2), 1.0 / (mu - lambda), (1.0 + rho) / (mu.powi(2) * (1.0 - rho).powi(3)));
+    let busy_var = (m0 * m0 * v1 + m1 * m1 * v0) / (m0 + m1).powi(3);
+    let se_u = (busy_var / t / reps).sqrt();
+    assert_agrees_and_se("M/M/1 utilisation", r.estimate(|x| x.cpu_utilization), rho, 4.0, se_u);
+    let se_l = (2.0 * rho * (1.0 + rho) / (mu * (1.0 - rho).powi(4)) / t / reps).sqrt();
+    assert_agrees_and_se("M/M/1 mean in system", r.estimate(|x| x.mean_in_system), rho / (1.0 - rho), 4.0, se_l);
 }
 
 /// M/M/c (Erlang C) via c threads whose requests only wait on IO (no CPU): threads are servers.
@@ -300,9 +318,53 @@ fn memory_accounting_by_hand() {
     }
 }
 
+/// Non-preemptive LCFS M/M/1: P(not finished after n jumps of the uniformized chain), n = 0..steps.
+///
+/// A request that finds the server idle (probability 1 − ρ) is served at once. Otherwise every
+/// later arrival goes ahead of it, so it waits until the server has cleared the work in service
+/// and everything that arrives meanwhile — a busy period, started by the residual Exp(μ) service
+/// — and is then served itself. Uniformize at rate Λ = λ + μ: while waiting, the number of
+/// requests ahead steps up with probability λ/Λ and down with μ/Λ (reaching 0 starts its
+/// service); while served, each jump finishes it with probability μ/Λ.
+fn lifo_mm1_survival(lambda: f64, mu: f64, steps: usize) -> Vec<f64> {
+    let (up, down) = (lambda / (lambda + mu), mu / (lambda + mu));
+    let rho = lambda / mu;
+    let mut ahead = vec![0.0; steps + 3];
+    ahead[1] = rho;
+    let mut serving = 1.0 - rho;
+    let mut survival = Vec::with_capacity(steps + 1);
+    for _ in 0..=steps {
+        survival.push(ahead.iter().sum::<f64>() + serving);
+        let mut next = vec![0.0; ahead.len()];
+        for k in 1..ahead.len() - 1 {
+            next[k + 1] += up * ahead[k];
+            next[k - 1] += down * ahead[k];
+        }
+        serving = next[0] + up * serving;
+        next[0] = 0.0;
+        ahead = next;
+    }
+    survival
+}
+
+/// P(T > t) from the uniformized survival: Σₙ Poisson(Λt; n) · survival[n].
+fn lifo_mm1_tail(lambda: f64, mu: f64, survival: &[f64], t: f64) -> f64 {
+    let x = (lambda + mu) * t;
+    let mut weight = (-x).exp();
+    let mut tail = 0.0;
+    for (n, s) in survival.iter().enumerate() {
+        tail += weight * s;
+        weight *= x / (n + 1) as f64;
+    }
+    tail
+}
+
 /// LIFO on M/M/1: the order of service does not change the mean response of a work-conserving
 /// queue that ignores job sizes (still 1/(μ-λ) = 50 ms), but the tail is much heavier than
 /// FIFO's exponential one (p99 = ln(100)/(μ-λ) = 230 ms): unlucky requests wait a busy period.
+/// The p99 comes from the exact response-time distribution (`lifo_mm1_survival`): 630 ms at
+/// λ = 80, μ = 100 (checked by hand in a separate script: its mean, Σ survival / Λ, is the 50 ms
+/// every such discipline has, which this test also asserts of the derivation).
 #[test]
 fn lifo_keeps_the_mean_and_fattens_the_tail() {
     let (lambda, mu) = (80.0, 100.0);
@@ -318,9 +380,21 @@ fn lifo_keeps_the_mean_and_fattens_the_tail() {
     );
     let r = run_single(&sc);
     assert_agrees("LIFO M/M/1 mean response (ms)", r.estimate(|x| x.latency.mean_ms()), 1e3 / (mu - lambda), 4.0);
+    // The derivation first: its mean is the discipline-free 1/(μ−λ) (the survival after 6000
+    // jumps is below 1e-15, so the truncated sum is exact to far better than 0.1%).
+    let survival = lifo_mm1_survival(lambda, mu, 6000);
+    assert!(survival[6000] < 1e-15);
+    let mean_ms = 1e3 * survival.iter().sum::<f64>() / (lambda + mu);
+    assert!((mean_ms - 50.0).abs() < 0.05, "the LIFO derivation's mean is {mean_ms} ms");
+    let (mut lo, mut hi) = (0.0, 10.0);
+    for _ in 0..50 {
+        let mid = 0.5 * (lo + hi);
+        if lifo_mm1_tail(lambda, mu, &survival, mid) > 0.01 { lo = mid } else { hi = mid }
+    }
+    let lifo_p99 = 1e3 * 0.5 * (lo + hi);
     let fifo_p99 = 1e3 * 100f64.ln() / (mu - lambda);
-    let p99 = r.estimate(|x| x.latency.quantile_ms(0.99)).mean;
-    assert!(p99 > 1.5 * fifo_p99, "LIFO p99 {p99} ms vs FIFO {fifo_p99} ms");
+    assert!(lifo_p99 > 2.5 * fifo_p99, "theory: LIFO p99 {lifo_p99} ms, FIFO {fifo_p99} ms");
+    assert_agrees("LIFO M/M/1 p99 response (ms)", r.estimate(|x| x.latency.quantile_ms(0.99)), lifo_p99, 4.0);
 }
 
 /// `queue_timeout_s` drops requests that waited too long: under overload (2 threads, 60 ms IO,

@@ -55,6 +55,21 @@ pub fn assert_agrees(what: &str, est: Estimate, theory: f64, k: f64) {
     );
 }
 
+/// `assert_agrees`, and also that the replications' spread is no larger than theory predicts for
+/// runs of this length: the standard error is at most twice `predicted_se` (the asymptotic
+/// standard error of the mean of the replications). A bug that only adds noise widens
+/// `assert_agrees`'s own tolerance; this catches it. With 10 replications the sample variance
+/// over the true one is χ²₉/9, so a correct model exceeds twice the predicted standard error with
+/// probability P(χ²₉ > 36) ≈ 4·10⁻⁵.
+pub fn assert_agrees_and_se(what: &str, est: Estimate, theory: f64, k: f64, predicted_se: f64) {
+    assert_agrees(what, est, theory, k);
+    assert!(
+        est.std_error <= 2.0 * predicted_se,
+        "{what}: standard error {:.5} is more than twice the {predicted_se:.5} theory predicts for this run length",
+        est.std_error
+    );
+}
+
 /// Erlang C: probability that an arrival waits in M/M/c with offered load a = λ/μ.
 pub fn erlang_c(c: u32, a: f64) -> f64 {
     let mut term = 1.0; // a^k / k!
