@@ -26,6 +26,9 @@ pub struct Daemon {
     front_life: u32,
     /// Per request slot: `front_life` when the request arrived.
     life: Vec<u32>,
+    /// Per request slot: MB of the front-end's buffer held full for a reading client while a
+    /// daemon thread writes the rest of its response under backpressure (0 otherwise).
+    held_mb: Vec<f64>,
 }
 
 /// Where a dynamic request's transfer stands.
@@ -95,6 +98,7 @@ impl Architecture for Daemon {
             output_buffer_kb: c.output_buffer_kb,
             front_life: 0,
             life: Vec::new(),
+            held_mb: Vec::new(),
         })
     }
 
@@ -158,20 +162,49 @@ impl Daemon {
 
     /// The front-end buffers what it has of `request`'s response (all of it, or its buffer's
     /// worth) and sends it to the client without holding the daemon. Once it is sent, the
-    /// front-end may keep the connection open (keep-alive), holding only memory.
-    fn send_from_front_end(&mut self, cx: &mut Ctx<'_>, request: ReqId, written_s: f64) {
+    /// front-end may keep the connection open (keep-alive), holding only memory. `held_mb` of
+    /// the buffer is already counted (it was full while the daemon wrote under backpressure).
+    fn send_from_front_end(&mut self, cx: &mut Ctx<'_>, request: ReqId, written_s: f64, held_mb: f64) {
         let r = cx.core.request(request);
         let download = r.download_s - written_s;
+        let front = self.frontend.first_process();
         if download > 1e-12 {
             let mb = buffered_kb(r.response_kb, self.output_buffer_kb) / 1024.0;
             self.set_transfer(request, Transfer::Download);
             self.in_transfer += 1;
-            cx.core.process_buffer_changed(self.frontend.first_process(), mb);
+            cx.core.process_buffer_changed(front, mb - held_mb);
             cx.park(request, download);
         } else {
             self.set_transfer(request, Transfer::None);
+            cx.core.process_buffer_changed(front, -held_mb);
             cx.keep_alive(request, None);
             cx.core.complete(request);
+        }
+    }
+
+    /// A daemon thread starts writing the rest of `request`'s response under backpressure: the
+    /// front-end's buffer for the connection is full from now until the client has drained it.
+    fn hold_buffer(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
+        let mb = buffered_kb(cx.core.request(request).response_kb, self.output_buffer_kb) / 1024.0;
+        let slot = request.index as usize;
+        if self.held_mb.len() <= slot {
+            self.held_mb.resize(slot + 1, 0.0);
+        }
+        self.held_mb[slot] = mb;
+        cx.core.process_buffer_changed(self.frontend.first_process(), mb);
+    }
+
+    /// The MB `hold_buffer` counted for `request`, no longer held by it (0 if none).
+    fn take_held(&mut self, request: ReqId) -> f64 {
+        self.held_mb.get_mut(request.index as usize).map_or(0.0, std::mem::take)
+    }
+
+    /// `request` stopped writing under backpressure without reaching the client: its buffer is
+    /// freed — unless the front-end crashed since, which freed it with the rest of its memory.
+    fn release_held(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
+        let mb = self.take_held(request);
+        if mb > 0.0 && !self.lost_its_front_end(request) {
+            cx.core.process_buffer_changed(self.frontend.first_process(), -mb);
         }
     }
 }
@@ -182,6 +215,11 @@ impl Server for Daemon {
         // mistake it for the dynamic request that had the slot before).
         self.set_transfer(request, Transfer::None);
         self.life[request.index as usize] = self.front_life;
+        debug_assert_eq!(
+            self.held_mb.get(request.index as usize).copied().unwrap_or(0.0),
+            0.0,
+            "a buffer outlived its request"
+        );
         let r = cx.core.request(request);
         if r.is_static {
             self.frontend.arrive(cx, request);
@@ -217,6 +255,7 @@ impl Server for Daemon {
         }
         if !cx.core.is_live(request) || self.lost_its_front_end(request) {
             // Its client's connection died with the front-end: the work was for nothing.
+            self.release_held(cx, request);
             cx.lose_to_crash(request);
             self.set_transfer(request, Transfer::None);
             self.daemons.release(cx, thread);
@@ -239,18 +278,20 @@ impl Server for Daemon {
         } else if self.transfer_of(request) == Transfer::Backpressure {
             // The daemon has written all but the front-end's buffer's worth.
             let written_s = self.backpressure_s(cx, request);
-            self.send_from_front_end(cx, request, written_s);
+            let held_mb = self.take_held(request);
+            self.send_from_front_end(cx, request, written_s, held_mb);
         } else {
             let hold_s = self.backpressure_s(cx, request);
             if hold_s > 0.0 {
                 // The front-end's buffer is smaller than the response: the daemon thread stays
                 // on the request, writing the rest as fast as the client drains it.
                 self.set_transfer(request, Transfer::Backpressure);
+                self.hold_buffer(cx, request);
                 cx.continue_task(thread, request, hold_s);
                 return;
             }
             // The front-end takes the whole response; the daemon thread is free at once.
-            self.send_from_front_end(cx, request, 0.0);
+            self.send_from_front_end(cx, request, 0.0, 0.0);
         }
         self.daemons.release(cx, thread);
     }
@@ -307,6 +348,8 @@ impl Server for Daemon {
                                 .threads
                                 .iter()
                                 .position(|t| t.request == r && t.state == crate::engine::ThreadState::Net);
+                            // Its buffer went with the front-end's memory.
+                            self.take_held(r);
                             cx.lose_to_crash(r);
                             if let Some(t) = writer {
                                 cx.abort_task(t as u32);
@@ -317,6 +360,17 @@ impl Server for Daemon {
                 }
             }
         } else {
+            // A daemon writing under backpressure dies: the front-end's full buffer for that
+            // client is freed with the request.
+            let writing: Vec<ReqId> = cx.core.processes[process as usize]
+                .threads
+                .iter()
+                .map(|&t| cx.core.threads[t as usize].request)
+                .filter(|&r| cx.core.is_live(r) && self.held_mb.get(r.index as usize).is_some_and(|&mb| mb > 0.0))
+                .collect();
+            for r in writing {
+                self.release_held(cx, r);
+            }
             self.daemons.crash(cx, process);
         }
     }
