@@ -11,7 +11,7 @@ pub use format::{Lesson, LessonError, Step, StepKind, parse};
 pub use run::{Answer, ClaimResult, Outcomes, RunOutcome};
 
 /// The course: every lesson file, in order, compiled into the program (so the window, the
-/// terminal and a web page have them without a file system). A tidy test checks that this list
+/// terminal and a web page have them without a file system). `tests/course.rs` checks that this list
 /// and the folder agree.
 pub const COURSE: &[(&str, &str)] = &[
     ("01-littles-law.toml", include_str!("../01-littles-law.toml")),

@@ -388,9 +388,25 @@ pub fn simulation(
     crate::engine::ServerSim::new(scenario, server_index, replication, series, build)
 }
 
+/// Where `kind` sits in `REGISTRY`. The match is exhaustive, so a new `ArchitectureKind`
+/// does not compile until it has a place here (and `registry_places_match_kinds` checks the
+/// place holds it).
+const fn registry_index(kind: ArchitectureKind) -> usize {
+    match kind {
+        ArchitectureKind::Threaded => 0,
+        ArchitectureKind::EventLoop => 1,
+        ArchitectureKind::Prefork => 2,
+        ArchitectureKind::Worker => 3,
+        ArchitectureKind::Daemon => 4,
+        ArchitectureKind::Cgi => 5,
+    }
+}
+
 /// The registry entry of `kind`.
 pub fn info(kind: ArchitectureKind) -> &'static ArchitectureInfo {
-    REGISTRY.iter().find(|a| a.kind == kind).expect("every ArchitectureKind is registered")
+    let a = &REGISTRY[registry_index(kind)];
+    assert!(a.kind == kind, "{kind:?} has no REGISTRY entry at its registry_index");
+    a
 }
 
 /// The registry entry named `id` in scenario files.
@@ -410,6 +426,14 @@ mod tests {
     use super::*;
     use crate::config::ClientClass;
     use sim::Dist;
+
+    #[test]
+    fn registry_places_match_kinds() {
+        for (i, a) in REGISTRY.iter().enumerate() {
+            assert_eq!(registry_index(a.kind), i, "{} is registered at {i}", a.id);
+            assert_eq!(info(a.kind).id, a.id);
+        }
+    }
 
     /// By hand: 20 KB at 56 kbit/s is 2.857 s; with a 150 ms round trip the worker also waits
     /// 75 ms to read the request. A 64 KB socket buffer takes the whole response.

@@ -635,12 +635,12 @@ impl WorkerPool {
         }
     }
 
-    /// `process` is ready to serve: its enabled idle threads take waiting requests.
     /// `thread` finished starting its (recycled or respawned) process: all its threads take work.
     pub fn spawn_done(&mut self, cx: &mut Ctx<'_>, thread: u32) {
         self.started(cx, cx.core.threads[thread as usize].process);
     }
 
+    /// `process` is ready to serve: its enabled idle threads take waiting requests.
     fn started(&mut self, cx: &mut Ctx<'_>, process: u32) {
         let threads = cx.core.processes[process as usize].threads.clone();
         for t in threads {
