@@ -48,7 +48,13 @@ fn same_seed_gives_byte_identical_json_and_replications_add_ci95() {
     assert_eq!(a.stdout, b.stdout);
     let v: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
     assert_eq!(v["replications"], 3);
-    assert!(v["servers"][0]["ci95"]["throughput_rps"].as_f64().unwrap() > 0.0);
+    // The default scenario: Poisson arrivals at 60 req/s measured for 120 s, none lost, so one
+    // replication's throughput is N/120 with N ~ Poisson(7200): σ = √(60/120) = 0.707 req/s. With
+    // 3 replications the half-width is t₂ · s/√3 = 4.303 · s/√3, and s²/σ² ~ χ²₂/2 lies in
+    // [0.0001, 9.2] (χ²₂'s 0.01% and 99.99% points are 0.0002 and 18.4): the half-width is
+    // within [0.0176, 5.3] req/s unless the model is wrong (or with probability 2·10⁻⁴).
+    let hw = v["servers"][0]["ci95"]["throughput_rps"].as_f64().unwrap();
+    assert!((0.0176..5.3).contains(&hw), "throughput ci95 half-width {hw} req/s");
 }
 
 #[test]
