@@ -256,7 +256,7 @@ fn run() -> anyhow::Result<()> {
         }
         Some(Command::Architectures) => {
             for a in &REGISTRY {
-                println!("{:<11} {}\n            own fields: {}", a.id, a.summary, a.fields.join(", "));
+                println!("{:<11} {}\n            own fields: {}", a.id, a.summary, a.field_names().join(", "));
             }
             Ok(())
         }

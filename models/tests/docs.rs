@@ -36,3 +36,90 @@ fn the_series_csv_header_is_the_declared_columns() {
     assert_eq!(row.len(), header.len(), "every column has a value");
     assert_eq!(&header[2..], SeriesRow::COLUMNS);
 }
+
+/// The lines of the first Markdown table after the heading starting with `heading` (skipping
+/// `skip` tables), with a final newline.
+fn table_after(doc: &str, heading: &str, skip: usize) -> String {
+    let lines: Vec<&str> = doc.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with(heading))
+        .unwrap_or_else(|| panic!("docs/scenario-format.md has a heading `{heading}`"));
+    let mut tables = Vec::new();
+    let mut i = start + 1;
+    while i < lines.len() && !(lines[i].starts_with("## ") && i > start) {
+        if lines[i].starts_with('|') {
+            let j = (i..lines.len()).find(|&j| !lines[j].starts_with('|')).unwrap_or(lines.len());
+            tables.push(lines[i..j].iter().map(|l| format!("{l}\n")).collect::<String>());
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    tables.into_iter().nth(skip).unwrap_or_else(|| panic!("a table under `{heading}`"))
+}
+
+fn scenario_format() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/scenario-format.md"))
+        .expect("docs/scenario-format.md reads")
+}
+
+#[test]
+fn the_scenario_reference_is_the_declared_fields() {
+    use models::scenario::fields::{TABLES, markdown, own_fields_markdown};
+    let doc = scenario_format();
+    for t in TABLES {
+        assert_eq!(
+            table_after(&doc, t.heading, 0),
+            markdown(t.fields),
+            "docs/scenario-format.md under `{}` against models/src/scenario/fields.rs (the expected table is on the right)",
+            t.heading
+        );
+    }
+    assert_eq!(
+        table_after(&doc, "## `[[server]]`", 1),
+        own_fields_markdown(),
+        "docs/scenario-format.md's architecture-specific fields against each architecture's FIELDS"
+    );
+}
+
+/// The names serde accepts in `table` of a scenario file: a file with an unknown field there is
+/// refused with "expected one of `a`, `b`, …".
+fn accepted_names(table: &str) -> Vec<String> {
+    let base = "[load]\narrival = \"poisson\"\nrate_rps = 1.0\n[[request]]\ncpu_ms = 1.0\n";
+    let server = "[[server]]\narchitecture = \"threaded\"\nthreads = 1\n";
+    let text = match table {
+        "" => format!("zzz = 1\n{base}{server}"),
+        "load" => format!("{}{server}", base.replacen("[load]\n", "[load]\nzzz = 1\n", 1)),
+        "load.clients" => format!("{base}{server}[[load.clients]]\nname = \"c\"\nzzz = 1\n"),
+        "request" => format!("{base}zzz = 1\n{server}"),
+        "server" => format!("{base}{server}zzz = 1\n"),
+        "claim" => format!("{base}{server}[[claim]]\nsays = \"s\"\ncheck = \"1 < 2\"\nzzz = 1\n"),
+        other => format!("{base}{server}[{other}]\nzzz = 1\n"),
+    };
+    let err = models::scenario::parse(&text, "names.toml").expect_err("an unknown field is refused").to_string();
+    // serde says "expected `a`", "expected `a` or `b`" or "expected one of `a`, `b`, …".
+    let list = err.split(", expected ").nth(1).unwrap_or_else(|| panic!("serde lists the fields: {err}"));
+    let list = list.lines().next().unwrap_or_default().trim_start_matches("one of ");
+    list.split(", ").flat_map(|n| n.split(" or ")).map(|n| n.trim().trim_matches('`').to_owned()).collect()
+}
+
+#[test]
+fn the_parser_accepts_exactly_the_declared_fields() {
+    use models::architectures::REGISTRY;
+    use models::scenario::fields::TABLES;
+    for t in TABLES {
+        let mut declared: Vec<String> = t.fields.iter().map(|f| f.name.to_owned()).collect();
+        if t.table == "server" {
+            declared.extend(REGISTRY.iter().flat_map(|a| a.field_names()).map(str::to_owned));
+        }
+        declared.sort();
+        declared.dedup();
+        let mut accepted = accepted_names(t.table);
+        accepted.sort();
+        // A table also holds its sub-tables (the top level `[run]`, …; `[load]` its clients).
+        let prefix = if t.table.is_empty() { String::new() } else { format!("{}.", t.table) };
+        accepted.retain(|n| !TABLES.iter().any(|u| u.table.strip_prefix(prefix.as_str()) == Some(n.as_str())));
+        assert_eq!(accepted, declared, "the fields of `{}`: parsed (left) against declared (right)", t.table);
+    }
+}

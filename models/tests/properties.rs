@@ -85,7 +85,7 @@ fn params() -> impl Strategy<Value = Params> {
 fn build(p: &Params) -> Scenario {
     let info = &REGISTRY[p.architecture];
     let mut s = typical_server(info, p.pool);
-    if info.fields.contains(&"threads") {
+    if info.has_field("threads") {
         s.threads = p.threads;
     }
     s.gil = p.gil;

@@ -3,7 +3,9 @@
 //! run at once and further requests wait in the listen queue.
 
 use super::pool::{Spawn, WorkerPool};
-use super::{Architecture, Capabilities, FieldValue, Resource, Server, SizeField, Sizes, Workload, cpu_resource};
+use super::{
+    Architecture, Capabilities, FieldValue, OwnField, Resource, Server, SizeField, Sizes, Workload, cpu_resource,
+};
 use crate::config::{ArchitectureKind, ServerConfig};
 use crate::engine::Core;
 
@@ -14,8 +16,15 @@ impl Architecture for Cgi {
     const KIND: ArchitectureKind = ArchitectureKind::Cgi;
     const ID: &'static str = "cgi";
     const SUMMARY: &'static str = "a new process per request (CGI)";
-    const FIELDS: &'static [&'static str] = &["max_processes", "startup_ms"];
-    const REQUIRED: &'static [&'static str] = &["max_processes"];
+    const FIELDS: &'static [OwnField] = &[
+        OwnField { name: "max_processes", default: None, allowed: "≥ 1", meaning: "processes running at once" },
+        OwnField {
+            name: "startup_ms",
+            default: Some("0"),
+            allowed: "≥ 0",
+            meaning: "CPU per request to start the interpreter and import the app",
+        },
+    ];
     const SIZES: Sizes = Sizes {
         processes: Some(SizeField { field: "max_processes", label: "max processes", starter: 8 }),
         threads: None,

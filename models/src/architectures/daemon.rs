@@ -6,7 +6,9 @@
 use super::loops::{IoMode, LoopRole, Loops, LoopsConfig};
 use super::output::{beyond_buffer_s, buffered_kb};
 use super::pool::WorkerPool;
-use super::{Architecture, Capabilities, FieldValue, Resource, Server, SizeField, Sizes, Workload, cpu_resource};
+use super::{
+    Architecture, Capabilities, FieldValue, OwnField, Resource, Server, SizeField, Sizes, Workload, cpu_resource,
+};
 use crate::config::{ArchitectureKind, ServerConfig};
 use crate::engine::{Core, Ctx, ReqId};
 use crate::view::{ProcessRole, ServerView};
@@ -49,8 +51,17 @@ impl Architecture for Daemon {
     const KIND: ArchitectureKind = ArchitectureKind::Daemon;
     const ID: &'static str = "daemon";
     const SUMMARY: &'static str = "a front-end queueing into a pool of backend daemons (mod_wsgi daemon mode, FastCGI)";
-    const FIELDS: &'static [&'static str] = &["daemons", "threads", "frontend_processes", "frontend_mb", "accept"];
-    const REQUIRED: &'static [&'static str] = &["daemons"];
+    const FIELDS: &'static [OwnField] = &[
+        OwnField { name: "daemons", default: None, allowed: "≥ 1", meaning: "backend daemon processes" },
+        OwnField { name: "threads", default: Some("1"), allowed: "≥ 1", meaning: "threads per daemon" },
+        OwnField {
+            name: "frontend_processes",
+            default: Some("1"),
+            allowed: "≥ 1",
+            meaning: "front-end event-loop processes (they serve `static` requests)",
+        },
+        OwnField { name: "frontend_mb", default: Some("0"), allowed: "≥ 0", meaning: "memory per front-end process" },
+    ];
     const SIZES: Sizes = Sizes {
         processes: Some(SizeField { field: "daemons", label: "daemons", starter: 2 }),
         threads: Some(SizeField { field: "threads", label: "threads each", starter: 5 }),
@@ -62,6 +73,7 @@ impl Architecture for Daemon {
         preload: true,
         recycling: true,
         lifo: true,
+        accept: true,
         ..Capabilities::NONE
     };
 

@@ -4,7 +4,9 @@
 //! a thread pool (deferToThread).
 
 use super::loops::{IoMode, LoopRole, Loops, LoopsConfig};
-use super::{Architecture, Capabilities, FieldValue, Resource, Server, SizeField, Sizes, Workload, cpu_resource};
+use super::{
+    Architecture, Capabilities, FieldValue, OwnField, Resource, Server, SizeField, Sizes, Workload, cpu_resource,
+};
 use crate::config::{ArchitectureKind, ServerConfig};
 use crate::engine::Core;
 
@@ -15,8 +17,21 @@ impl Architecture for EventLoop {
     const KIND: ArchitectureKind = ArchitectureKind::EventLoop;
     const ID: &'static str = "event_loop";
     const SUMMARY: &'static str = "single-threaded event loops; a blocking call stalls the loop (Twisted)";
-    const FIELDS: &'static [&'static str] = &["processes", "blocking_io", "offload_threads"];
-    const REQUIRED: &'static [&'static str] = &[];
+    const FIELDS: &'static [OwnField] = &[
+        OwnField { name: "processes", default: Some("1"), allowed: "≥ 1", meaning: "single-threaded loop processes" },
+        OwnField {
+            name: "blocking_io",
+            default: Some("false"),
+            allowed: "bool",
+            meaning: "the IO wait stalls the loop",
+        },
+        OwnField {
+            name: "offload_threads",
+            default: Some("0"),
+            allowed: "≥ 0, needs `blocking_io = true`",
+            meaning: "threads per process for blocking calls (deferToThread)",
+        },
+    ];
     const SIZES: Sizes =
         Sizes { processes: Some(SizeField { field: "processes", label: "loops", starter: 1 }), threads: None };
     // One loop runs its ready queue in order: no LIFO. It holds no pool of workers to recycle or

@@ -195,6 +195,20 @@ pub fn bottleneck(resources: &[Resource]) -> Option<(&Resource, f64)> {
     resources.iter().map(|r| (r, r.capacity_rps())).min_by(|a, b| a.1.total_cmp(&b.1))
 }
 
+/// One of an architecture's own scenario fields: its name, whether a scenario must set it, and
+/// its line in the reference (`docs/scenario-format.md`, "Architecture-specific fields").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwnField {
+    /// Its name in scenario files.
+    pub name: &'static str,
+    /// Its default as the reference shows it (`None`: a scenario must set it).
+    pub default: Option<&'static str>,
+    /// The values allowed, as the reference shows them.
+    pub allowed: &'static str,
+    /// What it means.
+    pub meaning: &'static str,
+}
+
 /// One pool-size field of an architecture: its name in scenario files, its label beside the
 /// window's slider, and its value in the window's "Add server" starter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,6 +258,9 @@ pub struct Capabilities {
     pub recycling: bool,
     /// Its waiting requests can be served newest first (`queue_discipline = "lifo"`).
     pub lifo: bool,
+    /// Several processes accept connections, so a policy chooses which one takes each
+    /// (`accept`).
+    pub accept: bool,
 }
 
 impl Capabilities {
@@ -255,6 +272,7 @@ impl Capabilities {
         preload: false,
         recycling: false,
         lifo: false,
+        accept: false,
     };
 }
 
@@ -280,10 +298,9 @@ pub trait Architecture {
     const ID: &'static str;
     /// One line for help texts.
     const SUMMARY: &'static str;
-    /// Server fields that only this architecture uses (beyond the common ones).
-    const FIELDS: &'static [&'static str];
-    /// Of those, the fields a scenario must set.
-    const REQUIRED: &'static [&'static str];
+    /// Server fields that only this architecture uses (beyond the common ones), as the
+    /// scenario-format reference documents them (`models/tests/docs.rs` checks it does).
+    const FIELDS: &'static [OwnField];
     /// What its `processes` and `threads` are called.
     const SIZES: Sizes;
     /// The common features it supports.
@@ -309,9 +326,7 @@ pub struct ArchitectureInfo {
     /// One line for help texts.
     pub summary: &'static str,
     /// Fields only it uses.
-    pub fields: &'static [&'static str],
-    /// Fields it requires.
-    pub required: &'static [&'static str],
+    pub fields: &'static [OwnField],
     /// What its `processes` and `threads` are called.
     pub sizes: Sizes,
     /// The common features it supports.
@@ -330,7 +345,6 @@ const fn entry<A: Architecture>() -> ArchitectureInfo {
         id: A::ID,
         summary: A::SUMMARY,
         fields: A::FIELDS,
-        required: A::REQUIRED,
         sizes: A::SIZES,
         capabilities: A::CAPABILITIES,
         own_fields: A::own_fields,
@@ -350,6 +364,21 @@ pub static REGISTRY: [ArchitectureInfo; 6] = [
 ];
 
 impl ArchitectureInfo {
+    /// The names of its own fields.
+    pub fn field_names(&self) -> Vec<&'static str> {
+        self.fields.iter().map(|f| f.name).collect()
+    }
+
+    /// Whether `name` is one of its own fields.
+    pub fn has_field(&self, name: &str) -> bool {
+        self.fields.iter().any(|f| f.name == name)
+    }
+
+    /// The names of its own fields a scenario must set.
+    pub fn required(&self) -> impl Iterator<Item = &'static str> {
+        self.fields.iter().filter(|f| f.default.is_none()).map(|f| f.name)
+    }
+
     /// A server of this architecture as the window's "Add server" menu adds it: the starter
     /// sizes, and a GIL (the application is Python).
     pub fn starter(&self) -> ServerConfig {

@@ -1,6 +1,7 @@
 //! `prefork`: `processes` single-threaded processes sharing one listen queue (Apache prefork +
 //! mod_python, gunicorn sync workers). Every process holds its own copy of the application.
 
+use super::OwnField;
 use super::pool::WorkerPool;
 use super::{
     Architecture, Capabilities, DynamicDefaults, FieldValue, Resource, Server, SizeField, Sizes, Workload, cpu_resource,
@@ -15,8 +16,8 @@ impl Architecture for Prefork {
     const KIND: ArchitectureKind = ArchitectureKind::Prefork;
     const ID: &'static str = "prefork";
     const SUMMARY: &'static str = "single-threaded processes sharing one listen queue (Apache prefork)";
-    const FIELDS: &'static [&'static str] = &["processes", "accept"];
-    const REQUIRED: &'static [&'static str] = &["processes"];
+    const FIELDS: &'static [OwnField] =
+        &[OwnField { name: "processes", default: None, allowed: "≥ 1", meaning: "single-threaded processes" }];
     const SIZES: Sizes =
         Sizes { processes: Some(SizeField { field: "processes", label: "processes", starter: 8 }), threads: None };
     // Apache 2.2 prefork's defaults: StartServers 5, MinSpareServers 5, MaxSpareServers 10.
@@ -26,6 +27,7 @@ impl Architecture for Prefork {
         preload: true,
         recycling: true,
         lifo: true,
+        accept: true,
         ..Capabilities::NONE
     };
 

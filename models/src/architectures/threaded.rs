@@ -3,7 +3,9 @@
 //! with `gil = true` only one of them runs Python code at a time.
 
 use super::pool::WorkerPool;
-use super::{Architecture, Capabilities, FieldValue, Resource, Server, SizeField, Sizes, Workload, cpu_resource};
+use super::{
+    Architecture, Capabilities, FieldValue, OwnField, Resource, Server, SizeField, Sizes, Workload, cpu_resource,
+};
 use crate::config::{ArchitectureKind, ServerConfig};
 use crate::engine::Core;
 
@@ -14,8 +16,8 @@ impl Architecture for Threaded {
     const KIND: ArchitectureKind = ArchitectureKind::Threaded;
     const ID: &'static str = "threaded";
     const SUMMARY: &'static str = "one process, a pool of threads (CherryPy wsgiserver)";
-    const FIELDS: &'static [&'static str] = &["threads"];
-    const REQUIRED: &'static [&'static str] = &["threads"];
+    const FIELDS: &'static [OwnField] =
+        &[OwnField { name: "threads", default: None, allowed: "≥ 1", meaning: "worker threads in the one process" }];
     const SIZES: Sizes =
         Sizes { processes: None, threads: Some(SizeField { field: "threads", label: "threads", starter: 10 }) };
     const CAPABILITIES: Capabilities =

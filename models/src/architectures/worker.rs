@@ -2,6 +2,7 @@
 //! gthread, mod_wsgi embedded with processes=P threads=T). With a GIL, each process runs at most
 //! one thread's Python code at a time, so CPU parallelism is bounded by the process count.
 
+use super::OwnField;
 use super::pool::WorkerPool;
 use super::{
     Architecture, Capabilities, DynamicDefaults, FieldValue, Resource, Server, SizeField, Sizes, Workload, cpu_resource,
@@ -16,8 +17,10 @@ impl Architecture for Worker {
     const KIND: ArchitectureKind = ArchitectureKind::Worker;
     const ID: &'static str = "worker";
     const SUMMARY: &'static str = "processes x threads sharing one listen queue (Apache worker MPM, gunicorn gthread)";
-    const FIELDS: &'static [&'static str] = &["processes", "threads", "accept"];
-    const REQUIRED: &'static [&'static str] = &["processes", "threads"];
+    const FIELDS: &'static [OwnField] = &[
+        OwnField { name: "processes", default: None, allowed: "≥ 1", meaning: "processes" },
+        OwnField { name: "threads", default: None, allowed: "≥ 1", meaning: "threads per process" },
+    ];
     const SIZES: Sizes = Sizes {
         processes: Some(SizeField { field: "processes", label: "processes", starter: 2 }),
         threads: Some(SizeField { field: "threads", label: "threads each", starter: 5 }),
@@ -29,6 +32,7 @@ impl Architecture for Worker {
         preload: true,
         recycling: true,
         lifo: true,
+        accept: true,
         ..Capabilities::NONE
     };
 

@@ -3,6 +3,7 @@
 //! and never a silent default for a bad value.
 
 pub mod access_log;
+pub mod fields;
 pub mod fuzz;
 pub mod locate;
 pub mod presets;
@@ -748,19 +749,19 @@ impl Validator<'_> {
             return None;
         };
         for f in s.specific_fields_set() {
-            if !info.fields.contains(&f) {
+            if !info.has_field(f) {
                 self.problem(
                     &p.key(f),
                     format!(
                         "`{f}` does not apply to architecture \"{}\"; its own fields are: {}",
                         info.id,
-                        info.fields.join(", ")
+                        info.field_names().join(", ")
                     ),
                 );
             }
         }
-        for f in info.required {
-            if !s.specific_fields_set().contains(f) {
+        for f in info.required() {
+            if !s.specific_fields_set().contains(&f) {
                 self.problem(p, format!("architecture \"{}\" needs `{f}` (a whole number >= 1)", info.id));
             }
         }
@@ -926,7 +927,7 @@ impl Validator<'_> {
                         format!(
                             "`{f}` applies to pools of long-lived workers (allowed for: {}); for this architecture put the application's memory in `process_mb`{}",
                             architectures::ids_where(|a| a.capabilities.app_import),
-                            if info.fields.contains(&"startup_ms") { " and its import in `startup_ms`" } else { "" }
+                            if info.has_field("startup_ms") { " and its import in `startup_ms`" } else { "" }
                         ),
                     );
                 }
@@ -975,7 +976,16 @@ impl Validator<'_> {
                 Discipline::Fifo
             }
         };
-        if let Some(a) = s.accept.as_deref() {
+        if s.accept.is_some() && !info.capabilities.accept {
+            self.problem(
+                &p.key("accept"),
+                format!(
+                    "`accept` does not apply to architecture \"{}\": it chooses which process takes a connection (allowed for: {})",
+                    info.id,
+                    architectures::ids_where(|a| a.capabilities.accept)
+                ),
+            );
+        } else if let Some(a) = s.accept.as_deref() {
             match Accept::parse(a) {
                 Some(a) if a.per_process() && c.dynamic.is_some() => self.problem(
                     &p.key("accept"),

@@ -207,7 +207,6 @@ impl RawServer {
         add(self.frontend_mb.is_some(), "frontend_mb");
         add(self.max_processes.is_some(), "max_processes");
         add(self.startup_ms.is_some(), "startup_ms");
-        add(self.accept.is_some(), "accept");
         v
     }
 }

@@ -122,8 +122,8 @@ pub fn repairman(n: u32, z: f64, s: f64) -> (f64, f64) {
 /// A server of architecture `info` with its required pool sizes set to `n`.
 pub fn typical_server(info: &models::architectures::ArchitectureInfo, n: u32) -> ServerConfig {
     let mut s = ServerConfig::new(info.id, info.kind);
-    for f in info.required {
-        match *f {
+    for f in info.required() {
+        match f {
             "threads" => s.threads = n,
             "processes" | "daemons" | "max_processes" => s.processes = n,
             other => panic!("test helper does not know required field {other}"),
