@@ -350,26 +350,9 @@ fn sweep_command(args: &SweepArgs) -> anyhow::Result<()> {
     let sc = load_scenario(args.file.as_ref(), args.seed, args.replications)?;
     let bad = |e: sweep::SweepError| BadInputError(e.to_string());
     let param = SweepParam::parse(&args.param).map_err(bad)?;
-    let values = match (args.from, args.to) {
-        (Some(from), Some(to)) => sweep::evenly_spaced(param, from, to, args.steps as usize),
-        _ if !args.values.is_empty() => args.values.clone(),
-        _ => {
-            return Err(
-                BadInputError("give the values with --values A,B,C or --from A --to B [--steps N]".into()).into()
-            );
-        }
-    };
+    let values = sweep_values(args, param)?;
     let servers = sweep::check(&sc, param, &values).map_err(bad)?;
-    if let Some(t) = args.target_p99_ms
-        && !(t.is_finite() && t > 0.0)
-    {
-        return Err(BadInputError(format!("--target-p99-ms must be a number of milliseconds > 0, not {t}")).into());
-    }
-    if let Some(path) = &args.chart
-        && !matches!(path.extension().and_then(|e| e.to_str()), Some("png" | "svg"))
-    {
-        return Err(BadInputError(format!("{}: a chart file must end in .png or .svg", path.display())).into());
-    }
+    check_sweep_outputs(args)?;
     for (i, s) in sc.servers.iter().enumerate() {
         if !servers.contains(&i) {
             eprintln!("serversim: note: {} has no {} setting and is left out of the sweep", s.name, param.name());
@@ -394,7 +377,53 @@ fn sweep_command(args: &SweepArgs) -> anyhow::Result<()> {
     let targets: Vec<Option<f64>> = (0..names.len())
         .map(|s| args.target_p99_ms.and_then(|t| sweep::meets_target(&points, s, param, t)).map(|p| p.value))
         .collect();
-    // One line per server, not one per point: overload warnings are expected in a sweep.
+    warn_sweep(&points, &names, param);
+    let rows = sweep::rows(&points, sc.run.warmup_s, sc.run.duration_s);
+    if let Some(path) = &args.csv {
+        std::fs::write(path, sweep::csv(param, &rows))
+            .map_err(|e| BadInputError(format!("cannot write CSV to {}: {e}", path.display())))?;
+    }
+    if let Some(path) = &args.chart {
+        charts::export_charts(path, &sweep_charts(&names, &rows), &sc.name, param.axis_label())
+            .map_err(|e| BadInputError(format!("cannot write chart: {e}")))?;
+    }
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let json = sweep::json(&sc.name, param, args.target_p99_ms, &names, &targets, &points)
+            .context("serialising results")?;
+        writeln!(out, "{json}")?;
+    } else {
+        sweep_table(&mut out, &sc, param, values.len(), &rows, args.target_p99_ms, &names, &targets)?;
+    }
+    Ok(())
+}
+
+/// The values `--values` or `--from/--to/--steps` ask for.
+fn sweep_values(args: &SweepArgs, param: models::sweep::SweepParam) -> anyhow::Result<Vec<f64>> {
+    match (args.from, args.to) {
+        (Some(from), Some(to)) => Ok(models::sweep::evenly_spaced(param, from, to, args.steps as usize)),
+        _ if !args.values.is_empty() => Ok(args.values.clone()),
+        _ => Err(BadInputError("give the values with --values A,B,C or --from A --to B [--steps N]".into()).into()),
+    }
+}
+
+/// `--target-p99-ms` and `--chart` are usable, before anything runs.
+fn check_sweep_outputs(args: &SweepArgs) -> anyhow::Result<()> {
+    if let Some(t) = args.target_p99_ms
+        && !(t.is_finite() && t > 0.0)
+    {
+        return Err(BadInputError(format!("--target-p99-ms must be a number of milliseconds > 0, not {t}")).into());
+    }
+    if let Some(path) = &args.chart
+        && !matches!(path.extension().and_then(|e| e.to_str()), Some("png" | "svg"))
+    {
+        return Err(BadInputError(format!("{}: a chart file must end in .png or .svg", path.display())).into());
+    }
+    Ok(())
+}
+
+/// One warning line per server, not one per point: overload warnings are expected in a sweep.
+fn warn_sweep(points: &[models::sweep::SweepPoint], names: &[&str], param: models::sweep::SweepParam) {
     for (i, name) in names.iter().enumerate() {
         let warned: Vec<&models::sweep::SweepPoint> =
             points.iter().filter(|p| !p.report.servers[i].warnings.is_empty()).collect();
@@ -408,193 +437,78 @@ fn sweep_command(args: &SweepArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let rows = sweep_rows(&points, sc.run.warmup_s, sc.run.duration_s);
-    if let Some(path) = &args.csv {
-        std::fs::write(path, sweep_csv(param, &rows))
-            .map_err(|e| BadInputError(format!("cannot write CSV to {}: {e}", path.display())))?;
-    }
-    if let Some(path) = &args.chart {
-        charts::export_charts(path, &sweep_charts(&names, &rows), &sc.name, &sweep_axis(param))
-            .map_err(|e| BadInputError(format!("cannot write chart: {e}")))?;
-    }
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        #[derive(serde::Serialize)]
-        struct JsonSweep<'a> {
-            scenario: &'a str,
-            param: &'a str,
-            target_p99_ms: Option<f64>,
-            best: Vec<JsonBest<'a>>,
-            points: Vec<JsonPoint>,
-        }
-        #[derive(serde::Serialize)]
-        struct JsonBest<'a> {
-            server: &'a str,
-            value: Option<f64>,
-        }
-        #[derive(serde::Serialize)]
-        struct JsonPoint {
-            value: f64,
-            report: JsonReport,
-        }
-        let json = JsonSweep {
-            scenario: &sc.name,
-            param: param.name(),
-            target_p99_ms: args.target_p99_ms,
-            best: if args.target_p99_ms.is_some() {
-                names.iter().zip(&targets).map(|(n, v)| JsonBest { server: n, value: *v }).collect()
-            } else {
-                Vec::new()
-            },
-            points: points
-                .iter()
-                .map(|p| JsonPoint { value: p.value, report: JsonReport::from_report(&p.report) })
-                .collect(),
-        };
-        writeln!(out, "{}", serde_json::to_string_pretty(&json).context("serialising results")?)?;
-    } else {
+}
+
+/// The sweep as the terminal table, with the target's answer per server.
+#[allow(clippy::too_many_arguments)]
+fn sweep_table(
+    out: &mut impl Write,
+    sc: &Scenario,
+    param: models::sweep::SweepParam,
+    value_count: usize,
+    rows: &[models::sweep::SweepRow],
+    target_p99_ms: Option<f64>,
+    names: &[&str],
+    targets: &[Option<f64>],
+) -> anyhow::Result<()> {
+    use models::sweep::SweepParam;
+    writeln!(
+        out,
+        "{}\nsweeping {} over {} value(s); {} s measured after {} s warm-up per point, {} replication(s), seed {}\n",
+        sc.name,
+        param.name(),
+        value_count,
+        sc.run.duration_s,
+        sc.run.warmup_s,
+        sc.run.replications.max(1),
+        sc.run.seed
+    )?;
+    let header = format!(
+        "{:>12} {:<30} {:>9} {:>9} {:>9} {:>8} {:>6} {:>9}",
+        param.name(),
+        "server",
+        "tput/s",
+        "mean ms",
+        "p99 ms",
+        "lost %",
+        "cpu%",
+        "peak MB"
+    );
+    writeln!(out, "{header}\n{}", "-".repeat(header.len()))?;
+    for r in rows {
         writeln!(
             out,
-            "{}\nsweeping {} over {} value(s); {} s measured after {} s warm-up per point, {} replication(s), seed {}\n",
-            sc.name,
-            param.name(),
-            values.len(),
-            sc.run.duration_s,
-            sc.run.warmup_s,
-            sc.run.replications.max(1),
-            sc.run.seed
+            "{:>12} {:<30} {:>9.1} {:>9.1} {:>9.1} {:>8.2} {:>6.1} {:>9.1}",
+            r.value,
+            truncate(&r.server, 30),
+            r.throughput_rps,
+            r.mean_ms,
+            r.p99_ms,
+            100.0 * r.lost_fraction,
+            100.0 * r.cpu_utilization,
+            r.peak_memory_mb
         )?;
-        let header = format!(
-            "{:>12} {:<30} {:>9} {:>9} {:>9} {:>8} {:>6} {:>9}",
-            param.name(),
-            "server",
-            "tput/s",
-            "mean ms",
-            "p99 ms",
-            "lost %",
-            "cpu%",
-            "peak MB"
-        );
-        writeln!(out, "{header}\n{}", "-".repeat(header.len()))?;
-        for r in &rows {
-            writeln!(
-                out,
-                "{:>12} {:<30} {:>9.1} {:>9.1} {:>9.1} {:>8.2} {:>6.1} {:>9.1}",
-                r.value,
-                truncate(&r.server, 30),
-                r.throughput_rps,
-                r.mean_ms,
-                r.p99_ms,
-                100.0 * r.lost_fraction,
-                100.0 * r.cpu_utilization,
-                r.peak_memory_mb
-            )?;
-        }
-        if let Some(t) = args.target_p99_ms {
-            writeln!(out)?;
-            let what = match param {
-                SweepParam::RateRps | SweepParam::Users => "largest",
-                SweepParam::Processes | SweepParam::Threads => "smallest",
-            };
-            for (name, best) in names.iter().zip(&targets) {
-                match best {
-                    Some(v) => {
-                        writeln!(out, "{name}: {what} {} with p99 <= {t} ms and <= 0.1% lost: {v}", param.name())?
-                    }
-                    None => writeln!(out, "{name}: no swept {} meets p99 <= {t} ms with <= 0.1% lost", param.name())?,
-                }
+    }
+    if let Some(t) = target_p99_ms {
+        writeln!(out)?;
+        let what = match param {
+            SweepParam::RateRps | SweepParam::Users => "largest",
+            SweepParam::Processes | SweepParam::Threads => "smallest",
+        };
+        for (name, best) in names.iter().zip(targets) {
+            match best {
+                Some(v) => writeln!(out, "{name}: {what} {} with p99 <= {t} ms and <= 0.1% lost: {v}", param.name())?,
+                None => writeln!(out, "{name}: no swept {} meets p99 <= {t} ms with <= 0.1% lost", param.name())?,
             }
         }
     }
     Ok(())
 }
 
-/// One (value, server) line of a sweep, derived once for the table, the CSV and the chart.
-struct SweepRow {
-    value: f64,
-    /// Index among the swept servers.
-    server_index: usize,
-    server: String,
-    throughput_rps: f64,
-    mean_ms: f64,
-    p99_ms: f64,
-    /// Refused, failed (including lost to crashes) and timed out, as a fraction of arrivals.
-    lost_fraction: f64,
-    lost_rps: f64,
-    cpu_utilization: f64,
-    peak_memory_mb: f64,
-}
-
-fn sweep_rows(points: &[models::sweep::SweepPoint], warmup_s: f64, duration_s: f64) -> Vec<SweepRow> {
-    points
-        .iter()
-        .flat_map(|p| {
-            p.report.servers.iter().enumerate().map(move |(server_index, s)| {
-                let (c, _) = s.total_counts();
-                let lost = c.lost() as f64;
-                let runs = s.runs.len().max(1) as f64;
-                SweepRow {
-                    value: p.value,
-                    server_index,
-                    server: s.name.clone(),
-                    throughput_rps: s.estimate(|r| r.throughput_rps).mean,
-                    mean_ms: s.estimate(|r| r.latency.mean_ms()).mean,
-                    p99_ms: s.estimate(|r| r.latency.quantile_ms(0.99)).mean,
-                    lost_fraction: lost / c.arrived.max(1) as f64,
-                    // Per second measured: a run stopped early measured less than duration_s.
-                    lost_rps: lost / runs / measured_s(s, warmup_s, duration_s),
-                    cpu_utilization: s.estimate(|r| r.cpu_utilization).mean,
-                    peak_memory_mb: s.runs.iter().map(|r| r.memory_peak_mb).fold(0.0, f64::max),
-                }
-            })
-        })
-        .collect()
-}
-
-/// Mean simulated seconds measured (after warm-up) per run of `s`: `duration_s`, or less for a
-/// run stopped early.
-fn measured_s(s: &models::runner::ServerReport, warmup_s: f64, duration_s: f64) -> f64 {
-    let n = s.runs.len().max(1) as f64;
-    let total: f64 = s.runs.iter().map(|r| r.stopped.map_or(duration_s, |st| (st.at_s - warmup_s).max(0.0))).sum();
-    (total / n).max(f64::MIN_POSITIVE)
-}
-
-fn sweep_axis(param: models::sweep::SweepParam) -> String {
-    use models::sweep::SweepParam;
-    match param {
-        SweepParam::RateRps => "offered load (req/s)".into(),
-        SweepParam::Users => "clients (closed load)".into(),
-        SweepParam::Processes => "processes per server".into(),
-        SweepParam::Threads => "threads per process".into(),
-    }
-}
-
-fn sweep_csv(param: models::sweep::SweepParam, rows: &[SweepRow]) -> String {
-    let mut csv = format!(
-        "{},server,throughput_rps,latency_mean_ms,latency_p99_ms,lost_fraction,lost_rps,cpu_utilization,peak_memory_mb\n",
-        param.name()
-    );
-    for r in rows {
-        let name = runner::csv_field(&r.server);
-        csv.push_str(&format!(
-            "{},{name},{},{},{},{},{},{},{}\n",
-            r.value,
-            r.throughput_rps,
-            r.mean_ms,
-            r.p99_ms,
-            r.lost_fraction,
-            r.lost_rps,
-            r.cpu_utilization,
-            r.peak_memory_mb
-        ));
-    }
-    csv
-}
-
 /// A chart of a sweep: title, y-axis label and the value it plots.
-type SweepMetric = (&'static str, &'static str, fn(&SweepRow) -> f64);
+type SweepMetric = (&'static str, &'static str, fn(&models::sweep::SweepRow) -> f64);
 
-fn sweep_charts(names: &[&str], rows: &[SweepRow]) -> Vec<charts::ChartData> {
+fn sweep_charts(names: &[&str], rows: &[models::sweep::SweepRow]) -> Vec<charts::ChartData> {
     use charts::{ChartData, ChartLine, server_rgb};
     let metrics: [SweepMetric; 4] = [
         ("Throughput", "completed req/s", |r| r.throughput_rps),

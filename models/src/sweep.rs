@@ -52,6 +52,16 @@ impl SweepParam {
         Self::ALL.iter().find(|(_, p)| *p == self).map_or("?", |(n, _)| n)
     }
 
+    /// The x-axis label of a chart over it.
+    pub fn axis_label(self) -> &'static str {
+        match self {
+            SweepParam::RateRps => "offered load (req/s)",
+            SweepParam::Users => "clients (closed load)",
+            SweepParam::Processes => "processes per server",
+            SweepParam::Threads => "threads per process",
+        }
+    }
+
     /// Whether its values are whole numbers.
     pub fn is_count(self) -> bool {
         !matches!(self, SweepParam::RateRps)
@@ -340,6 +350,136 @@ pub fn meets_target(points: &[SweepPoint], server: usize, param: SweepParam, p99
             points.iter().filter(ok).min_by(|a, b| a.value.total_cmp(&b.value))
         }
     }
+}
+
+/// One (value, server) line of a sweep, derived once for the table, the CSV, the chart and the
+/// target search's report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepRow {
+    /// The parameter's value.
+    pub value: f64,
+    /// Index among the swept servers.
+    pub server_index: usize,
+    /// The server's name.
+    pub server: String,
+    /// Completed requests per second (mean over replications).
+    pub throughput_rps: f64,
+    /// Mean latency, ms (mean over replications).
+    pub mean_ms: f64,
+    /// 99th-percentile latency, ms (mean over replications).
+    pub p99_ms: f64,
+    /// Lost (`Counts::lost`: refused, failed — crashes included — and timed out) as a fraction of
+    /// arrivals, over all replications.
+    pub lost_fraction: f64,
+    /// Lost requests per second measured.
+    pub lost_rps: f64,
+    /// Fraction of all cores busy (mean over replications).
+    pub cpu_utilization: f64,
+    /// The largest resident memory of any replication, MB.
+    pub peak_memory_mb: f64,
+}
+
+/// Every (value, server) row of `points`, in order; `warmup_s` and `duration_s` are the run's.
+pub fn rows(points: &[SweepPoint], warmup_s: f64, duration_s: f64) -> Vec<SweepRow> {
+    points
+        .iter()
+        .flat_map(|p| {
+            p.report.servers.iter().enumerate().map(move |(server_index, s)| {
+                let (c, _) = s.total_counts();
+                let lost = c.lost() as f64;
+                let runs = s.runs.len().max(1) as f64;
+                SweepRow {
+                    value: p.value,
+                    server_index,
+                    server: s.name.clone(),
+                    throughput_rps: s.estimate(|r| r.throughput_rps).mean,
+                    mean_ms: s.estimate(|r| r.latency.mean_ms()).mean,
+                    p99_ms: s.estimate(|r| r.latency.quantile_ms(0.99)).mean,
+                    lost_fraction: lost / c.arrived.max(1) as f64,
+                    // Per second measured: a run stopped early measured less than duration_s.
+                    lost_rps: lost / runs / measured_s(s, warmup_s, duration_s),
+                    cpu_utilization: s.estimate(|r| r.cpu_utilization).mean,
+                    peak_memory_mb: s.runs.iter().map(|r| r.memory_peak_mb).fold(0.0, f64::max),
+                }
+            })
+        })
+        .collect()
+}
+
+/// Mean simulated seconds measured (after warm-up) per run of `s`: `duration_s`, or less for a
+/// run stopped early.
+fn measured_s(s: &ServerReport, warmup_s: f64, duration_s: f64) -> f64 {
+    let n = s.runs.len().max(1) as f64;
+    let total: f64 = s.runs.iter().map(|r| r.stopped.map_or(duration_s, |st| (st.at_s - warmup_s).max(0.0))).sum();
+    (total / n).max(f64::MIN_POSITIVE)
+}
+
+/// The sweep's rows as CSV (`docs/output-format.md`, "serversim sweep").
+pub fn csv(param: SweepParam, rows: &[SweepRow]) -> String {
+    let mut csv = format!(
+        "{},server,throughput_rps,latency_mean_ms,latency_p99_ms,lost_fraction,lost_rps,cpu_utilization,peak_memory_mb\n",
+        param.name()
+    );
+    for r in rows {
+        let name = crate::runner::csv_field(&r.server);
+        csv.push_str(&format!(
+            "{},{name},{},{},{},{},{},{},{}\n",
+            r.value,
+            r.throughput_rps,
+            r.mean_ms,
+            r.p99_ms,
+            r.lost_fraction,
+            r.lost_rps,
+            r.cpu_utilization,
+            r.peak_memory_mb
+        ));
+    }
+    csv
+}
+
+/// The sweep's JSON view (`serversim sweep --json`), pretty-printed: every point's full report, and with a
+/// target the value each server meets it at (`targets`, in `names` order).
+pub fn json(
+    scenario: &str,
+    param: SweepParam,
+    target_p99_ms: Option<f64>,
+    names: &[&str],
+    targets: &[Option<f64>],
+    points: &[SweepPoint],
+) -> Result<String, serde_json::Error> {
+    #[derive(serde::Serialize)]
+    struct JsonSweep<'a> {
+        scenario: &'a str,
+        param: &'a str,
+        target_p99_ms: Option<f64>,
+        best: Vec<JsonBest<'a>>,
+        points: Vec<JsonPoint>,
+    }
+    #[derive(serde::Serialize)]
+    struct JsonBest<'a> {
+        server: &'a str,
+        value: Option<f64>,
+    }
+    #[derive(serde::Serialize)]
+    struct JsonPoint {
+        value: f64,
+        report: crate::runner::JsonReport,
+    }
+    let json = JsonSweep {
+        scenario,
+        param: param.name(),
+        target_p99_ms,
+        best: if target_p99_ms.is_some() {
+            names.iter().zip(targets).map(|(n, v)| JsonBest { server: n, value: *v }).collect()
+        } else {
+            Vec::new()
+        },
+        points: points
+            .iter()
+            .map(|p| JsonPoint { value: p.value, report: crate::runner::JsonReport::from_report(&p.report) })
+            .collect(),
+    };
+    serde_json::to_string_pretty(&json)
 }
 
 #[cfg(test)]

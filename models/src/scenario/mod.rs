@@ -16,7 +16,7 @@ use std::path::Path;
 
 use sim::Dist;
 
-use crate::architectures::{self, REGISTRY};
+use crate::architectures::{self, ArchitectureInfo, REGISTRY};
 use crate::config::*;
 use crate::limits;
 use locate::{FieldPath, Locator, line_col, nearest};
@@ -476,24 +476,42 @@ impl Validator<'_> {
         MachineConfig { cores, memory_mb, swap_mb, swap_slowdown, time_slice_ms }
     }
 
-    fn load(&mut self, p: &FieldPath, l: RawLoad, run: &RunConfig) -> Option<LoadConfig> {
+    fn load(&mut self, p: &FieldPath, mut l: RawLoad, run: &RunConfig) -> Option<LoadConfig> {
         let timeout_s = self.positive_opt(&p.key("timeout_s"), l.timeout_s);
-        let arrival_name = match l.arrival {
-            Some(a) => a,
+        let arrival = self.arrival(p, &l)?;
+        if l.log_file.is_some() && !matches!(arrival, Arrival::Log(_)) {
+            self.problem(&p.key("log_file"), "`log_file` applies to a replayed log only (arrival = \"log\")");
+        }
+        let rate_rps = self.open_rate(p, &l, &arrival);
+        let schedule = self.schedule(p, l.schedule.take().unwrap_or_default(), run);
+        let clients = self.clients(p, l.clients.take().unwrap_or_default());
+        let closed = matches!(arrival, Arrival::Closed { .. });
+        let (requests_per_connection, connection_gap_s, client_keeps_open) = self.connections(p, &l, closed);
+        let (retries, retry_backoff_s) = self.retries(p, &l);
+        Some(LoadConfig {
+            arrival,
+            rate_rps,
+            schedule,
+            timeout_s,
+            clients,
+            requests_per_connection,
+            connection_gap_s,
+            client_keeps_open,
+            retries,
+            retry_backoff_s,
+        })
+    }
+
+    /// `arrival` and the fields that belong to its kind of load.
+    fn arrival(&mut self, p: &FieldPath, l: &RawLoad) -> Option<Arrival> {
+        let arrival_name = match &l.arrival {
+            Some(a) => a.clone(),
             None => {
                 self.problem(p, "missing `arrival`; allowed: \"poisson\", \"uniform\", \"closed\"");
                 return None;
             }
         };
-        let open_only = |v: &mut Self, set: bool, f: &str| {
-            if set {
-                v.problem(
-                    &p.key(f),
-                    format!("`{f}` applies to open loads only (arrival = \"poisson\" or \"uniform\")"),
-                );
-            }
-        };
-        let arrival = match arrival_name.as_str() {
+        Some(match arrival_name.as_str() {
             "poisson" | "uniform" => {
                 if l.users.is_some() {
                     self.problem(&p.key("users"), "`users` applies to closed loads only (arrival = \"closed\")");
@@ -522,30 +540,7 @@ impl Validator<'_> {
                     }
                 }
             }
-            "closed" => {
-                open_only(self, l.rate_rps.is_some(), "rate_rps");
-                open_only(self, l.schedule.is_some(), "schedule");
-                let users = match l.users {
-                    Some(u) => self.at_least_one(&p.key("users"), u),
-                    None => {
-                        self.problem(p, "a closed load needs `users` (a whole number >= 1)");
-                        1
-                    }
-                };
-                let think_s = match &l.think_ms {
-                    Some(d) => {
-                        // Zero think time is a benchmark-style load (ab -c N, wrk, oha): each user
-                        // sends its next request the moment the last is answered. Whether its
-                        // cycle can take no time at all depends on the requests (`cycle_takes_time`).
-                        self.dist(&p.key("think_ms"), d, 1e3)
-                    }
-                    None => {
-                        self.problem(p, "a closed load needs `think_ms` (a number or a distribution, in ms)");
-                        Dist::Const(0.0)
-                    }
-                };
-                Arrival::Closed { users, think_s }
-            }
+            "closed" => self.closed_arrival(p, l),
             other => {
                 let hint = nearest(other, ["poisson", "uniform", "closed", "log"])
                     .map(|b| format!(" (did you mean \"{b}\"?)"))
@@ -558,11 +553,46 @@ impl Validator<'_> {
                 );
                 return None;
             }
+        })
+    }
+
+    /// A closed load's users and think time (and no open-load fields).
+    fn closed_arrival(&mut self, p: &FieldPath, l: &RawLoad) -> Arrival {
+        let open_only = |v: &mut Self, set: bool, f: &str| {
+            if set {
+                v.problem(
+                    &p.key(f),
+                    format!("`{f}` applies to open loads only (arrival = \"poisson\" or \"uniform\")"),
+                );
+            }
         };
-        if l.log_file.is_some() && !matches!(arrival, Arrival::Log(_)) {
-            self.problem(&p.key("log_file"), "`log_file` applies to a replayed log only (arrival = \"log\")");
-        }
-        let rate_rps = match (&arrival, l.rate_rps) {
+        open_only(self, l.rate_rps.is_some(), "rate_rps");
+        open_only(self, l.schedule.is_some(), "schedule");
+        let users = match l.users {
+            Some(u) => self.at_least_one(&p.key("users"), u),
+            None => {
+                self.problem(p, "a closed load needs `users` (a whole number >= 1)");
+                1
+            }
+        };
+        let think_s = match &l.think_ms {
+            Some(d) => {
+                // Zero think time is a benchmark-style load (ab -c N, wrk, oha): each user
+                // sends its next request the moment the last is answered. Whether its
+                // cycle can take no time at all depends on the requests (`cycle_takes_time`).
+                self.dist(&p.key("think_ms"), d, 1e3)
+            }
+            None => {
+                self.problem(p, "a closed load needs `think_ms` (a number or a distribution, in ms)");
+                Dist::Const(0.0)
+            }
+        };
+        Arrival::Closed { users, think_s }
+    }
+
+    /// An open load's rate (a replayed log's mean rate; 0 for a closed load).
+    fn open_rate(&mut self, p: &FieldPath, l: &RawLoad, arrival: &Arrival) -> f64 {
+        match (arrival, l.rate_rps) {
             (Arrival::Closed { .. }, _) => 0.0,
             // The log's mean rate (what capacity warnings compare with).
             (Arrival::Log(log), _) => {
@@ -574,9 +604,13 @@ impl Validator<'_> {
                 self.problem(p, "an open load needs `rate_rps` (requests per second > 0)");
                 0.0
             }
-        };
+        }
+    }
+
+    /// The rate schedule: steps in time order, within the run.
+    fn schedule(&mut self, p: &FieldPath, raw: Vec<RawStep>, run: &RunConfig) -> Vec<RateStep> {
         let mut schedule = Vec::new();
-        for (i, s) in l.schedule.unwrap_or_default().into_iter().enumerate() {
+        for (i, s) in raw.into_iter().enumerate() {
             let sp = p.key("schedule").index(i);
             let at_s = self.number(&sp.key("at_s"), s.at_s, |t| t >= 0.0, "seconds >= 0");
             let rate = self.number(
@@ -593,8 +627,13 @@ impl Validator<'_> {
             }
             schedule.push(RateStep { at_s, rate_rps: rate });
         }
+        schedule
+    }
+
+    /// The clients' links.
+    fn clients(&mut self, p: &FieldPath, raw: Vec<RawClient>) -> Vec<ClientClass> {
         let mut clients = Vec::new();
-        for (i, c) in l.clients.unwrap_or_default().into_iter().enumerate() {
+        for (i, c) in raw.into_iter().enumerate() {
             let cp = p.key("clients").index(i);
             clients.push(ClientClass {
                 name: c.name.unwrap_or_else(|| format!("clients{i}")),
@@ -608,11 +647,15 @@ impl Validator<'_> {
                 reads: c.reads.unwrap_or(true),
             });
         }
+        clients
+    }
+
+    /// Requests per connection, the pause between them, and whether clients keep it open.
+    fn connections(&mut self, p: &FieldPath, l: &RawLoad, closed: bool) -> (u32, Dist, bool) {
         let requests_per_connection = match l.requests_per_connection {
             Some(n) => self.at_least_one(&p.key("requests_per_connection"), n),
             None => 1,
         };
-        let closed = matches!(arrival, Arrival::Closed { .. });
         let connection_gap_s = match &l.connection_gap_ms {
             Some(_) if closed => {
                 self.problem(
@@ -631,6 +674,11 @@ impl Validator<'_> {
             );
         }
         let client_keeps_open = l.client_keeps_open.unwrap_or(false);
+        (requests_per_connection, connection_gap_s, client_keeps_open)
+    }
+
+    /// Client retries and their back-off.
+    fn retries(&mut self, p: &FieldPath, l: &RawLoad) -> (u32, f64) {
         let retries = match l.retries {
             Some(n) if n > limits::MAX_RETRIES => {
                 self.problem(
@@ -645,19 +693,7 @@ impl Validator<'_> {
         if retries == 0 && l.retry_backoff_ms.is_some() {
             self.problem(&p.key("retry_backoff_ms"), "applies only with `retries` (a whole number from 1 to 100)");
         }
-        let load = LoadConfig {
-            arrival,
-            rate_rps,
-            schedule,
-            timeout_s,
-            clients,
-            requests_per_connection,
-            connection_gap_s,
-            client_keeps_open,
-            retries,
-            retry_backoff_s,
-        };
-        Some(load)
+        (retries, retry_backoff_s)
     }
 
     fn requests(&mut self, p: &FieldPath, raw: Vec<RawRequest>) -> Vec<RequestClass> {
@@ -767,10 +803,22 @@ impl Validator<'_> {
         }
         let mut c = ServerConfig::new(s.name.clone().unwrap_or_else(|| format!("{}-{index}", info.id)), info.kind);
         c.preset = s.preset.clone();
-        let count =
-            |v: &mut Self, f: &str, x: Option<u32>, default: u32| x.map_or(default, |n| v.at_least_one(&p.key(f), n));
-        let size =
-            |v: &mut Self, f: Option<architectures::SizeField>| f.map_or(1, |f| count(v, f.field, s.size(f.field), 1));
+        self.server_sizes(p, &s, info, &mut c);
+        self.server_process(p, &s, info, &mut c);
+        self.server_timeouts(p, &s, info, &mut c);
+        self.server_buffers(p, &s, info, &mut c);
+        self.server_dynamic_pool(p, &s, info, &mut c);
+        self.server_application(p, &s, info, &mut c);
+        self.server_queue(p, &s, info, &mut c);
+        self.server_accept_and_recycling(p, &s, info, &mut c);
+        Some(c)
+    }
+
+    /// Pool sizes (the architecture's `SizeField`s) and the listen backlog.
+    fn server_sizes(&mut self, p: &FieldPath, s: &RawServer, info: &ArchitectureInfo, c: &mut ServerConfig) {
+        let size = |v: &mut Self, f: Option<architectures::SizeField>| {
+            f.map_or(1, |f| v.count(p, f.field, s.size(f.field), 1))
+        };
         c.threads = size(self, info.sizes.threads);
         c.processes = size(self, info.sizes.processes);
         if u64::from(c.processes) * u64::from(c.threads) > limits::MAX_WORKERS {
@@ -786,6 +834,10 @@ impl Validator<'_> {
             );
         }
         c.listen_backlog = s.listen_backlog;
+    }
+
+    /// The GIL, memory, blocking IO and its offload threads.
+    fn server_process(&mut self, p: &FieldPath, s: &RawServer, _info: &ArchitectureInfo, c: &mut ServerConfig) {
         c.gil = s.gil.unwrap_or(false);
         c.gil_switch_s = match s.gil_switch_ms {
             Some(ms) => self.number(&p.key("gil_switch_ms"), ms, |x| x > 0.0, "milliseconds > 0") / 1e3,
@@ -816,7 +868,11 @@ impl Validator<'_> {
         if c.offload_threads > 0 && !c.blocking_io {
             self.problem(&p.key("offload_threads"), "offload threads run blocking calls: set `blocking_io = true` too");
         }
-        c.frontend_processes = count(self, "frontend_processes", s.frontend_processes, 1);
+    }
+
+    /// The front-end, timeouts, start-up and recycling times, keep-alive and header time-outs.
+    fn server_timeouts(&mut self, p: &FieldPath, s: &RawServer, _info: &ArchitectureInfo, c: &mut ServerConfig) {
+        c.frontend_processes = self.count(p, "frontend_processes", s.frontend_processes, 1);
         c.frontend_mb = self.non_negative(&p.key("frontend_mb"), s.frontend_mb, 0.0);
         c.queue_timeout_s = self.positive_opt(&p.key("queue_timeout_s"), s.queue_timeout_s);
         c.startup_s = self.non_negative(&p.key("startup_ms"), s.startup_ms, 0.0) / 1e3;
@@ -829,6 +885,10 @@ impl Validator<'_> {
         c.keepalive_requests = s.keepalive_requests.map(|n| self.at_least_one(&p.key("keepalive_requests"), n));
         c.keepalive_kb = self.non_negative(&p.key("keepalive_kb"), s.keepalive_kb, 0.0);
         c.header_timeout_s = self.positive_opt(&p.key("header_timeout_s"), s.header_timeout_s);
+    }
+
+    /// The event loop's output buffer and the database pool.
+    fn server_buffers(&mut self, p: &FieldPath, s: &RawServer, _info: &ArchitectureInfo, c: &mut ServerConfig) {
         c.output_buffer_kb = match &s.output_buffer_kb {
             None => None,
             Some(v) => {
@@ -849,6 +909,10 @@ impl Validator<'_> {
             }
         };
         c.db_pool = s.db_pool.map(|n| self.at_least_one(&p.key("db_pool"), n));
+    }
+
+    /// An Apache-style dynamic pool, for architectures that have one.
+    fn server_dynamic_pool(&mut self, p: &FieldPath, s: &RawServer, info: &ArchitectureInfo, c: &mut ServerConfig) {
         let dynamic_fields = [
             ("start_processes", s.start_processes),
             ("min_spare_workers", s.min_spare_workers),
@@ -905,6 +969,10 @@ impl Validator<'_> {
                 }
             }
         }
+    }
+
+    /// Output-buffer applicability and the application's import and preload.
+    fn server_application(&mut self, p: &FieldPath, s: &RawServer, info: &ArchitectureInfo, c: &mut ServerConfig) {
         if s.output_buffer_kb.is_some() && !info.capabilities.output_buffer {
             self.problem(
                 &p.key("output_buffer_kb"),
@@ -942,6 +1010,10 @@ impl Validator<'_> {
                 ),
             );
         }
+    }
+
+    /// Keep-alive's dependent fields and the queue discipline.
+    fn server_queue(&mut self, p: &FieldPath, s: &RawServer, info: &ArchitectureInfo, c: &mut ServerConfig) {
         if c.keepalive_timeout_s.is_none() {
             for (set, f) in
                 [(s.keepalive_requests.is_some(), "keepalive_requests"), (s.keepalive_kb.is_some(), "keepalive_kb")]
@@ -976,6 +1048,16 @@ impl Validator<'_> {
                 Discipline::Fifo
             }
         };
+    }
+
+    /// The accept policy and recycling, for architectures that have them.
+    fn server_accept_and_recycling(
+        &mut self,
+        p: &FieldPath,
+        s: &RawServer,
+        info: &ArchitectureInfo,
+        c: &mut ServerConfig,
+    ) {
         if s.accept.is_some() && !info.capabilities.accept {
             self.problem(
                 &p.key("accept"),
@@ -1010,7 +1092,11 @@ impl Validator<'_> {
                 ),
             );
         }
-        Some(c)
+    }
+
+    /// A count field `f` at `p`: at least one (and at most the limit), or `default` if unset.
+    fn count(&mut self, p: &FieldPath, f: &str, x: Option<u32>, default: u32) -> u32 {
+        x.map_or(default, |n| self.at_least_one(&p.key(f), n))
     }
 }
 

@@ -80,6 +80,25 @@ fn dist(d: &Dist, per_s: f64) -> String {
 pub fn to_toml(s: &Scenario) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "name = {}", string(&s.name));
+    run_and_machine(&mut o, s);
+    load(&mut o, &s.load);
+    for c in &s.load.clients {
+        client(&mut o, c);
+    }
+    for c in &s.requests {
+        request(&mut o, c);
+    }
+    for v in &s.servers {
+        server(&mut o, v);
+    }
+    for c in &s.claims {
+        let _ = writeln!(o, "\n[[claim]]\nsays = {}\ncheck = {}", string(&c.says), string(&c.claim.source));
+    }
+    o
+}
+
+/// `[run]`, `[machine]` and `[backend]`.
+fn run_and_machine(o: &mut String, s: &Scenario) {
     let r = &s.run;
     let _ = writeln!(
         o,
@@ -103,14 +122,17 @@ pub fn to_toml(s: &Scenario) -> String {
     if let Some(b) = s.backend {
         let _ = writeln!(o, "\n[backend]\nworkers = {}\nconnections = {}", b.workers, b.connections);
     }
+}
+
+/// `[load]`.
+fn load(o: &mut String, l: &LoadConfig) {
     o.push_str("\n[load]\n");
-    match &s.load.arrival {
+    match &l.arrival {
         Arrival::Poisson | Arrival::Uniform => {
-            let name = if matches!(s.load.arrival, Arrival::Poisson) { "poisson" } else { "uniform" };
-            let _ = writeln!(o, "arrival = \"{name}\"\nrate_rps = {}", num(s.load.rate_rps));
-            if !s.load.schedule.is_empty() {
-                let steps: Vec<String> = s
-                    .load
+            let name = if matches!(l.arrival, Arrival::Poisson) { "poisson" } else { "uniform" };
+            let _ = writeln!(o, "arrival = \"{name}\"\nrate_rps = {}", num(l.rate_rps));
+            if !l.schedule.is_empty() {
+                let steps: Vec<String> = l
                     .schedule
                     .iter()
                     .map(|st| format!("{{ at_s = {}, rate_rps = {} }}", num(st.at_s), num(st.rate_rps)))
@@ -126,160 +148,162 @@ pub fn to_toml(s: &Scenario) -> String {
             let _ = writeln!(o, "arrival = \"closed\"\nusers = {users}\nthink_ms = {}", dist(think_s, 1e3));
         }
     }
-    if let Some(t) = s.load.timeout_s {
+    if let Some(t) = l.timeout_s {
         let _ = writeln!(o, "timeout_s = {}", num(t));
     }
-    if s.load.retries > 0 {
-        let _ = writeln!(
-            o,
-            "retries = {}\nretry_backoff_ms = {}",
-            s.load.retries,
-            file_number(s.load.retry_backoff_s, 1e3)
-        );
+    if l.retries > 0 {
+        let _ = writeln!(o, "retries = {}\nretry_backoff_ms = {}", l.retries, file_number(l.retry_backoff_s, 1e3));
     }
-    if s.load.requests_per_connection != 1 {
-        let _ = writeln!(o, "requests_per_connection = {}", s.load.requests_per_connection);
+    if l.requests_per_connection != 1 {
+        let _ = writeln!(o, "requests_per_connection = {}", l.requests_per_connection);
     }
-    if !matches!(s.load.arrival, Arrival::Closed { .. }) {
-        if !matches!(s.load.connection_gap_s, sim::Dist::Const(g) if g == 0.0) {
-            let _ = writeln!(o, "connection_gap_ms = {}", dist(&s.load.connection_gap_s, 1e3));
+    if !matches!(l.arrival, Arrival::Closed { .. }) {
+        if !matches!(l.connection_gap_s, sim::Dist::Const(g) if g == 0.0) {
+            let _ = writeln!(o, "connection_gap_ms = {}", dist(&l.connection_gap_s, 1e3));
         }
-        if s.load.client_keeps_open {
+        if l.client_keeps_open {
             o.push_str("client_keeps_open = true\n");
         }
     }
-    for c in &s.load.clients {
+}
+
+/// One `[[load.clients]]`.
+fn client(o: &mut String, c: &ClientClass) {
+    let _ = writeln!(
+        o,
+        "\n[[load.clients]]\nname = {}\nweight = {}\nbandwidth_kbps = {}\nrtt_ms = {}",
+        string(&c.name),
+        num(c.weight),
+        num(c.bandwidth_kbps),
+        file_number(c.rtt_s, 1e3)
+    );
+    if c.header_s > 0.0 {
+        let _ = writeln!(o, "header_s = {}", num(c.header_s));
+    }
+    if !c.reads {
+        o.push_str("reads = false\n");
+    }
+}
+
+/// One `[[request]]`.
+fn request(o: &mut String, c: &RequestClass) {
+    let _ = writeln!(
+        o,
+        "\n[[request]]\nname = {}\nweight = {}\ncpu_ms = {}\nio_ms = {}",
+        string(&c.name),
+        num(c.weight),
+        dist(&c.cpu_s, 1e3),
+        dist(&c.io_s, 1e3)
+    );
+    if c.request_kb > 0.0 {
+        let _ = writeln!(o, "request_kb = {}", num(c.request_kb));
+    }
+    if c.response_kb > 0.0 {
+        let _ = writeln!(o, "response_kb = {}", num(c.response_kb));
+    }
+    if c.is_static {
+        o.push_str("static = true\n");
+    }
+    if c.crash_fraction > 0.0 {
+        let _ = writeln!(o, "crash_fraction = {}", num(c.crash_fraction));
+    }
+    if c.hang_fraction > 0.0 {
+        let kind = if c.hang == Hang::Io { "io" } else { "cpu" };
+        let _ = writeln!(o, "hang_fraction = {}\nhang = \"{kind}\"", num(c.hang_fraction));
+    }
+    if c.leak_kb > 0.0 {
+        let _ = writeln!(o, "leak_kb = {}", num(c.leak_kb));
+    }
+    if c.io_calls > 1 {
+        let _ = writeln!(o, "io_calls = {}", c.io_calls);
+    }
+    if c.memory_hog_mb > 0.0 {
+        let _ = writeln!(o, "memory_hog_mb = {}", num(c.memory_hog_mb));
+    }
+}
+
+/// One `[[server]]`: its identity and own fields, its options, and the common settings.
+fn server(o: &mut String, v: &ServerConfig) {
+    o.push_str("\n[[server]]\n");
+    if let Some(p) = &v.preset {
+        let _ = writeln!(o, "# started from preset \"{p}\"");
+    }
+    let _ = writeln!(o, "name = {}\narchitecture = \"{}\"", string(&v.name), v.architecture.id());
+    for (field, value) in (crate::architectures::info(v.architecture).own_fields)(v) {
+        let _ = match value {
+            FieldValue::Whole(n) => writeln!(o, "{field} = {n}"),
+            FieldValue::Bool(b) => writeln!(o, "{field} = {b}"),
+            FieldValue::Number(x) => writeln!(o, "{field} = {}", num(x)),
+            FieldValue::Milliseconds(t_s) => writeln!(o, "{field} = {}", file_number(t_s, 1e3)),
+        };
+    }
+    server_options(o, v);
+    let _ = writeln!(
+        o,
+        "gil = {}\ngil_switch_ms = {}\ngil_switch_cost_ms = {}\nprocess_mb = {}\nshared_mb = {}\nthread_mb = {}\nmemory_kb = {}\nrespawn_ms = {}\nsocket_buffer_kb = {}",
+        v.gil,
+        file_number(v.gil_switch_s, 1e3),
+        file_number(v.gil_switch_cost_s, 1e3),
+        num(v.process_mb),
+        num(v.shared_mb),
+        num(v.thread_mb),
+        num(v.memory_kb),
+        file_number(v.respawn_s, 1e3),
+        num(v.socket_buffer_kb)
+    );
+}
+
+/// A server's optional settings, written only when set.
+fn server_options(o: &mut String, v: &ServerConfig) {
+    if let Some(b) = v.listen_backlog {
+        let _ = writeln!(o, "listen_backlog = {b}");
+    }
+    if let Some(t) = v.queue_timeout_s {
+        let _ = writeln!(o, "queue_timeout_s = {}", num(t));
+    }
+    if let Some(t) = v.request_timeout_s {
+        let _ = writeln!(o, "request_timeout_s = {}", num(t));
+    }
+    if v.queue_discipline == Discipline::Lifo {
+        o.push_str("queue_discipline = \"lifo\"\n");
+    }
+    if v.accept != Accept::Shared {
+        let _ = writeln!(o, "accept = \"{}\"", v.accept.as_str());
+    }
+    if let Some(n) = v.max_requests {
+        let _ = writeln!(o, "max_requests = {n}\nspawn_ms = {}", file_number(v.spawn_s, 1e3));
+    }
+    if v.app_mb > 0.0 || v.import_s > 0.0 || v.preload {
         let _ = writeln!(
             o,
-            "\n[[load.clients]]\nname = {}\nweight = {}\nbandwidth_kbps = {}\nrtt_ms = {}",
-            string(&c.name),
-            num(c.weight),
-            num(c.bandwidth_kbps),
-            file_number(c.rtt_s, 1e3)
+            "app_mb = {}\nimport_ms = {}\npreload = {}",
+            num(v.app_mb),
+            file_number(v.import_s, 1e3),
+            v.preload
         );
-        if c.header_s > 0.0 {
-            let _ = writeln!(o, "header_s = {}", num(c.header_s));
-        }
-        if !c.reads {
-            o.push_str("reads = false\n");
-        }
     }
-    for c in &s.requests {
+    if let Some(t) = v.header_timeout_s {
+        let _ = writeln!(o, "header_timeout_s = {}", num(t));
+    }
+    if let Some(n) = v.db_pool {
+        let _ = writeln!(o, "db_pool = {n}");
+    }
+    if let Some(d) = v.dynamic {
         let _ = writeln!(
             o,
-            "\n[[request]]\nname = {}\nweight = {}\ncpu_ms = {}\nio_ms = {}",
-            string(&c.name),
-            num(c.weight),
-            dist(&c.cpu_s, 1e3),
-            dist(&c.io_s, 1e3)
-        );
-        if c.request_kb > 0.0 {
-            let _ = writeln!(o, "request_kb = {}", num(c.request_kb));
-        }
-        if c.response_kb > 0.0 {
-            let _ = writeln!(o, "response_kb = {}", num(c.response_kb));
-        }
-        if c.is_static {
-            o.push_str("static = true\n");
-        }
-        if c.crash_fraction > 0.0 {
-            let _ = writeln!(o, "crash_fraction = {}", num(c.crash_fraction));
-        }
-        if c.hang_fraction > 0.0 {
-            let kind = if c.hang == Hang::Io { "io" } else { "cpu" };
-            let _ = writeln!(o, "hang_fraction = {}\nhang = \"{kind}\"", num(c.hang_fraction));
-        }
-        if c.leak_kb > 0.0 {
-            let _ = writeln!(o, "leak_kb = {}", num(c.leak_kb));
-        }
-        if c.io_calls > 1 {
-            let _ = writeln!(o, "io_calls = {}", c.io_calls);
-        }
-        if c.memory_hog_mb > 0.0 {
-            let _ = writeln!(o, "memory_hog_mb = {}", num(c.memory_hog_mb));
-        }
-    }
-    for v in &s.servers {
-        o.push_str("\n[[server]]\n");
-        if let Some(p) = &v.preset {
-            let _ = writeln!(o, "# started from preset \"{p}\"");
-        }
-        let _ = writeln!(o, "name = {}\narchitecture = \"{}\"", string(&v.name), v.architecture.id());
-        for (field, value) in (crate::architectures::info(v.architecture).own_fields)(v) {
-            let _ = match value {
-                FieldValue::Whole(n) => writeln!(o, "{field} = {n}"),
-                FieldValue::Bool(b) => writeln!(o, "{field} = {b}"),
-                FieldValue::Number(x) => writeln!(o, "{field} = {}", num(x)),
-                FieldValue::Milliseconds(t_s) => writeln!(o, "{field} = {}", file_number(t_s, 1e3)),
-            };
-        }
-        if let Some(b) = v.listen_backlog {
-            let _ = writeln!(o, "listen_backlog = {b}");
-        }
-        if let Some(t) = v.queue_timeout_s {
-            let _ = writeln!(o, "queue_timeout_s = {}", num(t));
-        }
-        if let Some(t) = v.request_timeout_s {
-            let _ = writeln!(o, "request_timeout_s = {}", num(t));
-        }
-        if v.queue_discipline == Discipline::Lifo {
-            o.push_str("queue_discipline = \"lifo\"\n");
-        }
-        if v.accept != Accept::Shared {
-            let _ = writeln!(o, "accept = \"{}\"", v.accept.as_str());
-        }
-        if let Some(n) = v.max_requests {
-            let _ = writeln!(o, "max_requests = {n}\nspawn_ms = {}", file_number(v.spawn_s, 1e3));
-        }
-        if v.app_mb > 0.0 || v.import_s > 0.0 || v.preload {
-            let _ = writeln!(
-                o,
-                "app_mb = {}\nimport_ms = {}\npreload = {}",
-                num(v.app_mb),
-                file_number(v.import_s, 1e3),
-                v.preload
-            );
-        }
-        if let Some(t) = v.header_timeout_s {
-            let _ = writeln!(o, "header_timeout_s = {}", num(t));
-        }
-        if let Some(n) = v.db_pool {
-            let _ = writeln!(o, "db_pool = {n}");
-        }
-        if let Some(d) = v.dynamic {
-            let _ = writeln!(
-                o,
-                "start_processes = {}\nmin_spare_workers = {}\nmax_spare_workers = {}",
-                d.start_processes, d.min_spare_workers, d.max_spare_workers
-            );
-        }
-        if let Some(kb) = v.output_buffer_kb {
-            let _ = writeln!(o, "output_buffer_kb = {}", num(kb));
-        }
-        if let Some(t) = v.keepalive_timeout_s {
-            let _ = writeln!(o, "keepalive_timeout_s = {}\nkeepalive_kb = {}", num(t), num(v.keepalive_kb));
-            if let Some(n) = v.keepalive_requests {
-                let _ = writeln!(o, "keepalive_requests = {n}");
-            }
-        }
-        let _ = writeln!(
-            o,
-            "gil = {}\ngil_switch_ms = {}\ngil_switch_cost_ms = {}\nprocess_mb = {}\nshared_mb = {}\nthread_mb = {}\nmemory_kb = {}\nrespawn_ms = {}\nsocket_buffer_kb = {}",
-            v.gil,
-            file_number(v.gil_switch_s, 1e3),
-            file_number(v.gil_switch_cost_s, 1e3),
-            num(v.process_mb),
-            num(v.shared_mb),
-            num(v.thread_mb),
-            num(v.memory_kb),
-            file_number(v.respawn_s, 1e3),
-            num(v.socket_buffer_kb)
+            "start_processes = {}\nmin_spare_workers = {}\nmax_spare_workers = {}",
+            d.start_processes, d.min_spare_workers, d.max_spare_workers
         );
     }
-    for c in &s.claims {
-        let _ = writeln!(o, "\n[[claim]]\nsays = {}\ncheck = {}", string(&c.says), string(&c.claim.source));
+    if let Some(kb) = v.output_buffer_kb {
+        let _ = writeln!(o, "output_buffer_kb = {}", num(kb));
     }
-    o
+    if let Some(t) = v.keepalive_timeout_s {
+        let _ = writeln!(o, "keepalive_timeout_s = {}\nkeepalive_kb = {}", num(t), num(v.keepalive_kb));
+        if let Some(n) = v.keepalive_requests {
+            let _ = writeln!(o, "keepalive_requests = {n}");
+        }
+    }
 }
 
 #[cfg(test)]
