@@ -31,6 +31,9 @@ enum Command {
     /// Run a scenario at several values of one parameter (capacity planning): rate, users,
     /// processes or threads; every point an independent simulation, in parallel.
     Sweep(SweepArgs),
+    /// Capacity planning: for each server, the cheapest pool that meets a p99 and loss target at
+    /// a rate (replicated: the upper end of p99's 95% interval must meet it).
+    Plan(PlanArgs),
     /// Open the window on a scenario file (the GUI; what runs with no command at all).
     Gui {
         /// Scenario file (TOML); the last one used, or the built-in default, if omitted.
@@ -113,6 +116,37 @@ struct SweepArgs {
     /// Simulations to run at once (default: one per core). Results do not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     jobs: Option<u32>,
+}
+
+#[derive(Debug, clap::Args)]
+struct PlanArgs {
+    /// Scenario file (TOML); the built-in default scenario if omitted. Each server is the
+    /// template: its architecture and every field but its pool sizes.
+    file: Option<PathBuf>,
+    /// The arrival rate to plan for, requests per second.
+    #[arg(long, value_name = "RPS")]
+    rate: f64,
+    /// The p99 latency target, ms: the upper end of its 95% confidence interval must meet it.
+    #[arg(long, value_name = "MS")]
+    p99_ms: f64,
+    /// The largest fraction of requests that may be lost (refused, failed or timed out).
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.001)]
+    max_lost: f64,
+    /// The memory a server may use at its peak, MB (default: the scenario's `machine.memory_mb`).
+    #[arg(long, value_name = "MB")]
+    memory_mb: Option<f64>,
+    /// Cores of the machine (default: the scenario's).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    cores: Option<u32>,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Replications per configuration (at least 5 are used).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    replications: Option<u32>,
+    /// Print one JSON object on stdout instead of the table.
+    #[arg(long)]
+    json: bool,
 }
 
 fn main() -> ExitCode {
@@ -235,6 +269,7 @@ fn run() -> anyhow::Result<()> {
         }
         Some(Command::Run(args)) => run_command(&args),
         Some(Command::Sweep(args)) => sweep_command(&args),
+        Some(Command::Plan(args)) => plan_command(&args),
         Some(Command::Lesson(args)) => lesson::lesson_command(&args),
         Some(Command::Gui { file, lesson }) => {
             let lesson = match lesson {
@@ -647,4 +682,86 @@ mod window {
         let _ = (scenario, lesson);
         Err(NoWindow::NotBuilt)
     }
+}
+
+/// `serversim plan`: the cheapest configuration per server, and the best server.
+fn plan_command(args: &PlanArgs) -> anyhow::Result<()> {
+    use models::plan::{self, Objective};
+    let mut sc = load_scenario(args.file.as_ref(), args.seed, args.replications)?;
+    if let Some(c) = args.cores {
+        sc.machine.cores = c;
+    }
+    let objective = Objective {
+        rate_rps: args.rate,
+        p99_ms: args.p99_ms,
+        max_lost: args.max_lost,
+        memory_mb: args.memory_mb.or(sc.machine.memory_mb),
+    };
+    let plan = plan::plan(&sc, objective).map_err(|e| BadInputError(e.to_string()))?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", plan::json(&plan).context("serialising the plan")?)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{}\nplan for {} req/s with p99 <= {} ms (upper end of the 95% interval) and <= {}% lost{}; \
+         {} replications of {} s per configuration, {} core(s)\n",
+        sc.name,
+        objective.rate_rps,
+        objective.p99_ms,
+        100.0 * objective.max_lost,
+        objective.memory_mb.map(|m| format!(", within {m} MB")).unwrap_or_default(),
+        plan.replications,
+        plan.duration_s,
+        sc.machine.cores
+    )?;
+    let header = format!(
+        "{:<30} {:<22} {:>14} {:>9} {:>6} {:>13} {:>5}",
+        "server", "sizes", "p99 ms (±95%)", "mem MB", "cpu%", "headroom r/s", "sims"
+    );
+    writeln!(out, "{header}\n{}", "-".repeat(header.len()))?;
+    for s in &plan.servers {
+        let sizes = s
+            .sizes
+            .as_ref()
+            .map_or("-".to_string(), |z| z.iter().map(|(f, v)| format!("{v} {f}")).collect::<Vec<_>>().join(" x "));
+        match &s.chosen {
+            Some(e) => writeln!(
+                out,
+                "{:<30} {:<22} {:>14} {:>9.0} {:>6.1} {:>13.0} {:>5}",
+                truncate(&s.name, 30),
+                truncate(&sizes, 22),
+                format!("{:.0} ± {:.0}", e.p99_ms.mean, e.p99_ms.half_width),
+                e.memory_mb,
+                100.0 * e.cpu_utilization,
+                s.headroom_rps.unwrap_or(f64::NAN),
+                s.simulations
+            )?,
+            None => writeln!(
+                out,
+                "{:<30} {:<22} {:>14} {:>9} {:>6} {:>13} {:>5}",
+                truncate(&s.name, 30),
+                "infeasible",
+                "-",
+                "-",
+                "-",
+                "-",
+                s.simulations
+            )?,
+        }
+    }
+    writeln!(out)?;
+    for s in &plan.servers {
+        writeln!(out, "{}: {}", s.name, s.reason)?;
+    }
+    match plan.best {
+        Some(b) => writeln!(
+            out,
+            "\nbest: {} (least memory, then fewest workers, among those that meet it)",
+            plan.servers[b].name
+        )?,
+        None => writeln!(out, "\nno server meets the objective")?,
+    }
+    Ok(())
 }

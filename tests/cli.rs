@@ -253,3 +253,39 @@ fn run_check_checks_a_scenarios_claims() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no server `two`"));
 }
+
+#[test]
+fn plan_prints_its_json_and_refuses_bad_objectives_with_exit_2() {
+    let out = serversim(&["plan", "--rate", "60", "--p99-ms", "500", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["rate_rps"], 60.0);
+    let servers = v["servers"].as_array().unwrap();
+    assert_eq!(servers.len(), 4, "the default scenario's four servers");
+    for s in servers {
+        if s["feasible"].as_bool().unwrap() {
+            // What it chose meets the objective with its interval, and has room above the rate.
+            assert!(s["p99_ms"].as_f64().unwrap() + s["p99_ci95_ms"].as_f64().unwrap() <= 500.0, "{s}");
+            assert!(s["headroom_rps"].as_f64().unwrap() >= 60.0, "{s}");
+            assert!(!s["sizes"].as_object().unwrap().is_empty(), "{s}");
+        }
+        assert!(s["simulations"].as_u64().unwrap() > 0, "{s}");
+    }
+    let best = v["best"].as_str().unwrap();
+    assert!(servers.iter().any(|s| s["name"] == best));
+    let bad: [(&[&str], &str); 3] = [
+        (&["plan", "--rate", "0", "--p99-ms", "100"], "--rate"),
+        (&["plan", "--rate", "10", "--p99-ms=-1"], "--p99-ms"),
+        (&["plan", "--rate", "10", "--p99-ms", "100", "--max-lost", "2"], "--max-lost"),
+    ];
+    for (args, what) in bad {
+        let out = serversim(args);
+        assert_eq!(out.status.code(), Some(2), "{what}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(what),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stdout.is_empty());
+    }
+}

@@ -10,6 +10,7 @@ pub mod engine;
 pub mod limits;
 pub mod live;
 pub mod metrics;
+pub mod plan;
 pub mod runner;
 pub mod scenario;
 pub mod sweep;
