@@ -717,8 +717,8 @@ fn plan_command(args: &PlanArgs) -> anyhow::Result<()> {
         sc.machine.cores
     )?;
     let header = format!(
-        "{:<30} {:<22} {:>14} {:>9} {:>6} {:>13} {:>5}",
-        "server", "sizes", "p99 ms (±95%)", "mem MB", "cpu%", "headroom r/s", "sims"
+        "{:<30} {:<22} {:>14} {:>9} {:>9} {:>6} {:>13} {:>5}",
+        "server", "sizes", "p99 ms (±95%)", "mem MB", "ps MB", "cpu%", "headroom r/s", "sims"
     );
     writeln!(out, "{header}\n{}", "-".repeat(header.len()))?;
     for s in &plan.servers {
@@ -729,20 +729,22 @@ fn plan_command(args: &PlanArgs) -> anyhow::Result<()> {
         match &s.chosen {
             Some(e) => writeln!(
                 out,
-                "{:<30} {:<22} {:>14} {:>9.0} {:>6.1} {:>13.0} {:>5}",
+                "{:<30} {:<22} {:>14} {:>9.0} {:>9.0} {:>6.1} {:>13.0} {:>5}",
                 truncate(&s.name, 30),
                 truncate(&sizes, 22),
                 format!("{:.0} ± {:.0}", e.p99_ms.mean, e.p99_ms.half_width),
                 e.memory_mb,
+                e.rss_sum_mb,
                 100.0 * e.cpu_utilization,
                 s.headroom_rps.unwrap_or(f64::NAN),
                 s.simulations
             )?,
             None => writeln!(
                 out,
-                "{:<30} {:<22} {:>14} {:>9} {:>6} {:>13} {:>5}",
+                "{:<30} {:<22} {:>14} {:>9} {:>9} {:>6} {:>13} {:>5}",
                 truncate(&s.name, 30),
                 "infeasible",
+                "-",
                 "-",
                 "-",
                 "-",

@@ -48,8 +48,12 @@ pub struct Evaluation {
     pub p99_ms: Estimate,
     /// Fraction of arrivals lost, over all replications.
     pub lost_fraction: f64,
-    /// Largest peak memory of any replication, MB.
+    /// Largest peak memory of any replication, MB (shared pages counted once: what the machine
+    /// spends).
     pub memory_mb: f64,
+    /// Largest peak of resident memory as `ps` sums it over the processes, MB (shared pages
+    /// counted in every process).
+    pub rss_sum_mb: f64,
     /// Mean fraction of all cores busy.
     pub cpu_utilization: f64,
     /// It meets the objective.
@@ -180,6 +184,7 @@ impl Search<'_> {
         let (lost, arrived) = runs.iter().fold((0, 0), |(l, a), r| (l + r.counts.lost(), a + r.counts.arrived));
         let lost_fraction = lost as f64 / arrived.max(1) as f64;
         let memory_mb = runs.iter().map(|r| r.memory_peak_mb).fold(0.0, f64::max);
+        let rss_sum_mb = runs.iter().map(|r| r.rss_sum_peak_mb).fold(0.0, f64::max);
         let cpu_utilization = runs.iter().map(|r| r.cpu_utilization).sum::<f64>() / runs.len().max(1) as f64;
         let o = self.objective;
         let completed = runs.iter().all(|r| r.counts.completed > 0);
@@ -187,7 +192,7 @@ impl Search<'_> {
             && p99_ms.mean + p99_ms.half_width <= o.p99_ms
             && lost_fraction <= o.max_lost
             && o.memory_mb.is_none_or(|m| memory_mb <= m);
-        Evaluation { sizes, p99_ms, lost_fraction, memory_mb, cpu_utilization, meets }
+        Evaluation { sizes, p99_ms, lost_fraction, memory_mb, rss_sum_mb, cpu_utilization, meets }
     }
 
     /// `measure` at the objective's rate, remembered.
@@ -436,6 +441,7 @@ pub fn json(plan: &Plan) -> Result<String, serde_json::Error> {
         p99_ci95_ms: Option<f64>,
         lost_fraction: Option<f64>,
         memory_mb: Option<f64>,
+        rss_sum_mb: Option<f64>,
         cpu_utilization: Option<f64>,
         headroom_rps: Option<f64>,
         simulations: usize,
@@ -453,6 +459,7 @@ pub fn json(plan: &Plan) -> Result<String, serde_json::Error> {
             p99_ci95_ms: s.chosen.as_ref().map(|e| e.p99_ms.half_width),
             lost_fraction: s.chosen.as_ref().map(|e| e.lost_fraction),
             memory_mb: s.chosen.as_ref().map(|e| e.memory_mb),
+            rss_sum_mb: s.chosen.as_ref().map(|e| e.rss_sum_mb),
             cpu_utilization: s.chosen.as_ref().map(|e| e.cpu_utilization),
             headroom_rps: s.headroom_rps,
             simulations: s.simulations,
