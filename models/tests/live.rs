@@ -197,7 +197,7 @@ fn random_live_changes_keep_every_architecture_consistent() {
             );
             for (i, t) in core.threads.iter().enumerate() {
                 assert!(
-                    t.state == ThreadState::Idle || core.processes[t.process as usize].alive,
+                    t.state == ThreadState::Idle || core.processes[t.process.index()].alive,
                     "{}: thread {i} ({:?}) of dead process {} at step {step} after {change_desc}; view {:?}",
                     info.id,
                     t.state,
@@ -260,7 +260,7 @@ fn resizing_while_processes_are_down_keeps_every_pool_consistent() {
             live.advance((step + 1) as f64 * 1.5, u64::MAX);
             let core = &live.servers[0].sim.model.core;
             for (i, t) in core.threads.iter().enumerate() {
-                let p = &core.processes[t.process as usize];
+                let p = &core.processes[t.process.index()];
                 assert!(
                     t.state == ThreadState::Idle || (p.alive && !p.down),
                     "{}: thread {i} busy in a dead process",

@@ -11,6 +11,7 @@ use super::{
 };
 use crate::config::{ArchitectureKind, ServerConfig};
 use crate::engine::{Core, Ctx, ReqId};
+use crate::engine::{ProcessId, ThreadId};
 use crate::view::{ProcessRole, ServerView};
 
 /// A front-end queueing into a pool of daemons.
@@ -237,7 +238,7 @@ impl Server for Daemon {
             self.frontend.arrive(cx, request);
             return;
         }
-        if !cx.core.processes[self.frontend.first_process() as usize].alive {
+        if !cx.core.processes[self.frontend.first_process().index()].alive {
             // The front-end holding the listening socket is down: connection refused.
             cx.core.reject(request);
             return;
@@ -256,11 +257,11 @@ impl Server for Daemon {
             self.daemons.arrive(cx, request);
         }
     }
-    fn on_spawn_done(&mut self, cx: &mut Ctx<'_>, thread: u32) {
+    fn on_spawn_done(&mut self, cx: &mut Ctx<'_>, thread: ThreadId) {
         // A recycled daemon finished starting.
         self.daemons.spawn_done(cx, thread);
     }
-    fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
+    fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: ThreadId, request: ReqId) {
         if self.frontend.owns_thread(thread) {
             self.frontend.task_done(cx, thread, request);
             return;
@@ -338,7 +339,7 @@ impl Server for Daemon {
     fn set_backlog(&mut self, backlog: Option<u32>) {
         self.daemons.set_backlog(backlog);
     }
-    fn on_crash(&mut self, cx: &mut Ctx<'_>, process: u32) {
+    fn on_crash(&mut self, cx: &mut Ctx<'_>, process: ProcessId) {
         if self.frontend.owns_process(process) {
             self.frontend.crash(cx, process);
             if process == self.frontend.first_process() {
@@ -364,7 +365,7 @@ impl Server for Daemon {
                             self.take_held(r);
                             cx.lose_to_crash(r);
                             if let Some(t) = writer {
-                                cx.abort_task(t as u32);
+                                cx.abort_task(ThreadId(t as u32));
                             }
                         }
                         Transfer::None => {}
@@ -374,10 +375,10 @@ impl Server for Daemon {
         } else {
             // A daemon writing under backpressure dies: the front-end's full buffer for that
             // client is freed with the request.
-            let writing: Vec<ReqId> = cx.core.processes[process as usize]
+            let writing: Vec<ReqId> = cx.core.processes[process.index()]
                 .threads
                 .iter()
-                .map(|&t| cx.core.threads[t as usize].request)
+                .map(|&t| cx.core.threads[t.index()].request)
                 .filter(|&r| cx.core.is_live(r) && self.held_mb.get(r.index as usize).is_some_and(|&mb| mb > 0.0))
                 .collect();
             for r in writing {
@@ -386,7 +387,7 @@ impl Server for Daemon {
             self.daemons.crash(cx, process);
         }
     }
-    fn on_respawn(&mut self, cx: &mut Ctx<'_>, process: u32) {
+    fn on_respawn(&mut self, cx: &mut Ctx<'_>, process: ProcessId) {
         if self.frontend.owns_process(process) {
             self.frontend.respawn(cx, process);
         } else {
@@ -406,7 +407,7 @@ impl Server for Daemon {
         processes.append(&mut v.processes);
         ServerView { processes, ..v }
     }
-    fn processes(&self) -> Vec<u32> {
+    fn processes(&self) -> Vec<ProcessId> {
         Server::processes(&self.daemons)
     }
 }

@@ -9,6 +9,7 @@
 //! else as many as there were. So work in progress finishes before new work starts, and under
 //! overload the loop keeps completing at its capacity while its queue of new requests grows.
 
+use crate::engine::{ProcessId, ThreadId};
 use std::collections::VecDeque;
 
 use super::Server;
@@ -46,8 +47,8 @@ enum Stage {
 
 #[derive(Debug)]
 struct Loop {
-    process: u32,
-    thread: u32,
+    process: ProcessId,
+    thread: ThreadId,
     busy: bool,
     /// Takes new connections (false once retired by a live resize).
     accepting: bool,
@@ -66,7 +67,7 @@ struct Loop {
     /// Requests whose IO finished: their callbacks (which send the response, no CPU) run first
     /// in the next iteration.
     due: VecDeque<ReqId>,
-    offload_idle: VecDeque<u32>,
+    offload_idle: VecDeque<ThreadId>,
     offload_queue: VecDeque<ReqId>,
 }
 
@@ -175,10 +176,10 @@ impl Loops {
             }
         }
         for t in std::iter::once(thread).chain(offload_idle.iter().copied()) {
-            if self.role.len() <= t as usize {
-                self.role.resize(t as usize + 1, (u32::MAX, false));
+            if self.role.len() <= t.index() {
+                self.role.resize(t.index() + 1, (u32::MAX, false));
             }
-            self.role[t as usize] = (l, t != thread);
+            self.role[t.index()] = (l, t != thread);
         }
         self.loops.push(Loop {
             process,
@@ -212,8 +213,8 @@ impl Loops {
     }
 
     /// True if `thread` belongs to these loops.
-    pub fn owns_thread(&self, thread: u32) -> bool {
-        self.role.get(thread as usize).is_some_and(|r| r.0 != u32::MAX)
+    pub fn owns_thread(&self, thread: ThreadId) -> bool {
+        self.role.get(thread.index()).is_some_and(|r| r.0 != u32::MAX)
     }
 
     /// A new connection: an idle loop accepts it if there is one, otherwise the loop with the
@@ -342,8 +343,8 @@ impl Loops {
     }
 
     /// A thread of these loops finished its task.
-    pub fn task_done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
-        let (l, offload) = self.role[thread as usize];
+    pub fn task_done(&mut self, cx: &mut Ctx<'_>, thread: ThreadId, request: ReqId) {
+        let (l, offload) = self.role[thread.index()];
         let l = l as usize;
         if offload {
             // The blocking call is done: its result rejoins the loop; the thread takes the next.
@@ -468,7 +469,7 @@ impl Loops {
             if !self.loops[i].accepting {
                 self.loops[i].accepting = true;
                 // A crashed loop waiting to respawn comes alive when it respawns, not now.
-                if !cx.core.processes[self.loops[i].process as usize].down {
+                if !cx.core.processes[self.loops[i].process.index()].down {
                     cx.core.set_alive(self.loops[i].process, true);
                 }
                 accepting += 1;
@@ -505,13 +506,13 @@ impl Loops {
     }
 
     /// True if `process` is one of these loops.
-    pub fn owns_process(&self, process: u32) -> bool {
+    pub fn owns_process(&self, process: ProcessId) -> bool {
         self.loops.iter().any(|l| l.process == process)
     }
 
     /// The loop of `process` crashed: every request it held (running, ready, parked on IO or in
     /// its offload pool) is lost, and it refuses connections until it respawns.
-    pub fn crash(&mut self, cx: &mut Ctx<'_>, process: u32) {
+    pub fn crash(&mut self, cx: &mut Ctx<'_>, process: ProcessId) {
         let Some(l) = self.loops.iter().position(|l| l.process == process) else { return };
         for r in cx.crash_process(process, true) {
             cx.lose_to_crash(r);
@@ -544,7 +545,7 @@ impl Loops {
         lp.parked = 0;
         lp.down = true;
         lp.offload_idle =
-            cx.core.processes[process as usize].threads.iter().copied().filter(|&t| t != lp.thread).collect();
+            cx.core.processes[process.index()].threads.iter().copied().filter(|&t| t != lp.thread).collect();
     }
 
     /// True if `request` arrived at these loops (`arrive`), whichever architecture routed it.
@@ -553,7 +554,7 @@ impl Loops {
     }
 
     /// The loop of `process` runs again.
-    pub fn respawn(&mut self, cx: &mut Ctx<'_>, process: u32) {
+    pub fn respawn(&mut self, cx: &mut Ctx<'_>, process: ProcessId) {
         if let Some(l) = self.loops.iter().position(|l| l.process == process) {
             self.loops[l].down = false;
             self.run(cx, l);
@@ -566,12 +567,12 @@ impl Loops {
     }
 
     /// The first loop's process (where a front-end buffers dynamic responses).
-    pub fn first_process(&self) -> u32 {
+    pub fn first_process(&self) -> ProcessId {
         self.loops[0].process
     }
 
     /// The loops' processes.
-    pub fn process_ids(&self) -> Vec<u32> {
+    pub fn process_ids(&self) -> Vec<ProcessId> {
         self.loops.iter().map(|l| l.process).collect()
     }
 
@@ -590,7 +591,7 @@ impl Server for Loops {
     fn on_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
         self.arrive(cx, request);
     }
-    fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
+    fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: ThreadId, request: ReqId) {
         self.task_done(cx, thread, request);
     }
     fn on_park_done(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
@@ -599,10 +600,10 @@ impl Server for Loops {
     fn set_backlog(&mut self, backlog: Option<u32>) {
         Loops::set_backlog(self, backlog);
     }
-    fn on_crash(&mut self, cx: &mut Ctx<'_>, process: u32) {
+    fn on_crash(&mut self, cx: &mut Ctx<'_>, process: ProcessId) {
         self.crash(cx, process);
     }
-    fn on_respawn(&mut self, cx: &mut Ctx<'_>, process: u32) {
+    fn on_respawn(&mut self, cx: &mut Ctx<'_>, process: ProcessId) {
         self.respawn(cx, process);
     }
     fn resize(&mut self, cx: &mut Ctx<'_>, processes: u32, _threads: u32) {
@@ -616,7 +617,7 @@ impl Server for Loops {
             processes: self.process_views(core),
         }
     }
-    fn processes(&self) -> Vec<u32> {
+    fn processes(&self) -> Vec<ProcessId> {
         self.process_ids()
     }
 }

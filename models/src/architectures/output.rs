@@ -2,6 +2,7 @@
 //! (`output_buffer_kb`, or unbounded), and the connection of the clients that never read their
 //! responses (`reads = false`, the slow-reader attack), whose buffer fills and never drains.
 
+use crate::engine::ProcessId;
 use crate::engine::{Ctx, ReqId};
 
 /// KB of a `response_kb` response that a write buffer of `limit_kb` (`None` = unbounded) holds
@@ -33,7 +34,7 @@ pub struct SlowReader {
     /// Response bytes in the buffer, KB.
     pub buffered_kb: f64,
     /// The process holding the connection, once the server has read from it.
-    pub process: Option<u32>,
+    pub process: Option<ProcessId>,
     /// A response did not fit: its writer is stuck and the server reads no more.
     blocked: bool,
     /// Requests sent over it that the server has not read.
@@ -65,7 +66,7 @@ impl SlowReader {
 
     /// Write a `response_kb` response into the buffer from `process`: the KB it takes, and
     /// whether the writer is now stuck for ever (the rest does not fit and is never read).
-    pub fn write(&mut self, process: u32, response_kb: f64) -> (f64, bool) {
+    pub fn write(&mut self, process: ProcessId, response_kb: f64) -> (f64, bool) {
         self.process = Some(process);
         let room = self.limit_kb.map_or(f64::INFINITY, |b| (b - self.buffered_kb).max(0.0));
         let taken = response_kb.min(room);
@@ -76,7 +77,7 @@ impl SlowReader {
 
     /// The process holding the connection died: the connection is reset, its buffer freed and
     /// the requests the server never read are lost with it.
-    pub fn reset_if_held_by(&mut self, cx: &mut Ctx<'_>, process: u32) {
+    pub fn reset_if_held_by(&mut self, cx: &mut Ctx<'_>, process: ProcessId) {
         if self.process == Some(process) {
             self.process = None;
             self.buffered_kb = 0.0;

@@ -6,6 +6,7 @@
 //! waiting requests at once; surplus threads finish their current request and then retire, and a
 //! process whose threads have all retired exits.
 
+use crate::engine::{ProcessId, ThreadId};
 use std::collections::VecDeque;
 
 use super::Server;
@@ -32,9 +33,9 @@ pub enum Spawn {
 #[derive(Debug)]
 pub struct WorkerPool {
     queue: VecDeque<ReqId>,
-    idle: VecDeque<u32>,
+    idle: VecDeque<ThreadId>,
     /// The pool's processes, in creation order, with their threads.
-    processes: Vec<(u32, Vec<u32>)>,
+    processes: Vec<(ProcessId, Vec<ThreadId>)>,
     backlog: Option<u32>,
     queue_timeout_s: Option<f64>,
     spawn: Spawn,
@@ -137,7 +138,7 @@ impl WorkerPool {
 
     fn add_process(&mut self, core: &mut Core, threads: u32) {
         let p = core.add_process(self.gil, self.process_mb, self.spawn == Spawn::Persistent);
-        let ts: Vec<u32> = (0..threads).map(|_| core.add_thread(p, true)).collect();
+        let ts: Vec<ThreadId> = (0..threads).map(|_| core.add_thread(p, true)).collect();
         self.idle.extend(ts.iter().copied());
         self.processes.push((p, ts));
         self.served.push(0);
@@ -154,13 +155,13 @@ impl WorkerPool {
 
     /// An idle worker for the shared queue, by the accept policy's wake-up order.
     #[inline]
-    fn take_idle(&mut self, core: &Core) -> Option<u32> {
+    fn take_idle(&mut self, core: &Core) -> Option<ThreadId> {
         if self.accept == Accept::MostRecent { self.take_most_recent(core) } else { self.idle.pop_front() }
     }
 
     /// Pool index of `thread`'s process.
-    fn index_of(&self, core: &Core, thread: u32) -> Option<usize> {
-        let process = core.threads[thread as usize].process;
+    fn index_of(&self, core: &Core, thread: ThreadId) -> Option<usize> {
+        let process = core.threads[thread.index()].process;
         self.processes.iter().position(|(p, _)| *p == process)
     }
 
@@ -168,7 +169,7 @@ impl WorkerPool {
     /// worker; the kernel wakes the one that went back to waiting last. It accepts, and if it
     /// still has an idle worker it goes straight back to waiting — on top again — so it keeps
     /// taking connections until all its workers are busy. Its most recently idle worker serves.
-    fn take_most_recent(&mut self, core: &Core) -> Option<u32> {
+    fn take_most_recent(&mut self, core: &Core) -> Option<ThreadId> {
         let mut best: Option<(u64, usize)> = None;
         for (k, &t) in self.idle.iter().enumerate() {
             let stamp = self.index_of(core, t).map_or(0, |i| self.went_to_wait[i]);
@@ -178,9 +179,9 @@ impl WorkerPool {
         }
         let (_, k) = best?;
         let thread = self.idle.remove(k)?;
-        let process = core.threads[thread as usize].process;
+        let process = core.threads[thread.index()].process;
         if let Some(i) = self.index_of(core, thread)
-            && self.idle.iter().any(|&t| core.threads[t as usize].process == process)
+            && self.idle.iter().any(|&t| core.threads[t.index()].process == process)
         {
             self.wait_clock += 1;
             self.went_to_wait[i] = self.wait_clock;
@@ -191,10 +192,10 @@ impl WorkerPool {
     /// `thread` joins the idle workers. Most recent: a process that had none idle goes back to
     /// waiting for connections now, on top of the others.
     #[inline]
-    fn push_idle(&mut self, core: &Core, thread: u32) {
+    fn push_idle(&mut self, core: &Core, thread: ThreadId) {
         if self.accept == Accept::MostRecent {
-            let process = core.threads[thread as usize].process;
-            if !self.idle.iter().any(|&t| core.threads[t as usize].process == process)
+            let process = core.threads[thread.index()].process;
+            if !self.idle.iter().any(|&t| core.threads[t.index()].process == process)
                 && let Some(i) = self.index_of(core, thread)
             {
                 self.wait_clock += 1;
@@ -207,8 +208,8 @@ impl WorkerPool {
     /// True if pool process `i` takes connections into its own queue now.
     fn accepting(&self, core: &Core, i: usize) -> bool {
         let (p, ts) = &self.processes[i];
-        let proc = &core.processes[*p as usize];
-        proc.alive && !proc.down && !self.recycling[i] && ts.iter().any(|&t| core.threads[t as usize].enabled)
+        let proc = &core.processes[(*p).index()];
+        proc.alive && !proc.down && !self.recycling[i] && ts.iter().any(|&t| core.threads[t.index()].enabled)
     }
 
     /// The pool process a per-process policy hands the next connection to, if any accepts.
@@ -234,7 +235,7 @@ impl WorkerPool {
     fn arrive_own(&mut self, cx: &mut Ctx<'_>, request: ReqId) -> bool {
         let Some(i) = self.choose(cx) else { return false };
         let p = self.processes[i].0;
-        if let Some(k) = self.idle.iter().position(|&t| cx.core.threads[t as usize].process == p) {
+        if let Some(k) = self.idle.iter().position(|&t| cx.core.threads[t.index()].process == p) {
             let thread = self.idle.remove(k).expect("position is in range");
             self.serve(cx, thread, request);
         } else if self.backlog.is_none_or(|b| self.own[i].len() < b as usize) {
@@ -307,7 +308,7 @@ impl WorkerPool {
     /// Processes that are part of the pool: those with an enabled thread (running, starting,
     /// recycling or crashed and due to respawn).
     fn active_processes(&self, core: &Core) -> usize {
-        self.processes.iter().filter(|(_, ts)| ts.iter().any(|&t| core.threads[t as usize].enabled)).count()
+        self.processes.iter().filter(|(_, ts)| ts.iter().any(|&t| core.threads[t.index()].enabled)).count()
     }
 
     /// The parent's idle-worker maintenance (Apache's perform_idle_server_maintenance): fewer
@@ -322,8 +323,8 @@ impl WorkerPool {
         let respawning: usize = self
             .processes
             .iter()
-            .filter(|(p, _)| cx.core.processes[*p as usize].down)
-            .map(|(_, ts)| ts.iter().filter(|&&t| cx.core.threads[t as usize].enabled).count())
+            .filter(|(p, _)| cx.core.processes[(*p).index()].down)
+            .map(|(_, ts)| ts.iter().filter(|&&t| cx.core.threads[t.index()].enabled).count())
             .sum();
         let (idle, idle_to_come) = (self.idle.len() as u32, (self.idle.len() + respawning) as u32);
         let active = self.active_processes(cx.core);
@@ -347,9 +348,9 @@ impl WorkerPool {
         let threads = self.dynamic.as_ref().map_or(1, |d| d.threads);
         cx.core.recorder.process_event(cx.now_s(), ProcessEvent::Spawn);
         let stopped = self.processes.iter().position(|(p, ts)| {
-            !cx.core.processes[*p as usize].alive
-                && !cx.core.processes[*p as usize].down
-                && ts.iter().all(|&t| !cx.core.threads[t as usize].enabled)
+            !cx.core.processes[(*p).index()].alive
+                && !cx.core.processes[(*p).index()].down
+                && ts.iter().all(|&t| !cx.core.threads[t.index()].enabled)
         });
         let process = match stopped {
             Some(i) => {
@@ -386,10 +387,10 @@ impl WorkerPool {
     fn stop_idle_process(&mut self, cx: &mut Ctx<'_>) {
         let Some(i) = (0..self.processes.len()).rev().find(|&i| {
             let (p, ts) = &self.processes[i];
-            cx.core.processes[*p as usize].alive
+            cx.core.processes[(*p).index()].alive
                 && !self.recycling[i]
-                && ts.iter().any(|&t| cx.core.threads[t as usize].enabled)
-                && ts.iter().all(|&t| !cx.core.threads[t as usize].enabled || self.idle.contains(&t))
+                && ts.iter().any(|&t| cx.core.threads[t.index()].enabled)
+                && ts.iter().all(|&t| !cx.core.threads[t.index()].enabled || self.idle.contains(&t))
         }) else {
             return;
         };
@@ -435,18 +436,18 @@ impl WorkerPool {
     }
 
     fn listener_down(&self, core: &Core) -> bool {
-        !self.master_socket && self.processes.iter().all(|(p, _)| core.processes[*p as usize].down)
+        !self.master_socket && self.processes.iter().all(|(p, _)| core.processes[(*p).index()].down)
     }
 
     /// `process` crashed: its requests are lost; a single-process server also loses its listen
     /// queue and refuses connections until it respawns.
-    pub fn crash(&mut self, cx: &mut Ctx<'_>, process: u32) {
+    pub fn crash(&mut self, cx: &mut Ctx<'_>, process: ProcessId) {
         let per_request = matches!(self.spawn, Spawn::PerRequest { .. });
         for r in cx.crash_process(process, !per_request) {
             cx.lose_to_crash(r);
         }
         self.slow_reader.reset_if_held_by(cx, process);
-        let threads = cx.core.processes[process as usize].threads.clone();
+        let threads = cx.core.processes[process.index()].threads.clone();
         if let Some(i) = self.processes.iter().position(|(p, _)| *p == process) {
             self.served[i] = 0;
             self.recycling[i] = false;
@@ -459,7 +460,7 @@ impl WorkerPool {
         if per_request {
             // A CGI process dies with its request; the slot takes the next one (a new process).
             for t in threads {
-                if cx.core.threads[t as usize].enabled {
+                if cx.core.threads[t.index()].enabled {
                     self.next(cx, t);
                 }
             }
@@ -475,9 +476,9 @@ impl WorkerPool {
     }
 
     /// A crashed `process` runs again: its threads take waiting requests.
-    pub fn respawn(&mut self, cx: &mut Ctx<'_>, process: u32) {
-        let threads = cx.core.processes[process as usize].threads.clone();
-        let enabled: Vec<u32> = threads.into_iter().filter(|&t| cx.core.threads[t as usize].enabled).collect();
+    pub fn respawn(&mut self, cx: &mut Ctx<'_>, process: ProcessId) {
+        let threads = cx.core.processes[process.index()].threads.clone();
+        let enabled: Vec<ThreadId> = threads.into_iter().filter(|&t| cx.core.threads[t.index()].enabled).collect();
         if enabled.is_empty() {
             // Retired by a resize while it was down: it stays down.
             cx.core.set_alive(process, false);
@@ -524,7 +525,7 @@ impl WorkerPool {
     /// `thread` finished `request` and wrote its response: the kernel delivers the rest (the
     /// request completes when the client has it all) and the thread moves on.
     #[inline]
-    pub fn done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
+    pub fn done(&mut self, cx: &mut Ctx<'_>, thread: ThreadId, request: ReqId) {
         if self.direct_clients && cx.core.read_cut_s(request).is_some() {
             // Its headers never arrived in time: the connection is dropped.
             cx.core.fail(request);
@@ -556,15 +557,15 @@ impl WorkerPool {
     /// counted as served; it is not released). Kept out of line: with keep-alive off it is not
     /// called, and the hot path stays as short as before (callgrind).
     #[inline(never)]
-    fn keep_alive(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) -> bool {
+    fn keep_alive(&mut self, cx: &mut Ctx<'_>, thread: ThreadId, request: ReqId) -> bool {
         if !self.direct_clients || self.spawn != Spawn::Persistent {
             // A front-end, or the web server running CGI processes, holds the idle connection.
             cx.keep_alive(request, None);
             return false;
         }
-        let process = cx.core.threads[thread as usize].process;
+        let process = cx.core.threads[thread.index()].process;
         let i = self.processes.iter().position(|(p, _)| *p == process);
-        let can_wait = cx.core.threads[thread as usize].enabled
+        let can_wait = cx.core.threads[thread.index()].enabled
             && i.is_none_or(|i| !self.recycling[i] && self.max_requests.is_none_or(|m| self.served[i] + 1 < m));
         if !can_wait {
             // The connection closes with this response (a graceful restart or a retired thread).
@@ -580,8 +581,8 @@ impl WorkerPool {
     /// `thread` has handed its request on: it takes the next request (or retires, if a resize
     /// asked it to; a CGI process exits).
     #[inline]
-    pub fn release(&mut self, cx: &mut Ctx<'_>, thread: u32) {
-        let process = cx.core.threads[thread as usize].process;
+    pub fn release(&mut self, cx: &mut Ctx<'_>, thread: ThreadId) {
+        let process = cx.core.threads[thread.index()].process;
         if let Spawn::PerRequest { .. } = self.spawn {
             cx.core.set_alive(process, false);
         }
@@ -601,17 +602,17 @@ impl WorkerPool {
     /// `thread` is free (after a request, or after waiting on an idle keep-alive connection): it
     /// takes the next request, or retires, or lets its recycling process go.
     #[inline(always)]
-    fn free(&mut self, cx: &mut Ctx<'_>, thread: u32) {
-        let process = cx.core.threads[thread as usize].process;
+    fn free(&mut self, cx: &mut Ctx<'_>, thread: ThreadId) {
+        let process = cx.core.threads[thread.index()].process;
         if let Some(i) = self.processes.iter().position(|(p, _)| *p == process)
             && self.recycling[i]
         {
-            if self.processes[i].1.iter().all(|&t| cx.core.threads[t as usize].state == ThreadState::Idle) {
+            if self.processes[i].1.iter().all(|&t| cx.core.threads[t.index()].state == ThreadState::Idle) {
                 self.recycle(cx, i);
             }
             return;
         }
-        if cx.core.threads[thread as usize].enabled {
+        if cx.core.threads[thread.index()].enabled {
             self.next(cx, thread);
         } else if self.spawn == Spawn::Persistent && self.all_retired_and_idle(cx.core, process) {
             cx.core.set_alive(process, false);
@@ -625,26 +626,26 @@ impl WorkerPool {
         cx.core.set_alive(process, false);
         self.served[i] = 0;
         self.recycling[i] = false;
-        if !threads.iter().any(|&t| cx.core.threads[t as usize].enabled) {
+        if !threads.iter().any(|&t| cx.core.threads[t.index()].enabled) {
             return;
         }
         cx.core.set_alive(process, true);
-        match threads.iter().copied().find(|&t| cx.core.threads[t as usize].enabled) {
+        match threads.iter().copied().find(|&t| cx.core.threads[t.index()].enabled) {
             Some(first) if self.spawn_s > 0.0 => cx.start_spawn(first, self.spawn_s),
             _ => self.started(cx, process),
         }
     }
 
     /// `thread` finished starting its (recycled or respawned) process: all its threads take work.
-    pub fn spawn_done(&mut self, cx: &mut Ctx<'_>, thread: u32) {
-        self.started(cx, cx.core.threads[thread as usize].process);
+    pub fn spawn_done(&mut self, cx: &mut Ctx<'_>, thread: ThreadId) {
+        self.started(cx, cx.core.threads[thread.index()].process);
     }
 
     /// `process` is ready to serve: its enabled idle threads take waiting requests.
-    fn started(&mut self, cx: &mut Ctx<'_>, process: u32) {
-        let threads = cx.core.processes[process as usize].threads.clone();
+    fn started(&mut self, cx: &mut Ctx<'_>, process: ProcessId) {
+        let threads = cx.core.processes[process.index()].threads.clone();
         for t in threads {
-            let th = &cx.core.threads[t as usize];
+            let th = &cx.core.threads[t.index()];
             if th.enabled && th.state == ThreadState::Idle && !self.idle.contains(&t) {
                 self.next(cx, t);
             }
@@ -655,18 +656,18 @@ impl WorkerPool {
         }
     }
 
-    fn all_retired_and_idle(&self, core: &Core, process: u32) -> bool {
-        core.processes[process as usize].threads.iter().all(|&t| {
-            let th = &core.threads[t as usize];
+    fn all_retired_and_idle(&self, core: &Core, process: ProcessId) -> bool {
+        core.processes[process.index()].threads.iter().all(|&t| {
+            let th = &core.threads[t.index()];
             !th.enabled && th.state == crate::engine::ThreadState::Idle
         })
     }
 
     #[inline]
-    fn next(&mut self, cx: &mut Ctx<'_>, thread: u32) {
+    fn next(&mut self, cx: &mut Ctx<'_>, thread: ThreadId) {
         // With a per-process policy a worker serves its own process's queue first.
         let own = if self.accept.per_process() {
-            let process = cx.core.threads[thread as usize].process;
+            let process = cx.core.threads[thread.index()].process;
             self.processes.iter().position(|(p, _)| *p == process)
         } else {
             None
@@ -699,13 +700,13 @@ impl WorkerPool {
     }
 
     #[inline]
-    fn serve(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
+    fn serve(&mut self, cx: &mut Ctx<'_>, thread: ThreadId, request: ReqId) {
         let r = cx.core.request(request);
         let calls = r.io_calls.max(1);
         let call_cpu_s = r.cpu_s / f64::from(calls);
         let (mut cpu, io, upload) = (call_cpu_s, r.io_s / f64::from(calls), r.upload_s);
         if let Spawn::PerRequest { startup_s } = self.spawn {
-            let process = cx.core.threads[thread as usize].process;
+            let process = cx.core.threads[thread.index()].process;
             cx.core.set_alive(process, true);
             cpu += startup_s;
         }
@@ -722,7 +723,7 @@ impl WorkerPool {
         if self.direct_clients && !cx.core.request(request).reads {
             // The response goes into the connection's socket buffer; if it does not fit, the
             // worker blocks writing for ever (until a watchdog or a crash).
-            let process = cx.core.threads[thread as usize].process;
+            let process = cx.core.threads[thread.index()].process;
             let (_, stuck) = self.slow_reader.write(process, cx.core.request(request).response_kb);
             post_s = if stuck { f64::INFINITY } else { 0.0 };
         }
@@ -754,14 +755,14 @@ impl WorkerPool {
             // A crashed process waiting to respawn gets its threads now but starts them (and
             // comes alive) only when it respawns: `respawn` hands every enabled thread work. (Found
             // by the window's extreme-slider test: reviving it here queued threads twice.)
-            let down = cx.core.processes[process as usize].down;
-            let mut enabled = ts.iter().filter(|&&t| cx.core.threads[t as usize].enabled).count();
+            let down = cx.core.processes[process.index()].down;
+            let mut enabled = ts.iter().filter(|&&t| cx.core.threads[t.index()].enabled).count();
             // Re-enable retired threads first, then create new ones.
             for &t in &ts {
                 if enabled >= want {
                     break;
                 }
-                if !cx.core.threads[t as usize].enabled {
+                if !cx.core.threads[t.index()].enabled {
                     cx.core.set_thread_enabled(t, true);
                     enabled += 1;
                     if down {
@@ -770,8 +771,7 @@ impl WorkerPool {
                     if self.spawn == Spawn::Persistent {
                         cx.core.set_alive(process, true);
                     }
-                    if cx.core.threads[t as usize].state == crate::engine::ThreadState::Idle && !self.idle.contains(&t)
-                    {
+                    if cx.core.threads[t.index()].state == crate::engine::ThreadState::Idle && !self.idle.contains(&t) {
                         self.push_idle(cx.core, t);
                     }
                 }
@@ -789,7 +789,7 @@ impl WorkerPool {
                 if enabled <= want {
                     break;
                 }
-                if cx.core.threads[t as usize].enabled {
+                if cx.core.threads[t.index()].enabled {
                     cx.core.set_thread_enabled(t, false);
                     self.idle.retain(|&x| x != t);
                     enabled -= 1;
@@ -824,24 +824,24 @@ impl Server for WorkerPool {
     fn on_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId) {
         self.arrive(cx, request);
     }
-    fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId) {
+    fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: ThreadId, request: ReqId) {
         self.done(cx, thread, request);
     }
-    fn on_spawn_done(&mut self, cx: &mut Ctx<'_>, thread: u32) {
+    fn on_spawn_done(&mut self, cx: &mut Ctx<'_>, thread: ThreadId) {
         self.spawn_done(cx, thread);
     }
     fn set_backlog(&mut self, backlog: Option<u32>) {
         WorkerPool::set_backlog(self, backlog);
     }
-    fn on_crash(&mut self, cx: &mut Ctx<'_>, process: u32) {
+    fn on_crash(&mut self, cx: &mut Ctx<'_>, process: ProcessId) {
         self.crash(cx, process);
     }
-    fn on_respawn(&mut self, cx: &mut Ctx<'_>, process: u32) {
+    fn on_respawn(&mut self, cx: &mut Ctx<'_>, process: ProcessId) {
         self.respawn(cx, process);
     }
-    fn on_kept_alive_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId, thread: u32) {
-        let process = cx.core.threads[thread as usize].process;
-        let leaving = !cx.core.threads[thread as usize].enabled
+    fn on_kept_alive_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId, thread: ThreadId) {
+        let process = cx.core.threads[thread.index()].process;
+        let leaving = !cx.core.threads[thread.index()].enabled
             || self.processes.iter().position(|(p, _)| *p == process).is_some_and(|i| self.recycling[i]);
         if leaving {
             // Retired (resize) or recycling since it began to wait: it lets the connection go
@@ -853,7 +853,7 @@ impl Server for WorkerPool {
             self.serve(cx, thread, request);
         }
     }
-    fn on_keepalive_end(&mut self, cx: &mut Ctx<'_>, thread: u32) {
+    fn on_keepalive_end(&mut self, cx: &mut Ctx<'_>, thread: ThreadId) {
         self.free(cx, thread);
     }
     fn on_maintenance(&mut self, cx: &mut Ctx<'_>) {
@@ -867,7 +867,7 @@ impl Server for WorkerPool {
         let role = if matches!(self.spawn, Spawn::PerRequest { .. }) { ProcessRole::Cgi } else { ProcessRole::Worker };
         WorkerPool::view(self, core, role)
     }
-    fn processes(&self) -> Vec<u32> {
+    fn processes(&self) -> Vec<ProcessId> {
         self.processes.iter().map(|(p, _)| *p).collect()
     }
 }

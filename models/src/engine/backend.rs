@@ -3,6 +3,7 @@
 //! connections), the database runs at most `workers` queries at once (the rest wait in its
 //! queue), and the connection goes back to the pool when the query returns.
 
+use crate::engine::{ProcessId, ThreadId};
 use std::collections::VecDeque;
 
 use super::core::{Ctx, ThreadState};
@@ -15,7 +16,7 @@ pub enum Waiter {
     /// A thread blocked in its IO (at `epoch`: stale once the thread moved on or was killed).
     Thread {
         /// The thread.
-        thread: u32,
+        thread: ThreadId,
         /// Its task epoch when the query was sent.
         epoch: u32,
     },
@@ -27,7 +28,7 @@ pub enum Waiter {
 #[derive(Debug, Clone, Copy)]
 struct Query {
     waiter: Waiter,
-    process: u32,
+    process: ProcessId,
     /// The process's incarnation when it checked the connection out (a connection of a process
     /// that has died since is not returned to the new one's pool).
     incarnation: u32,
@@ -76,8 +77,8 @@ impl Backend {
         }
     }
 
-    fn pool(&mut self, process: u32) -> &mut Pool {
-        let p = process as usize;
+    fn pool(&mut self, process: ProcessId) -> &mut Pool {
+        let p = process.index();
         if self.pools.len() <= p {
             self.pools.resize(p + 1, Pool::default());
         }
@@ -89,7 +90,7 @@ impl Ctx<'_> {
     /// Send a query of `service_s` seconds for `waiter` from `process`. False if it cannot get
     /// a connection: the pool may not grow and the database refuses more connections ("too many
     /// connections"); the caller fails the request.
-    pub(crate) fn query(&mut self, process: u32, waiter: Waiter, service_s: f64) -> bool {
+    pub(crate) fn query(&mut self, process: ProcessId, waiter: Waiter, service_s: f64) -> bool {
         let now = self.core.now_s();
         let Some(db) = self.core.backend.as_mut() else { return true };
         let (max, pool_size, open) = (db.max_connections, db.pool_size, db.open);
@@ -179,7 +180,7 @@ impl Ctx<'_> {
     fn still_waiting(&self, waiter: Waiter) -> bool {
         match waiter {
             Waiter::Thread { thread, epoch } => {
-                let th = &self.core.threads[thread as usize];
+                let th = &self.core.threads[thread.index()];
                 th.epoch == epoch && th.state == ThreadState::Io
             }
             Waiter::Parked(request) => self.core.is_live(request),
@@ -190,7 +191,7 @@ impl Ctx<'_> {
 impl super::core::Core {
     /// `process` exited: its connections close (queries it has in the database still run to
     /// the end, as a database does not notice a dead client at once) and its waiters are gone.
-    pub(crate) fn close_db_connections(&mut self, process: u32) {
+    pub(crate) fn close_db_connections(&mut self, process: ProcessId) {
         let now = self.now_s();
         let Some(db) = self.backend.as_mut() else { return };
         let pool = db.pool(process);

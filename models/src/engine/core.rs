@@ -2,6 +2,7 @@
 //! threads that run a request's CPU then IO, the shared time-sliced CPU, and the in-flight
 //! requests. Architectures decide *where* requests go; this module makes time pass for them.
 
+use crate::engine::{ProcessId, ThreadId};
 use std::collections::{HashMap, VecDeque};
 
 use sim::Scheduler;
@@ -53,7 +54,7 @@ struct Connection {
     /// Open and waiting for the client's next request.
     idle: bool,
     /// The worker thread waiting on it while idle (blocking architectures).
-    held_by: Option<u32>,
+    held_by: Option<ThreadId>,
     /// The request it carries or last carried. A client that gave up and retries reuses its
     /// connection id while the abandoned request may still be inside; only the entry's own
     /// request may close or count on it.
@@ -92,7 +93,7 @@ pub enum ThreadState {
 #[derive(Debug, Clone)]
 pub struct Thread {
     /// Owning process.
-    pub process: u32,
+    pub process: ProcessId,
     /// Current state.
     pub state: ThreadState,
     /// The request it works on (meaningful unless idle).
@@ -128,9 +129,9 @@ pub struct Thread {
 #[derive(Debug, Clone, Default)]
 pub struct Gil {
     /// The thread holding it.
-    pub holder: Option<u32>,
+    pub holder: Option<ThreadId>,
     /// Threads waiting for it, first come first served.
-    pub waiters: VecDeque<u32>,
+    pub waiters: VecDeque<ThreadId>,
     /// Times it changed hands (CPython's `switch_number`): a waiter whose interval ends with
     /// this unchanged forces a switch.
     switches: u32,
@@ -142,7 +143,7 @@ pub struct Gil {
     pending_take: bool,
     /// The old holder of a forced switch: it waits until the new holder has taken the GIL before
     /// its own wait begins (CPython's `FORCE_SWITCHING`).
-    after_take: Option<u32>,
+    after_take: Option<ThreadId>,
 }
 
 /// An operating-system process.
@@ -155,7 +156,7 @@ pub struct Process {
     /// Resident memory while alive, MB (process image + its threads).
     pub memory_mb: f64,
     /// Its threads' indices.
-    pub threads: Vec<u32>,
+    pub threads: Vec<ThreadId>,
     /// Crashed and waiting to be respawned.
     pub down: bool,
     /// Simulated time of its last crash, seconds.
@@ -222,7 +223,7 @@ pub struct Core {
     settings: CoreSettings,
     alive_processes: u32,
     worker_threads: u32,
-    done_buf: Vec<u32>,
+    done_buf: Vec<ThreadId>,
     /// Open client connections by id (only with keep-alive on).
     connections: HashMap<u64, Connection>,
     /// Idle periods begun so far (numbers each one for its keep-alive timer).
@@ -233,7 +234,7 @@ pub struct Core {
     /// the choices never shift the arrivals or demands.
     balance_rng: sim::SimRng,
     /// Processes whose GIL holder must take the GIL, or drop it, as soon as it gets a core.
-    gil_watch: Vec<u32>,
+    gil_watch: Vec<ProcessId>,
 }
 
 /// A thread's work for one request, in order: read the request, CPU, IO, write the response.
@@ -328,9 +329,9 @@ impl Core {
 
     /// True if starting `process` would keep resident memory within physical memory plus swap
     /// (always true without a memory limit).
-    pub fn fits(&self, process: u32) -> bool {
+    pub fn fits(&self, process: ProcessId) -> bool {
         let Some(ram) = self.settings.memory_mb else { return true };
-        let p = &self.processes[process as usize];
+        let p = &self.processes[process.index()];
         let shared = if self.alive_processes == 0 { self.settings.shared_mb } else { 0.0 };
         self.recorder.level(Level::MemoryMb) + p.memory_mb - p.grown_mb + shared <= ram + self.settings.swap_mb
     }
@@ -352,8 +353,8 @@ impl Core {
 
     /// Add a process with `image_mb` of its own memory (threads add `thread_mb` each); `alive`
     /// processes count towards memory at once. Returns its index.
-    pub fn add_process(&mut self, gil: bool, image_mb: f64, alive: bool) -> u32 {
-        let id = self.processes.len() as u32;
+    pub fn add_process(&mut self, gil: bool, image_mb: f64, alive: bool) -> ProcessId {
+        let id = ProcessId(self.processes.len() as u32);
         self.processes.push(Process {
             alive: false,
             gil: gil.then(Gil::default),
@@ -371,8 +372,8 @@ impl Core {
     }
 
     /// Add a thread to `process`; worker threads count towards the pool's utilisation.
-    pub fn add_thread(&mut self, process: u32, is_worker: bool) -> u32 {
-        let id = self.threads.len() as u32;
+    pub fn add_thread(&mut self, process: ProcessId, is_worker: bool) -> ThreadId {
+        let id = ThreadId(self.threads.len() as u32);
         self.threads.push(Thread {
             process,
             state: ThreadState::Idle,
@@ -392,7 +393,7 @@ impl Core {
             gil_wait: 0,
             gil_seen: 0,
         });
-        let p = &mut self.processes[process as usize];
+        let p = &mut self.processes[process.index()];
         p.threads.push(id);
         p.memory_mb += self.settings.thread_mb;
         if p.alive {
@@ -407,8 +408,8 @@ impl Core {
     }
 
     /// Alive process `process` grew: the largest process's memory follows.
-    fn process_grew(&mut self, process: u32) {
-        let mb = self.processes[process as usize].memory_mb;
+    fn process_grew(&mut self, process: ProcessId) {
+        let mb = self.processes[process.index()].memory_mb;
         if mb > self.recorder.level(Level::LargestProcessMb) {
             self.set_largest(mb);
         }
@@ -431,15 +432,15 @@ impl Core {
 
     /// Add a retired thread back to the pool, or retire one (live resizing): its memory and its
     /// place in the worker count follow.
-    pub fn set_thread_enabled(&mut self, thread: u32, enabled: bool) {
-        let th = &mut self.threads[thread as usize];
+    pub fn set_thread_enabled(&mut self, thread: ThreadId, enabled: bool) {
+        let th = &mut self.threads[thread.index()];
         if th.enabled == enabled {
             return;
         }
         th.enabled = enabled;
         let (process, is_worker) = (th.process, th.is_worker);
         let delta = if enabled { self.settings.thread_mb } else { -self.settings.thread_mb };
-        let p = &mut self.processes[process as usize];
+        let p = &mut self.processes[process.index()];
         p.memory_mb += delta;
         if p.alive {
             self.recorder.add_level(self.now_s, Level::MemoryMb, delta);
@@ -460,25 +461,25 @@ impl Core {
     }
 
     /// The class of the request `thread` works on, if it is busy.
-    pub fn thread_class(&self, thread: u32) -> Option<u16> {
-        let th = &self.threads[thread as usize];
+    pub fn thread_class(&self, thread: ThreadId) -> Option<u16> {
+        let th = &self.threads[thread.index()];
         (th.state != ThreadState::Idle && self.is_live(th.request)).then(|| self.request(th.request).class)
     }
 
     /// Snapshot of `process` for pictures (queues are added by the architecture).
     pub fn process_view(
         &self,
-        process: u32,
+        process: ProcessId,
         role: crate::view::ProcessRole,
         offload_from: usize,
     ) -> crate::view::ProcessView {
-        let p = &self.processes[process as usize];
+        let p = &self.processes[process.index()];
         let threads: Vec<crate::view::ThreadView> = p
             .threads
             .iter()
             .enumerate()
             .map(|(i, &t)| {
-                let th = &self.threads[t as usize];
+                let th = &self.threads[t.index()];
                 crate::view::ThreadView {
                     state: th.state,
                     class: self.thread_class(t),
@@ -492,7 +493,7 @@ impl Core {
         crate::view::ProcessView {
             role,
             alive: p.alive,
-            retiring: p.alive && p.threads.iter().all(|&t| !self.threads[t as usize].enabled),
+            retiring: p.alive && p.threads.iter().all(|&t| !self.threads[t.index()].enabled),
             memory_mb: p.memory_mb,
             rss_mb: p.memory_mb + self.settings.shared_mb,
             gil: p.gil.is_some(),
@@ -507,16 +508,16 @@ impl Core {
 
     /// Start or stop a process (memory accounting; CGI spawns and exits). A process must have
     /// no busy thread when it stops.
-    pub fn set_alive(&mut self, process: u32, alive: bool) {
+    pub fn set_alive(&mut self, process: ProcessId, alive: bool) {
         debug_assert!(
             alive
-                || self.processes[process as usize]
+                || self.processes[process.index()]
                     .threads
                     .iter()
-                    .all(|&t| self.threads[t as usize].state == ThreadState::Idle),
+                    .all(|&t| self.threads[t.index()].state == ThreadState::Idle),
             "process {process} stops while one of its threads is busy"
         );
-        let p = &mut self.processes[process as usize];
+        let p = &mut self.processes[process.index()];
         if p.alive == alive {
             return;
         }
@@ -551,7 +552,7 @@ impl Core {
         self.recorder.set_level(self.now_s, Level::ProcessesAlive, f64::from(self.alive_processes));
         if alive && self.alive_processes == 1 {
             // The first process: the largest one now, with the shared pages it maps.
-            let largest = self.recorder.level(Level::LargestProcessMb).max(self.processes[process as usize].memory_mb);
+            let largest = self.recorder.level(Level::LargestProcessMb).max(self.processes[process.index()].memory_mb);
             self.set_largest(largest);
         } else if alive {
             self.process_grew(process);
@@ -659,7 +660,7 @@ impl Core {
     /// an idle one carries its next request. Returns the worker thread that was waiting on that
     /// connection (now idle; it must take the request). Nothing to do with keep-alive off.
     #[inline]
-    pub(crate) fn arrive_on_connection(&mut self, id: ReqId) -> Option<u32> {
+    pub(crate) fn arrive_on_connection(&mut self, id: ReqId) -> Option<ThreadId> {
         self.settings.keepalive_timeout_s?;
         let connection = self.request(id).connection;
         let reused =
@@ -692,8 +693,8 @@ impl Core {
     }
 
     /// `thread` stops waiting on an idle connection: it is idle.
-    fn unhold(&mut self, thread: u32) {
-        let th = &mut self.threads[thread as usize];
+    fn unhold(&mut self, thread: ThreadId) {
+        let th = &mut self.threads[thread.index()];
         debug_assert_eq!(th.state, ThreadState::KeepAlive);
         th.state = ThreadState::Idle;
         th.connection = NO_CONNECTION;
@@ -815,8 +816,8 @@ impl Core {
     /// The write buffers held by `process` (an event loop's connections) changed by `delta_mb`:
     /// part of its resident memory until they drain or it exits (so the OOM killer sees them).
     /// Ignored for a process that is not running (its buffers died with it).
-    pub fn process_buffer_changed(&mut self, process: u32, delta_mb: f64) {
-        let p = &mut self.processes[process as usize];
+    pub fn process_buffer_changed(&mut self, process: ProcessId, delta_mb: f64) {
+        let p = &mut self.processes[process.index()];
         if delta_mb == 0.0 || !p.alive {
             return;
         }
@@ -859,7 +860,7 @@ impl Core {
     }
 
     /// Check `process`'s GIL after the CPU changes (see `Ctx::rearm_cpu`).
-    fn watch_gil(&mut self, process: u32) {
+    fn watch_gil(&mut self, process: ProcessId) {
         if !self.gil_watch.contains(&process) {
             self.gil_watch.push(process);
         }
@@ -883,17 +884,17 @@ impl Ctx<'_> {
     /// `thread` (idle) starts a task for `request`: `cpu_s` seconds on the CPU (under the GIL if
     /// its process has one), then `io_s` seconds of blocking wait. When both are done the
     /// architecture's `on_task_done` is called with the thread, now idle again.
-    pub fn start(&mut self, thread: u32, request: ReqId, cpu_s: f64, io_s: f64) {
+    pub fn start(&mut self, thread: ThreadId, request: ReqId, cpu_s: f64, io_s: f64) {
         self.start_task(thread, request, Task { cpu_s, io_s, ..Task::default() });
     }
 
     /// Like `start`, with network waits: `pre_s` reading the request before the CPU and `post_s`
     /// writing the response after the IO, both holding the thread without using CPU.
     #[inline]
-    pub fn start_task(&mut self, thread: u32, request: ReqId, task: Task) {
+    pub fn start_task(&mut self, thread: ThreadId, request: ReqId, task: Task) {
         self.core.begin_service(request);
         let now = self.core.now_s;
-        let th = &mut self.core.threads[thread as usize];
+        let th = &mut self.core.threads[thread.index()];
         debug_assert_eq!(th.state, ThreadState::Idle, "thread {thread} is busy");
         th.request = request;
         th.started_s = now;
@@ -910,11 +911,11 @@ impl Ctx<'_> {
         if let Some(limit) = self.core.settings.request_timeout_s
             && request != ReqId::NONE
         {
-            let epoch = self.core.threads[thread as usize].epoch;
+            let epoch = self.core.threads[thread.index()].epoch;
             self.sched.schedule_in(limit, Event::Watchdog { thread, epoch });
         }
         if task.pre_s > 0.0 {
-            let th = &mut self.core.threads[thread as usize];
+            let th = &mut self.core.threads[thread.index()];
             th.state = ThreadState::Net;
             let epoch = th.epoch;
             self.sched.schedule_in(task.pre_s, Event::IoDone { thread, epoch });
@@ -927,9 +928,9 @@ impl Ctx<'_> {
     /// seconds writing the rest of its response (infinite: to a client that never reads). One
     /// request, one task as far as the watchdog (its deadline counts from the first task) and
     /// leaks (counted once) are concerned; `on_task_done` follows again.
-    pub fn continue_task(&mut self, thread: u32, request: ReqId, post_s: f64) {
+    pub fn continue_task(&mut self, thread: ThreadId, request: ReqId, post_s: f64) {
         let now = self.core.now_s;
-        let th = &mut self.core.threads[thread as usize];
+        let th = &mut self.core.threads[thread.index()];
         debug_assert_eq!(th.state, ThreadState::Idle, "thread {thread} is busy");
         th.request = request;
         th.cpu_left_s = 0.0;
@@ -950,8 +951,8 @@ impl Ctx<'_> {
 
     /// `thread`, waiting on the network or IO (not on the CPU or its GIL), stops now: its
     /// client's connection is gone. Its architecture's `on_task_done` follows.
-    pub fn abort_task(&mut self, thread: u32) {
-        let state = self.core.threads[thread as usize].state;
+    pub fn abort_task(&mut self, thread: ThreadId) {
+        let state = self.core.threads[thread.index()].state;
         if matches!(state, ThreadState::Net | ThreadState::Io) {
             self.task_done(thread);
         }
@@ -960,9 +961,9 @@ impl Ctx<'_> {
     /// Turn the GIL of `process` on or off in the running simulation. Turning it on keeps one
     /// running thread on the CPU as the holder and queues the others; turning it off lets every
     /// waiter run at once.
-    pub fn set_gil(&mut self, process: u32, on: bool) {
+    pub fn set_gil(&mut self, process: ProcessId, on: bool) {
         let now = self.core.now_s;
-        let p = process as usize;
+        let p = process.index();
         if self.core.processes[p].gil.is_some() == on {
             return;
         }
@@ -970,7 +971,7 @@ impl Ctx<'_> {
             let mut gil = Gil::default();
             let threads = self.core.processes[p].threads.clone();
             for t in threads {
-                if self.core.threads[t as usize].state != ThreadState::Cpu {
+                if self.core.threads[t.index()].state != ThreadState::Cpu {
                     continue;
                 }
                 if gil.holder.is_none() {
@@ -978,11 +979,11 @@ impl Ctx<'_> {
                     gil.switches = 1;
                 } else {
                     let left = self.core.cpu.remove(now, t);
-                    self.core.threads[t as usize].cpu_left_s = left;
+                    self.core.threads[t.index()].cpu_left_s = left;
                     gil.waiters.push_back(t);
                 }
             }
-            let waiters: Vec<u32> = gil.waiters.iter().copied().collect();
+            let waiters: Vec<ThreadId> = gil.waiters.iter().copied().collect();
             self.core.processes[p].gil = Some(gil);
             for t in waiters {
                 self.start_gil_interval(t);
@@ -990,7 +991,7 @@ impl Ctx<'_> {
         } else {
             let gil = self.core.processes[p].gil.take().expect("checked above");
             for t in gil.waiters {
-                let th = &mut self.core.threads[t as usize];
+                let th = &mut self.core.threads[t.index()];
                 th.state = ThreadState::Cpu;
                 let work = th.cpu_left_s;
                 self.core.cpu.add(now, t, work);
@@ -1004,19 +1005,19 @@ impl Ctx<'_> {
     /// `respawn_s` (unless `respawn` is false, as for a CGI process that would exit anyway).
     /// Returns the requests its threads were serving; the architecture fails them together with
     /// any others it holds for this process. Does nothing if the process is already down.
-    pub fn crash_process(&mut self, process: u32, respawn: bool) -> Vec<ReqId> {
+    pub fn crash_process(&mut self, process: ProcessId, respawn: bool) -> Vec<ReqId> {
         let now = self.core.now_s;
-        let p = process as usize;
+        let p = process.index();
         if !self.core.processes[p].alive {
             return Vec::new();
         }
         let mut lost = Vec::new();
         for t in self.core.processes[p].threads.clone() {
-            match self.core.threads[t as usize].state {
+            match self.core.threads[t.index()].state {
                 ThreadState::Idle => continue,
                 ThreadState::KeepAlive => {
                     // Its idle connection dies with it; no request is lost.
-                    let connection = self.core.threads[t as usize].connection;
+                    let connection = self.core.threads[t.index()].connection;
                     self.core.unhold(t);
                     self.core.close_idle(connection);
                     continue;
@@ -1026,7 +1027,7 @@ impl Ctx<'_> {
             if self.core.cpu.contains(t) {
                 self.core.cpu.remove(now, t);
             }
-            let th = &mut self.core.threads[t as usize];
+            let th = &mut self.core.threads[t.index()];
             lost.push(th.request);
             th.state = ThreadState::Idle;
             th.epoch = th.epoch.wrapping_add(1);
@@ -1063,8 +1064,8 @@ impl Ctx<'_> {
     }
 
     /// A crashed process is running again.
-    pub(crate) fn respawned(&mut self, process: u32) {
-        let p = &mut self.core.processes[process as usize];
+    pub(crate) fn respawned(&mut self, process: ProcessId) {
+        let p = &mut self.core.processes[process.index()];
         if p.down {
             p.down = false;
             self.core.set_alive(process, true);
@@ -1073,8 +1074,8 @@ impl Ctx<'_> {
 
     /// `thread` (idle) spends `cpu_s` of CPU starting its process again (a recycled or respawned
     /// process importing the app); the architecture's `Server::on_spawn_done` follows.
-    pub fn start_spawn(&mut self, thread: u32, cpu_s: f64) {
-        let th = &mut self.core.threads[thread as usize];
+    pub fn start_spawn(&mut self, thread: ThreadId, cpu_s: f64) {
+        let th = &mut self.core.threads[thread.index()];
         debug_assert_eq!(th.state, ThreadState::Idle, "thread {thread} is busy");
         th.request = ReqId::NONE;
         th.cpu_left_s = cpu_s;
@@ -1088,8 +1089,8 @@ impl Ctx<'_> {
     }
 
     /// The watchdog of `thread`'s task fired: if it is still on that task, its process is killed.
-    pub(crate) fn watchdog(&mut self, thread: u32, epoch: u32) {
-        let th = &self.core.threads[thread as usize];
+    pub(crate) fn watchdog(&mut self, thread: ThreadId, epoch: u32) {
+        let th = &self.core.threads[thread.index()];
         if th.epoch == epoch && th.state != ThreadState::Idle {
             let process = th.process;
             self.core.notices.push_back(Notice::Crash { process, cause: Death::Watchdog });
@@ -1108,7 +1109,7 @@ impl Ctx<'_> {
                 .filter(|&p| self.core.processes[p].alive)
                 .max_by(|&a, &b| self.core.processes[a].memory_mb.total_cmp(&self.core.processes[b].memory_mb));
             if let Some(p) = largest {
-                let process = p as u32;
+                let process = ProcessId(p as u32);
                 if !self.core.notices.iter().any(|n| matches!(n, Notice::Crash { process: q, .. } if *q == process)) {
                     self.core.notices.push_back(Notice::Crash { process, cause: Death::OutOfMemory });
                 }
@@ -1131,7 +1132,7 @@ impl Ctx<'_> {
     /// (`Server::on_keepalive_end`); without one the idle connection holds only memory (an
     /// event loop, a front-end). Call before completing the request. True if the connection
     /// stays open.
-    pub fn keep_alive(&mut self, request: ReqId, thread: Option<u32>) -> bool {
+    pub fn keep_alive(&mut self, request: ReqId, thread: Option<ThreadId>) -> bool {
         let Some(timeout_s) = self.core.settings.keepalive_timeout_s else { return false };
         let r = self.core.request(request);
         let (connection, closes, abandoned) = (r.connection, r.closes, r.abandoned);
@@ -1153,7 +1154,7 @@ impl Ctx<'_> {
         self.core.recorder.add_level(now, Level::IdleConnections, 1.0);
         self.core.buffer_memory_changed(self.core.settings.keepalive_mb);
         if let Some(t) = thread {
-            let th = &mut self.core.threads[t as usize];
+            let th = &mut self.core.threads[t.index()];
             debug_assert_eq!(th.state, ThreadState::Idle, "thread {t} is busy");
             th.state = ThreadState::KeepAlive;
             th.connection = connection;
@@ -1169,7 +1170,7 @@ impl Ctx<'_> {
     /// `request`'s IO of `io_s` seconds from a loop in `process`, without holding a thread: a
     /// database query if there is a backend, otherwise a plain wait (`park`). Either way the
     /// architecture's `on_park_done` follows.
-    pub fn park_io(&mut self, process: u32, request: ReqId, io_s: f64) {
+    pub fn park_io(&mut self, process: ProcessId, request: ReqId, io_s: f64) {
         if self.core.backend.is_none() {
             self.park(request, io_s);
         } else if !self.query(process, super::backend::Waiter::Parked(request), io_s) {
@@ -1188,14 +1189,14 @@ impl Ctx<'_> {
     }
 
     #[inline]
-    fn begin_cpu(&mut self, thread: u32) {
+    fn begin_cpu(&mut self, thread: ThreadId) {
         let now = self.core.now_s;
-        let th = &mut self.core.threads[thread as usize];
+        let th = &mut self.core.threads[thread.index()];
         if th.cpu_left_s <= 0.0 {
             self.begin_io(thread);
             return;
         }
-        let process = th.process as usize;
+        let process = th.process.index();
         if let Some(gil) = &mut self.core.processes[process].gil {
             if gil.holder.is_some() {
                 gil.waiters.push_back(thread);
@@ -1205,9 +1206,9 @@ impl Ctx<'_> {
             gil.holder = Some(thread);
             gil.switches = gil.switches.wrapping_add(1);
             gil.pending_take = true;
-            self.core.watch_gil(process as u32);
+            self.core.watch_gil(ProcessId(process as u32));
         }
-        let th = &mut self.core.threads[thread as usize];
+        let th = &mut self.core.threads[thread.index()];
         th.state = ThreadState::Cpu;
         let work = th.cpu_left_s;
         self.core.cpu.add(now, thread, work);
@@ -1216,11 +1217,11 @@ impl Ctx<'_> {
 
     /// `thread` (already in its process's GIL queue) waits for the GIL: like CPython's
     /// `take_gil`, it waits on its own for one switch interval, remembering the switch count.
-    fn start_gil_interval(&mut self, thread: u32) {
-        let process = self.core.threads[thread as usize].process as usize;
+    fn start_gil_interval(&mut self, thread: ThreadId) {
+        let process = self.core.threads[thread.index()].process.index();
         let Some(gil) = &self.core.processes[process].gil else { return };
         let switches = gil.switches;
-        let th = &mut self.core.threads[thread as usize];
+        let th = &mut self.core.threads[thread.index()];
         th.state = ThreadState::GilWait;
         th.gil_wait = th.gil_wait.wrapping_add(1);
         th.gil_seen = switches;
@@ -1231,10 +1232,10 @@ impl Ctx<'_> {
     /// Give the GIL of `process` to the first waiter, if any. The waiter was asleep: the OS
     /// wakes it, a context switch, and that costs it `gil_switch_cost_s` of CPU before its own
     /// work goes on.
-    fn hand_gil_to_next(&mut self, process: u32) {
+    fn hand_gil_to_next(&mut self, process: ProcessId) {
         let now = self.core.now_s;
         let cost = self.core.settings.gil_switch_cost_s;
-        let Some(gil) = &mut self.core.processes[process as usize].gil else { return };
+        let Some(gil) = &mut self.core.processes[process.index()].gil else { return };
         // The holder gives the GIL up: a request to drop it is answered.
         gil.drop_request = false;
         gil.holder = gil.waiters.pop_front();
@@ -1242,7 +1243,7 @@ impl Ctx<'_> {
             gil.switches = gil.switches.wrapping_add(1);
             gil.pending_take = true;
             self.core.watch_gil(process);
-            let th = &mut self.core.threads[next as usize];
+            let th = &mut self.core.threads[next.index()];
             th.state = ThreadState::Cpu;
             th.cpu_left_s += cost;
             let work = th.cpu_left_s;
@@ -1256,18 +1257,18 @@ impl Ctx<'_> {
     /// the OS when it runs again. The holder joins the back of the queue with its remaining
     /// work, and the first waiter takes the GIL. If it has changed hands, or the new holder has
     /// not taken it yet, the waiter waits another full interval from now (CPython 3.2+).
-    pub(crate) fn gil_timeout(&mut self, thread: u32, wait: u32) {
-        let th = &self.core.threads[thread as usize];
+    pub(crate) fn gil_timeout(&mut self, thread: ThreadId, wait: u32) {
+        let th = &self.core.threads[thread.index()];
         if th.state != ThreadState::GilWait || th.gil_wait != wait {
             return;
         }
         let (process, seen) = (th.process, th.gil_seen);
-        let Some(gil) = &mut self.core.processes[process as usize].gil else { return };
+        let Some(gil) = &mut self.core.processes[process.index()].gil else { return };
         let holder = match gil.holder {
             Some(h) if gil.switches == seen && !gil.pending_take => h,
             _ => {
                 let switches = gil.switches;
-                self.core.threads[thread as usize].gil_seen = switches;
+                self.core.threads[thread.index()].gil_seen = switches;
                 self.sched.schedule_in(self.core.settings.gil_switch_s, Event::GilTimeout { thread, wait });
                 return;
             }
@@ -1285,15 +1286,15 @@ impl Ctx<'_> {
 
     /// The holder of `process`'s GIL drops it on request: the first waiter is given it, and the
     /// old holder queues behind the others; its own wait begins when the new holder takes it.
-    fn force_switch(&mut self, process: u32, holder: u32) {
+    fn force_switch(&mut self, process: ProcessId, holder: ThreadId) {
         let now = self.core.now_s;
         let left = self.core.cpu.remove(now, holder);
-        let th = &mut self.core.threads[holder as usize];
+        let th = &mut self.core.threads[holder.index()];
         th.cpu_left_s = left;
         th.state = ThreadState::GilWait;
         th.gil_wait = th.gil_wait.wrapping_add(1);
         self.hand_gil_to_next(process);
-        if let Some(gil) = &mut self.core.processes[process as usize].gil {
+        if let Some(gil) = &mut self.core.processes[process.index()].gil {
             gil.waiters.push_back(holder);
             gil.after_take = Some(holder);
         }
@@ -1305,7 +1306,7 @@ impl Ctx<'_> {
     fn rearm_cpu(&mut self) {
         let mut i = 0;
         while i < self.core.gil_watch.len() {
-            let p = self.core.gil_watch[i] as usize;
+            let p = self.core.gil_watch[i].index();
             let cpu = &self.core.cpu;
             let Some(gil) = &mut self.core.processes[p].gil else {
                 self.core.gil_watch.swap_remove(i);
@@ -1321,7 +1322,7 @@ impl Ctx<'_> {
             }
             if gil.drop_request && !gil.pending_take && running {
                 let holder = gil.holder.expect("running");
-                self.force_switch(p as u32, holder);
+                self.force_switch(ProcessId(p as u32), holder);
                 continue;
             }
             if gil.pending_take || gil.drop_request {
@@ -1339,15 +1340,15 @@ impl Ctx<'_> {
         let mut done = std::mem::take(&mut self.core.done_buf);
         if self.core.cpu.fire(now, &mut done) {
             for &thread in &done {
-                let th = &mut self.core.threads[thread as usize];
+                let th = &mut self.core.threads[thread.index()];
                 th.cpu_left_s = 0.0;
                 let process = th.process;
                 let holds_gil =
-                    self.core.processes[process as usize].gil.as_ref().is_some_and(|g| g.holder == Some(thread));
+                    self.core.processes[process.index()].gil.as_ref().is_some_and(|g| g.holder == Some(thread));
                 if holds_gil {
                     self.hand_gil_to_next(process);
                 }
-                let request = self.core.threads[thread as usize].request;
+                let request = self.core.threads[thread.index()].request;
                 if self.core.is_live(request) && self.core.request(request).crashes {
                     // The C extension segfaults: the whole process goes, see `crash_process`.
                     self.core.notices.push_back(Notice::Crash { process, cause: Death::Crash });
@@ -1363,16 +1364,16 @@ impl Ctx<'_> {
 
     /// `thread`'s blocking call returned and its task makes another: first the CPU before it
     /// (under the GIL, taken again).
-    fn next_call(&mut self, thread: u32) {
-        let th = &mut self.core.threads[thread as usize];
+    fn next_call(&mut self, thread: ThreadId) {
+        let th = &mut self.core.threads[thread.index()];
         th.calls_left -= 1;
         th.cpu_left_s = th.call_cpu_s;
         self.begin_cpu(thread);
     }
 
     #[inline]
-    fn begin_io(&mut self, thread: u32) {
-        let th = &mut self.core.threads[thread as usize];
+    fn begin_io(&mut self, thread: ThreadId) {
+        let th = &mut self.core.threads[thread.index()];
         if th.io_s <= 0.0 && th.calls_left > 1 {
             // A call that takes no time still gives up the GIL and takes it again.
             self.next_call(thread);
@@ -1406,8 +1407,8 @@ impl Ctx<'_> {
     }
 
     /// A thread's IO or network wait finished.
-    pub(crate) fn io_done(&mut self, thread: u32, epoch: u32) {
-        let th = &mut self.core.threads[thread as usize];
+    pub(crate) fn io_done(&mut self, thread: ThreadId, epoch: u32) {
+        let th = &mut self.core.threads[thread.index()];
         if th.epoch != epoch {
             return;
         }
@@ -1432,15 +1433,15 @@ impl Ctx<'_> {
     }
 
     #[inline]
-    fn task_done(&mut self, thread: u32) {
-        let th = &mut self.core.threads[thread as usize];
+    fn task_done(&mut self, thread: ThreadId) {
+        let th = &mut self.core.threads[thread.index()];
         th.state = ThreadState::Idle;
         th.epoch = th.epoch.wrapping_add(1);
         let (request, process, continuation) = (th.request, th.process, th.continuation);
         if self.core.is_live(request) && !continuation {
             let leak_mb = self.core.request(request).leak_kb / 1024.0;
             if leak_mb > 0.0 {
-                let p = &mut self.core.processes[process as usize];
+                let p = &mut self.core.processes[process.index()];
                 p.grown_mb += leak_mb;
                 p.memory_mb += leak_mb;
                 if p.alive {
@@ -1449,7 +1450,7 @@ impl Ctx<'_> {
                 }
             }
         }
-        let th = &self.core.threads[thread as usize];
+        let th = &self.core.threads[thread.index()];
         if th.is_worker {
             self.core.recorder.add_level(self.core.now_s, Level::BusyWorkers, -1.0);
         }

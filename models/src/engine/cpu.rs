@@ -16,6 +16,7 @@
 //! to zero. Unlike processor sharing it breaks symmetry: of 16 identical threads on 2 cores, two
 //! finish their slices first, so identical processes do not stay in phase.
 
+use crate::engine::ThreadId;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
@@ -23,7 +24,7 @@ use std::collections::{BinaryHeap, VecDeque};
 const EPS_WORK_S: f64 = 1e-10;
 
 /// A thread's tag in the heap: (virtual finishing time as ordered bits, thread index).
-type Tag = Reverse<(u64, u32)>;
+type Tag = Reverse<(u64, ThreadId)>;
 
 /// The machine's CPU (see the module documentation for its two disciplines).
 #[derive(Debug)]
@@ -59,7 +60,7 @@ struct Sliced {
     /// Threads on a core (at most `cores`).
     on_core: Vec<OnCore>,
     /// Runnable threads waiting for a core, with the CPU-seconds each still needs.
-    queue: VecDeque<(u32, f64)>,
+    queue: VecDeque<(ThreadId, f64)>,
     /// Per thread: true while it is runnable (on a core or queued).
     runnable: Vec<bool>,
 }
@@ -67,7 +68,7 @@ struct Sliced {
 /// A thread running on a core.
 #[derive(Debug, Clone, Copy)]
 struct OnCore {
-    thread: u32,
+    thread: ThreadId,
     /// CPU-seconds it still needed at `since_s`.
     left_s: f64,
     /// When `left_s` was last brought up to date.
@@ -146,13 +147,13 @@ impl Cpu {
     }
 
     /// Put `thread` on the CPU needing `work_s` CPU-seconds.
-    pub fn add(&mut self, now_s: f64, thread: u32, work_s: f64) {
+    pub fn add(&mut self, now_s: f64, thread: ThreadId, work_s: f64) {
         let work_s = work_s.max(0.0);
         let cores = self.cores;
         match &mut self.discipline {
             Discipline::Sharing(s) => {
                 s.advance(now_s, cores, self.speed);
-                let t = thread as usize;
+                let t = thread.index();
                 if t >= s.tag_of.len() {
                     s.tag_of.resize(t + 1, f64::NAN);
                 }
@@ -163,7 +164,7 @@ impl Cpu {
                 s.running += 1;
             }
             Discipline::Sliced(s) => {
-                let t = thread as usize;
+                let t = thread.index();
                 if t >= s.runnable.len() {
                     s.runnable.resize(t + 1, false);
                 }
@@ -183,7 +184,7 @@ impl Cpu {
 
     /// True if `thread` is running now: on a core with time slices; whenever it is on the CPU
     /// under processor sharing (every runnable thread progresses).
-    pub fn on_core(&self, thread: u32) -> bool {
+    pub fn on_core(&self, thread: ThreadId) -> bool {
         match &self.discipline {
             Discipline::Sharing(_) => self.contains(thread),
             Discipline::Sliced(s) => s.on_core.iter().any(|c| c.thread == thread),
@@ -191,20 +192,20 @@ impl Cpu {
     }
 
     /// True if `thread` is on the CPU.
-    pub fn contains(&self, thread: u32) -> bool {
+    pub fn contains(&self, thread: ThreadId) -> bool {
         match &self.discipline {
-            Discipline::Sharing(s) => s.tag_of.get(thread as usize).is_some_and(|t| !t.is_nan()),
-            Discipline::Sliced(s) => s.runnable.get(thread as usize).copied().unwrap_or(false),
+            Discipline::Sharing(s) => s.tag_of.get(thread.index()).is_some_and(|t| !t.is_nan()),
+            Discipline::Sliced(s) => s.runnable.get(thread.index()).copied().unwrap_or(false),
         }
     }
 
     /// Take `thread` off the CPU before it finishes; returns the CPU-seconds it still needs.
-    pub fn remove(&mut self, now_s: f64, thread: u32) -> f64 {
+    pub fn remove(&mut self, now_s: f64, thread: ThreadId) -> f64 {
         let cores = self.cores;
         match &mut self.discipline {
             Discipline::Sharing(s) => {
                 s.advance(now_s, cores, self.speed);
-                let t = thread as usize;
+                let t = thread.index();
                 let tag = s.tag_of[t];
                 debug_assert!(!tag.is_nan(), "thread {thread} is not on the CPU");
                 s.tag_of[t] = f64::NAN;
@@ -212,8 +213,8 @@ impl Cpu {
                 (tag - s.vtime).max(0.0)
             }
             Discipline::Sliced(s) => {
-                debug_assert!(s.runnable[thread as usize], "thread {thread} is not on the CPU");
-                s.runnable[thread as usize] = false;
+                debug_assert!(s.runnable[thread.index()], "thread {thread} is not on the CPU");
+                s.runnable[thread.index()] = false;
                 if let Some(i) = s.on_core.iter().position(|c| c.thread == thread) {
                     let c = s.on_core.swap_remove(i);
                     let left = (c.left_s - (now_s - c.since_s) * self.speed).max(0.0);
@@ -273,7 +274,7 @@ impl Cpu {
     /// Handle a CPU event scheduled for `at_s`: if it is the armed one, push every thread whose
     /// work is done into `done` (and, with time slices, move every thread whose slice ended to
     /// the back of the run queue) and return true; stale events return false.
-    pub fn fire(&mut self, at_s: f64, done: &mut Vec<u32>) -> bool {
+    pub fn fire(&mut self, at_s: f64, done: &mut Vec<ThreadId>) -> bool {
         if self.armed_s != Some(at_s) {
             return false;
         }
@@ -306,7 +307,7 @@ impl Sharing {
     #[inline]
     fn clean_top(&mut self) {
         while let Some(&Reverse((k, th))) = self.heap.peek() {
-            let cur = self.tag_of[th as usize];
+            let cur = self.tag_of[th.index()];
             if !cur.is_nan() && key(cur) == k {
                 return;
             }
@@ -314,14 +315,14 @@ impl Sharing {
         }
     }
 
-    fn fire(&mut self, at_s: f64, cores: f64, speed: f64, done: &mut Vec<u32>) {
+    fn fire(&mut self, at_s: f64, cores: f64, speed: f64, done: &mut Vec<ThreadId>) {
         self.advance(at_s, cores, speed);
         loop {
             self.clean_top();
             match self.heap.peek() {
                 Some(&Reverse((k, th))) if f64::from_bits(k) <= self.vtime + EPS_WORK_S => {
                     self.heap.pop();
-                    self.tag_of[th as usize] = f64::NAN;
+                    self.tag_of[th.index()] = f64::NAN;
                     self.running -= 1;
                     done.push(th);
                 }
@@ -333,7 +334,7 @@ impl Sharing {
 
 impl Sliced {
     /// Give `thread` a core and a fresh slice from `now_s`.
-    fn start(&mut self, now_s: f64, thread: u32, left_s: f64) {
+    fn start(&mut self, now_s: f64, thread: ThreadId, left_s: f64) {
         self.on_core.push(OnCore { thread, left_s, since_s: now_s, slice_end_s: now_s + self.slice_s });
     }
 
@@ -365,14 +366,14 @@ impl Sliced {
         }
     }
 
-    fn fire(&mut self, at_s: f64, cores: f64, speed: f64, done: &mut Vec<u32>) {
+    fn fire(&mut self, at_s: f64, cores: f64, speed: f64, done: &mut Vec<ThreadId>) {
         let mut i = 0;
         // Finished threads leave their cores, in core order (deterministic).
         while i < self.on_core.len() {
             let c = self.on_core[i];
             if c.left_s - (at_s - c.since_s) * speed <= EPS_WORK_S {
                 self.on_core.remove(i);
-                self.runnable[c.thread as usize] = false;
+                self.runnable[c.thread.index()] = false;
                 done.push(c.thread);
             } else {
                 i += 1;
@@ -421,7 +422,7 @@ mod tests {
             match (next_arrival, next_cpu) {
                 (Some(a), c) if c.is_none_or(|c| a < c) => {
                     let th = pending[pi].1;
-                    cpu.add(a, th, jobs[th as usize].1);
+                    cpu.add(a, ThreadId(th), jobs[th as usize].1);
                     pi += 1;
                     if let Some(t) = cpu.rearm(a) {
                         armed.push(t);
@@ -431,7 +432,7 @@ mod tests {
                     armed.pop();
                     if cpu.fire(c, &mut done) {
                         for th in done.drain(..) {
-                            out[th as usize] = c;
+                            out[th.index()] = c;
                         }
                         if let Some(t) = cpu.rearm(c) {
                             armed.push(t);
@@ -469,10 +470,10 @@ mod tests {
     #[test]
     fn removing_a_thread_returns_its_remaining_work() {
         let mut cpu = Cpu::new(1, 2);
-        cpu.add(0.0, 0, 4.0);
-        cpu.add(0.0, 1, 4.0);
+        cpu.add(0.0, ThreadId(0), 4.0);
+        cpu.add(0.0, ThreadId(1), 4.0);
         // After 2 s at rate 1/2 each has done 1 s.
-        let left = cpu.remove(2.0, 1);
+        let left = cpu.remove(2.0, ThreadId(1));
         assert!((left - 3.0).abs() < 1e-12);
         // Thread 0 is alone now: 3 s left at full speed.
         assert!((cpu.next_completion_s(2.0).unwrap() - 5.0).abs() < 1e-12);
@@ -504,13 +505,13 @@ mod tests {
     #[test]
     fn sliced_remove_returns_remaining_work_and_frees_the_core() {
         let mut cpu = Cpu::with_slice(1, 3, 1.0);
-        cpu.add(0.0, 0, 4.0);
-        cpu.add(0.0, 1, 4.0);
-        cpu.add(0.0, 2, 4.0);
+        cpu.add(0.0, ThreadId(0), 4.0);
+        cpu.add(0.0, ThreadId(1), 4.0);
+        cpu.add(0.0, ThreadId(2), 4.0);
         // Thread 2 is queued: it has done nothing.
-        assert!((cpu.remove(0.5, 2) - 4.0).abs() < 1e-12);
+        assert!((cpu.remove(0.5, ThreadId(2)) - 4.0).abs() < 1e-12);
         // Thread 0 has run 0.5 s; removing it gives the core to thread 1 at once.
-        assert!((cpu.remove(0.5, 0) - 3.5).abs() < 1e-12);
+        assert!((cpu.remove(0.5, ThreadId(0)) - 3.5).abs() < 1e-12);
         assert_eq!(cpu.running(), 1);
         assert!((cpu.next_completion_s(0.5).unwrap() - 4.5).abs() < 1e-12);
     }

@@ -11,7 +11,7 @@ use sim::{Model, Scheduler, Simulation};
 
 use crate::config::{Scenario, ServerConfig};
 use crate::metrics::{ProcessEvent, Recorder, RunResult};
-pub use core::{Core, CoreSettings, Ctx, Request, Task, ThreadState};
+pub use core::{Core, CoreSettings, Ctx, Process, Request, Task, Thread, ThreadState};
 pub use load::LoadGen;
 pub use server::Server;
 
@@ -31,6 +31,66 @@ impl ReqId {
     /// A number naming this request for as long as the run lasts (for pictures).
     pub fn stable_id(self) -> u64 {
         u64::from(self.index) | (u64::from(self.generation) << 32)
+    }
+}
+
+/// Names a thread of the simulated machine: its index in `Core::threads`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ThreadId(pub u32);
+
+/// Names a process of the simulated machine: its index in `Core::processes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProcessId(pub u32);
+
+impl ThreadId {
+    /// Its index in `Core::threads` (and in per-thread tables).
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl ProcessId {
+    /// Its index in `Core::processes` (and in per-process tables).
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl std::fmt::Display for ThreadId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "thread {}", self.0)
+    }
+}
+
+impl std::fmt::Display for ProcessId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "process {}", self.0)
+    }
+}
+
+impl std::ops::Index<ThreadId> for Vec<Thread> {
+    type Output = Thread;
+    fn index(&self, id: ThreadId) -> &Thread {
+        &self[id.index()]
+    }
+}
+
+impl std::ops::IndexMut<ThreadId> for Vec<Thread> {
+    fn index_mut(&mut self, id: ThreadId) -> &mut Thread {
+        &mut self[id.index()]
+    }
+}
+
+impl std::ops::Index<ProcessId> for Vec<Process> {
+    type Output = Process;
+    fn index(&self, id: ProcessId) -> &Process {
+        &self[id.index()]
+    }
+}
+
+impl std::ops::IndexMut<ProcessId> for Vec<Process> {
+    fn index_mut(&mut self, id: ProcessId) -> &mut Process {
+        &mut self[id.index()]
     }
 }
 
@@ -60,14 +120,14 @@ pub enum Event {
     /// A GIL waiter's switch interval elapsed.
     GilTimeout {
         /// The waiting thread.
-        thread: u32,
+        thread: ThreadId,
         /// Its wait number when the interval began (a later wait makes this one stale).
         wait: u32,
     },
     /// A thread's blocking IO finished.
     IoDone {
         /// The thread.
-        thread: u32,
+        thread: ThreadId,
         /// The thread's task epoch when the IO began.
         epoch: u32,
     },
@@ -91,14 +151,14 @@ pub enum Event {
     /// A request's time limit ran out (the watchdog).
     Watchdog {
         /// The thread serving it.
-        thread: u32,
+        thread: ThreadId,
         /// The thread's task epoch when the request started.
         epoch: u32,
     },
     /// A crashed process has been restarted.
     Respawn {
         /// The process.
-        process: u32,
+        process: ProcessId,
     },
     /// A dynamic pool's parent checks its idle workers (every second).
     Maintenance,
@@ -120,13 +180,13 @@ pub enum Event {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Notice {
     /// A thread finished its task (CPU then IO) and is idle.
-    TaskDone { thread: u32, request: ReqId },
+    TaskDone { thread: ThreadId, request: ReqId },
     /// A client has the outcome of its request and decides what to do next.
     UserFree { user: u32, outcome: Outcome },
     /// The idle keep-alive connection `thread` waited on closed: the thread is idle.
-    KeepAliveEnd { thread: u32 },
+    KeepAliveEnd { thread: ThreadId },
     /// A process dies: a request crashed it, the watchdog or the OOM killer killed it.
-    Crash { process: u32, cause: Death },
+    Crash { process: ProcessId, cause: Death },
 }
 
 /// What a client learns about its request.
@@ -326,9 +386,9 @@ impl Model for ServerSim {
             self.drain_notices(sched);
             // Processes that could not be started for lack of memory start once there is room.
             if self.core.processes.iter().any(|p| p.awaiting_memory) {
-                for process in 0..self.core.processes.len() as u32 {
-                    if self.core.processes[process as usize].awaiting_memory && self.core.fits(process) {
-                        self.core.processes[process as usize].awaiting_memory = false;
+                for process in (0..self.core.processes.len() as u32).map(ProcessId) {
+                    if self.core.processes[process].awaiting_memory && self.core.fits(process) {
+                        self.core.processes[process].awaiting_memory = false;
                         self.respawn(process, sched);
                     }
                 }
@@ -340,9 +400,9 @@ impl Model for ServerSim {
 impl ServerSim {
     /// A crashed or killed process is due to start again: it does if it fits in memory (a fork
     /// fails for lack of memory otherwise, and it waits until memory frees up).
-    fn respawn(&mut self, process: u32, sched: &mut Scheduler<Event>) {
+    fn respawn(&mut self, process: ProcessId, sched: &mut Scheduler<Event>) {
         if !self.core.fits(process) {
-            self.core.processes[process as usize].awaiting_memory = true;
+            self.core.processes[process.index()].awaiting_memory = true;
             return;
         }
         let mut cx = Ctx { core: &mut self.core, sched };
@@ -373,7 +433,7 @@ impl ServerSim {
                 }
                 Notice::Crash { process, cause } => {
                     // Counted once, here, and only if the process was still running.
-                    if self.core.processes[process as usize].alive {
+                    if self.core.processes[process.index()].alive {
                         let now = self.core.now_s();
                         match cause {
                             Death::Crash => self.core.recorder.process_event(now, ProcessEvent::Crash),

@@ -3,6 +3,7 @@
 //! points from the architectures to the engine, never back.
 
 use super::{Core, Ctx, ReqId};
+use crate::engine::{ProcessId, ThreadId};
 use crate::view::ServerView;
 
 /// The dispatch logic of one running server: where requests go when they arrive and when a
@@ -11,11 +12,11 @@ pub trait Server: Send {
     /// A request arrived (it is already in the server's books).
     fn on_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId);
     /// `thread` finished the task it was given for `request` and is idle.
-    fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: u32, request: ReqId);
+    fn on_task_done(&mut self, cx: &mut Ctx<'_>, thread: ThreadId, request: ReqId);
     /// `thread` finished starting its process again (the CPU given to `Ctx::start_spawn`: a
     /// recycled or respawned process importing the application) and is idle: the process can
     /// take work. Architectures that never call `Ctx::start_spawn` leave this alone.
-    fn on_spawn_done(&mut self, cx: &mut Ctx<'_>, thread: u32) {
+    fn on_spawn_done(&mut self, cx: &mut Ctx<'_>, thread: ThreadId) {
         let _ = (cx, thread);
     }
     /// A request parked with `Ctx::park` is ready again (non-blocking IO finished).
@@ -25,19 +26,19 @@ pub trait Server: Send {
     }
     /// A request's CPU work crashed `process`: fail every request it held (`Ctx::crash_process`
     /// stops its threads and schedules the respawn).
-    fn on_crash(&mut self, cx: &mut Ctx<'_>, process: u32);
+    fn on_crash(&mut self, cx: &mut Ctx<'_>, process: ProcessId);
     /// A crashed `process` runs again: its threads take work.
-    fn on_respawn(&mut self, cx: &mut Ctx<'_>, process: u32);
+    fn on_respawn(&mut self, cx: &mut Ctx<'_>, process: ProcessId);
     /// A request arrived on an idle keep-alive connection on which `thread` was waiting; the
     /// thread is idle again and takes it. Only architectures that pass a thread to
     /// `Ctx::keep_alive` get this; the default treats the request as any arrival.
-    fn on_kept_alive_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId, thread: u32) {
+    fn on_kept_alive_arrival(&mut self, cx: &mut Ctx<'_>, request: ReqId, thread: ThreadId) {
         let _ = thread;
         self.on_arrival(cx, request);
     }
     /// The idle keep-alive connection `thread` waited on closed (timer): the thread is idle.
     /// Only architectures that pass a thread to `Ctx::keep_alive` get this.
-    fn on_keepalive_end(&mut self, cx: &mut Ctx<'_>, thread: u32) {
+    fn on_keepalive_end(&mut self, cx: &mut Ctx<'_>, thread: ThreadId) {
         let _ = (cx, thread);
     }
     /// Once a second, for a server with a dynamic pool: the parent's idle-worker maintenance.
@@ -52,5 +53,5 @@ pub trait Server: Send {
     /// A snapshot for the architecture picture.
     fn view(&self, core: &Core) -> ServerView;
     /// The processes whose GIL a live control toggles (worker processes, not front-ends).
-    fn processes(&self) -> Vec<u32>;
+    fn processes(&self) -> Vec<ProcessId>;
 }
