@@ -717,7 +717,7 @@ fn plan_command(args: &PlanArgs) -> anyhow::Result<()> {
         sc.machine.cores
     )?;
     let header = format!(
-        "{:<30} {:<22} {:>14} {:>9} {:>9} {:>6} {:>13} {:>5}",
+        "{:<30} {:<26} {:>14} {:>9} {:>9} {:>6} {:>13} {:>5}",
         "server", "sizes", "p99 ms (±95%)", "mem MB", "ps MB", "cpu%", "headroom r/s", "sims"
     );
     writeln!(out, "{header}\n{}", "-".repeat(header.len()))?;
@@ -725,13 +725,13 @@ fn plan_command(args: &PlanArgs) -> anyhow::Result<()> {
         let sizes = s
             .sizes
             .as_ref()
-            .map_or("-".to_string(), |z| z.iter().map(|(f, v)| format!("{v} {f}")).collect::<Vec<_>>().join(" x "));
+            .map_or("-".to_string(), |z| z.iter().map(|(f, v)| format!("{f} {v}")).collect::<Vec<_>>().join(", "));
         match &s.chosen {
             Some(e) => writeln!(
                 out,
-                "{:<30} {:<22} {:>14} {:>9.0} {:>9.0} {:>6.1} {:>13.0} {:>5}",
+                "{:<30} {:<26} {:>14} {:>9.0} {:>9.0} {:>6.1} {:>13.0} {:>5}",
                 truncate(&s.name, 30),
-                truncate(&sizes, 22),
+                truncate(&sizes, 26),
                 format!("{:.0} ± {:.0}", e.p99_ms.mean, e.p99_ms.half_width),
                 e.memory_mb,
                 e.rss_sum_mb,
@@ -741,7 +741,7 @@ fn plan_command(args: &PlanArgs) -> anyhow::Result<()> {
             )?,
             None => writeln!(
                 out,
-                "{:<30} {:<22} {:>14} {:>9} {:>9} {:>6} {:>13} {:>5}",
+                "{:<30} {:<26} {:>14} {:>9} {:>9} {:>6} {:>13} {:>5}",
                 truncate(&s.name, 30),
                 "infeasible",
                 "-",

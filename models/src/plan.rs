@@ -217,18 +217,25 @@ impl Search<'_> {
     fn smallest(&mut self, lo: u32, start: u32, max: u32, sizes: impl Fn(u32) -> (u32, u32)) -> Option<u32> {
         let mut lo = lo.min(start.saturating_sub(1));
         let mut n = start.clamp(1, max);
+        let mut previous: Option<Evaluation> = None;
         let hi = loop {
             let e = self.evaluate(sizes(n));
             if e.meets {
                 break n;
             }
             let over_memory = self.objective.memory_mb.is_some_and(|m| e.memory_mb > m);
+            // Doubling the pool no longer helps: p99 and losses stayed where they were (they are
+            // the requests' own time and faults, not waiting for a worker).
+            let stuck = previous
+                .as_ref()
+                .is_some_and(|p| e.p99_ms.mean >= 0.99 * p.p99_ms.mean && e.lost_fraction >= 0.99 * p.lost_fraction);
             lo = n;
             let next = n.saturating_mul(2).min(max);
             let gains = self.capacity_rps(sizes(next)).1 > self.capacity_rps(sizes(n)).1 * 1.001;
-            if n >= max || over_memory || !gains {
+            if n >= max || over_memory || !gains || stuck {
                 return None;
             }
+            previous = Some(e);
             n = next;
         };
         // Bisect in (lo, hi]: `hi` meets, `lo` fails (or is 0).
@@ -273,6 +280,11 @@ fn estimate(search: &Search<'_>, max: u32, sizes: &dyn Fn(u32) -> (u32, u32)) ->
         return Some((lo, hi));
     }
     let target_s = search.objective.p99_ms / 1e3;
+    if hold_s >= target_s {
+        // Even without waiting the mean hold exceeds the target: no pool size fixes that, and the
+        // simulations will say by how much.
+        return Some((lo, hi));
+    }
     let mut c = hi;
     while c < max {
         let servers = workers(c);
@@ -309,8 +321,7 @@ fn plan_server(scenario: &Scenario, index: usize, objective: &Objective) -> Serv
     let headroom_rps = chosen.as_ref().map(|e| headroom(&mut search, e.sizes));
     let reason = match &chosen {
         Some(e) => {
-            let sizes: Vec<String> = named(e).iter().map(|(f, v)| format!("{v} {f}")).collect();
-            format!("{} meets it with {} in {:.0} MB", info.id, sizes.join(" × "), e.memory_mb)
+            format!("{} meets it with {} in {:.0} MB", info.id, sizes_text(&search, e.sizes), e.memory_mb)
         }
         None => why_not(&search, info.id),
     };
@@ -392,7 +403,7 @@ fn why_not(search: &Search<'_>, id: &str) -> String {
         );
         let (resource, cap) = search.capacity_rps(sizes);
         return format!(
-            "{id} cannot meet it: {resource} cap it at {cap:.0} req/s, below {} req/s, however large the pool",
+            "{id} cannot meet it: {resource} cap it at {cap:.0} req/s however large the pool (the rate is {} req/s)",
             o.rate_rps
         );
     };
@@ -406,15 +417,19 @@ fn why_not(search: &Search<'_>, id: &str) -> String {
     }
     let (resource, cap) = search.capacity_rps(last.sizes);
     if cap <= o.rate_rps * 1.0001 {
-        return format!("{id} cannot meet it: {resource} cap it at {cap:.0} req/s, below {} req/s", o.rate_rps);
+        return format!("{id} cannot meet it: {resource} cap it at {cap:.0} req/s (the rate is {} req/s)", o.rate_rps);
+    }
+    let mut misses = Vec::new();
+    if last.p99_ms.mean + last.p99_ms.half_width > o.p99_ms {
+        misses.push(format!("p99 stays at {:.0} ± {:.0} ms", last.p99_ms.mean, last.p99_ms.half_width));
+    }
+    if last.lost_fraction > o.max_lost {
+        misses.push(format!("{:.2}% are lost", 100.0 * last.lost_fraction));
     }
     format!(
-        "{id} cannot meet it: at the largest pool tried ({} × {}) p99 is {:.0} ± {:.0} ms and {:.2}% are lost ({resource} bind first)",
-        last.sizes.0,
-        last.sizes.1,
-        last.p99_ms.mean,
-        last.p99_ms.half_width,
-        100.0 * last.lost_fraction
+        "{id} cannot meet it: at the largest pool tried ({}) {} — more workers no longer help: it is the requests' own time and faults, not the pool",
+        sizes_text(search, last.sizes),
+        misses.join(" and ")
     )
 }
 
@@ -476,4 +491,15 @@ pub fn json(plan: &Plan) -> Result<String, serde_json::Error> {
         servers,
         best: plan.best.map(|b| plan.servers[b].name.as_str()),
     })
+}
+
+/// `sizes` in the architecture's terms: "threads = 6", "daemons × threads = 2 × 5".
+fn sizes_text(search: &Search<'_>, sizes: (u32, u32)) -> String {
+    let info = architectures::info(search.scenario.servers[search.index].architecture);
+    match (info.sizes.processes, info.sizes.threads) {
+        (Some(p), Some(t)) => format!("{} × {} = {} × {}", p.field, t.field, sizes.0, sizes.1),
+        (Some(p), None) => format!("{} = {}", p.field, sizes.0),
+        (None, Some(t)) => format!("{} = {}", t.field, sizes.1),
+        (None, None) => "its configured pool".to_string(),
+    }
 }
