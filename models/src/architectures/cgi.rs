@@ -2,7 +2,7 @@
 //! importing the application before the request's own work, then exits; at most `max_processes`
 //! run at once and further requests wait in the listen queue.
 
-use super::pool::{Spawn, WorkerPool};
+use super::pool::{PoolConfig, Spawn, WorkerPool};
 use super::{
     Architecture, Capabilities, FieldValue, OwnField, Resource, Server, SizeField, Sizes, Workload, cpu_resource,
 };
@@ -40,12 +40,14 @@ impl Architecture for Cgi {
         Box::new(
             WorkerPool::build(
                 core,
-                c.processes,
-                1,
-                false,
-                c.process_mb,
-                c.listen_backlog,
-                Spawn::PerRequest { startup_s: c.startup_s },
+                PoolConfig {
+                    processes: c.processes,
+                    threads: 1,
+                    gil: false,
+                    process_mb: c.process_mb,
+                    backlog: c.listen_backlog,
+                    spawn: Spawn::PerRequest { startup_s: c.startup_s },
+                },
             )
             .with_socket_buffer(c.socket_buffer_kb)
             .with_discipline(c.queue_discipline)

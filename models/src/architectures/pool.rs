@@ -92,18 +92,28 @@ struct Dynamic {
     spawn_rate: u32,
 }
 
+/// The pool `WorkerPool::build` creates (the rest is set with the `with_*` builders).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PoolConfig {
+    /// Processes at the start.
+    pub processes: u32,
+    /// Threads per process.
+    pub threads: u32,
+    /// Each process has a GIL.
+    pub gil: bool,
+    /// Resident memory of each process, MB.
+    pub process_mb: f64,
+    /// Requests that may wait for a worker (`None` = unlimited).
+    pub backlog: Option<u32>,
+    /// Whether processes persist or start per request.
+    pub spawn: Spawn,
+}
+
 impl WorkerPool {
-    /// Create `processes` processes of `threads` threads each in `core`. Idle threads take work
-    /// in the order they became idle, which spreads requests over processes.
-    pub fn build(
-        core: &mut Core,
-        processes: u32,
-        threads: u32,
-        gil: bool,
-        process_mb: f64,
-        backlog: Option<u32>,
-        spawn: Spawn,
-    ) -> Self {
+    /// Create `config.processes` processes of `config.threads` threads each in `core`. Idle
+    /// threads take work in the order they became idle, which spreads requests over processes.
+    pub fn build(core: &mut Core, config: PoolConfig) -> Self {
+        let PoolConfig { processes, threads, gil, process_mb, backlog, spawn } = config;
         let mut pool = Self {
             queue: VecDeque::new(),
             idle: VecDeque::new(),
@@ -288,13 +298,23 @@ impl WorkerPool {
     /// server's memory, backlog, socket buffer, queue discipline and time-out, recycling and
     /// respawn costs — what every pool architecture shares.
     pub fn of_server(core: &mut Core, c: &crate::config::ServerConfig, processes: u32, threads: u32) -> Self {
-        Self::build(core, processes, threads, c.gil, c.process_image_mb(), c.listen_backlog, Spawn::Persistent)
-            .with_socket_buffer(c.socket_buffer_kb)
-            .with_discipline(c.queue_discipline)
-            .with_queue_timeout(c.queue_timeout_s)
-            .with_recycling(c.max_requests, c.recycle_cpu_s())
-            .with_respawn_cpu(c.respawn_cpu_s())
-            .with_accept(c.accept)
+        Self::build(
+            core,
+            PoolConfig {
+                processes,
+                threads,
+                gil: c.gil,
+                process_mb: c.process_image_mb(),
+                backlog: c.listen_backlog,
+                spawn: Spawn::Persistent,
+            },
+        )
+        .with_socket_buffer(c.socket_buffer_kb)
+        .with_discipline(c.queue_discipline)
+        .with_queue_timeout(c.queue_timeout_s)
+        .with_recycling(c.max_requests, c.recycle_cpu_s())
+        .with_respawn_cpu(c.respawn_cpu_s())
+        .with_accept(c.accept)
     }
 
     /// A dynamic pool (`Some`): it was built with `start_processes` processes and grows to at
