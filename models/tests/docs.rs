@@ -123,3 +123,59 @@ fn the_parser_accepts_exactly_the_declared_fields() {
         assert_eq!(accepted, declared, "the fields of `{}`: parsed (left) against declared (right)", t.table);
     }
 }
+
+/// `to_toml` writes only declared fields: every key of every table it writes, for the default
+/// scenario and every example, is in the table's declaration (a server's: the common fields
+/// and its architecture's own).
+#[test]
+fn write_back_uses_only_the_declared_fields() {
+    use models::architectures::REGISTRY;
+    use models::scenario::fields::{TABLES, table};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut scenarios = vec![models::scenario::default_scenario()];
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_some_and(|x| x == "toml") {
+            scenarios.push(models::scenario::load(&path).unwrap());
+        }
+    }
+    let declared = |path: &str| -> Vec<String> {
+        let mut names: Vec<String> =
+            table(path).map_or(Vec::new(), |t| t.fields.iter().map(|f| f.name.to_owned()).collect());
+        if path == "server" {
+            names.extend(REGISTRY.iter().flat_map(|a| a.field_names()).map(str::to_owned));
+        }
+        // Sub-tables are keys too.
+        let prefix = if path.is_empty() { String::new() } else { format!("{path}.") };
+        names.extend(
+            TABLES
+                .iter()
+                .filter_map(|t| t.table.strip_prefix(prefix.as_str()))
+                .filter(|r| !r.is_empty() && !r.contains('.'))
+                .map(str::to_owned),
+        );
+        names
+    };
+    let mut checked = 0;
+    for sc in &scenarios {
+        let text = models::scenario::write::to_toml(sc);
+        let value: toml::Table = text.parse().expect("to_toml writes TOML");
+        let mut stack: Vec<(String, &toml::Table)> = vec![(String::new(), &value)];
+        while let Some((path, t)) = stack.pop() {
+            let allowed = declared(&path);
+            for (k, v) in t {
+                assert!(allowed.contains(k), "{}: to_toml wrote `{k}` in `{path}`, which is not declared", sc.name);
+                checked += 1;
+                let sub = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                match v {
+                    toml::Value::Table(inner) if table(&sub).is_some() => stack.push((sub, inner)),
+                    toml::Value::Array(items) if table(&sub).is_some() => {
+                        stack.extend(items.iter().filter_map(|i| i.as_table()).map(|i| (sub.clone(), i)))
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert!(checked > 500, "the walk saw the written fields ({checked})");
+}
