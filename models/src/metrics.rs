@@ -4,40 +4,57 @@
 
 use sim::stats::{LatencyHistogram, TimeWeighted, WindowDurations, Windows};
 
-/// Request outcomes, counted for requests that arrived after warm-up.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
+/// Declares `Counts` once: its fields (every one a `u64` count), from which the struct and
+/// summing counts (`+=`, over replications) both come.
+macro_rules! counts {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        /// Request outcomes, counted for requests that arrived after warm-up.
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        pub struct Counts {
+            $($(#[$doc])* pub $name: u64,)*
+        }
+
+        impl std::ops::AddAssign for Counts {
+            /// Add `other`'s counts, field by field (replications of one server).
+            fn add_assign(&mut self, other: Counts) {
+                $(self.$name += other.$name;)*
+            }
+        }
+    };
+}
+
+counts! {
     /// Requests that arrived.
-    pub arrived: u64,
+    arrived,
     /// Requests whose response reached the client in time.
-    pub completed: u64,
+    completed,
     /// Requests refused because the listen backlog was full.
-    pub rejected: u64,
+    rejected,
     /// Requests the client gave up on (the server may still have worked on them).
-    pub timed_out: u64,
+    timed_out,
     /// Requests the server failed (e.g. daemon queue timeout).
-    pub failed: u64,
+    failed,
     /// Requests the server finished after the client had given up (wasted work).
-    pub wasted: u64,
+    wasted,
     /// Process crashes (after warm-up).
-    pub crashes: u64,
+    crashes,
     /// Requests failed because their process crashed or was killed (part of `failed`).
-    pub lost_to_crashes: u64,
+    lost_to_crashes,
     /// Processes killed by the watchdog (after warm-up).
-    pub kills: u64,
+    kills,
     /// Processes recycled after `max_requests` (after warm-up).
-    pub recycles: u64,
+    recycles,
     /// Processes killed by the out-of-memory killer (after warm-up).
-    pub oom_kills: u64,
+    oom_kills,
     /// Requests that failed because their query got no database connection (part of `failed`).
-    pub db_refused: u64,
+    db_refused,
     /// Processes a dynamic pool forked because too few workers were idle (after warm-up).
-    pub spawns: u64,
+    spawns,
     /// Idle processes a dynamic pool stopped because too many workers were idle (after warm-up).
-    pub reaps: u64,
+    reaps,
     /// Arrivals that were a client's retry of a request that timed out, was refused or failed
     /// (part of `arrived`).
-    pub retries: u64,
+    retries,
 }
 
 impl Counts {

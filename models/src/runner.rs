@@ -276,21 +276,7 @@ impl ServerReport {
         let mut c = Counts::default();
         let mut in_flight = 0;
         for r in &self.runs {
-            c.arrived += r.counts.arrived;
-            c.completed += r.counts.completed;
-            c.rejected += r.counts.rejected;
-            c.timed_out += r.counts.timed_out;
-            c.failed += r.counts.failed;
-            c.wasted += r.counts.wasted;
-            c.crashes += r.counts.crashes;
-            c.kills += r.counts.kills;
-            c.recycles += r.counts.recycles;
-            c.oom_kills += r.counts.oom_kills;
-            c.spawns += r.counts.spawns;
-            c.db_refused += r.counts.db_refused;
-            c.reaps += r.counts.reaps;
-            c.lost_to_crashes += r.counts.lost_to_crashes;
-            c.retries += r.counts.retries;
+            c += r.counts;
             in_flight += r.in_flight_at_end;
         }
         (c, in_flight)
