@@ -8,7 +8,7 @@ use charts::{ChartData, ChartLine, export_charts, server_rgb};
 
 use crate::plots::metric_points;
 use crate::runtime::Runtime;
-use crate::table::summary;
+use crate::table::{COLUMNS, summary};
 use models::metrics::PLOTS;
 
 /// The six live charts, from the runtime.
@@ -63,22 +63,13 @@ pub fn summary_json(rt: &Runtime) -> String {
         .enumerate()
         .map(|(i, s)| {
             let m = summary(rt, i);
-            serde_json::json!({
-                "name": s.config().name,
-                "architecture": s.config().architecture.id(),
-                "throughput_rps": m.throughput_rps,
-                "latency_mean_ms": m.mean_ms,
-                "latency_p99_ms": m.p99_ms,
-                "waiting": m.waiting,
-                "rejected_rps": m.rejected_rps,
-                "timed_out_rps": m.timed_out_rps,
-                "failed_rps": m.failed_rps,
-                "cpu_utilization": m.cpu,
-                "busy_workers": m.busy_workers,
-                "workers": m.workers,
-                "memory_mb": m.memory_mb,
-                "rss_sum_mb": m.rss_sum_mb,
-            })
+            let mut row = serde_json::Map::new();
+            row.insert("name".into(), s.config().name.clone().into());
+            row.insert("architecture".into(), s.config().architecture.id().into());
+            for (key, value) in COLUMNS.iter().flat_map(|c| c.json.iter()) {
+                row.insert((*key).into(), value(&m));
+            }
+            serde_json::Value::Object(row)
         })
         .collect();
     let doc = serde_json::json!({
