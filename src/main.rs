@@ -756,6 +756,20 @@ fn plan_command(args: &PlanArgs) -> anyhow::Result<()> {
     writeln!(out)?;
     for s in &plan.servers {
         writeln!(out, "{}: {}", s.name, s.reason)?;
+        match (&s.analytic, &s.chosen) {
+            (Some(Ok(t)), Some(e)) => writeln!(
+                out,
+                "    theory, {} with c = {}: p99 {:.0} ms (simulated {:.0} ± {:.0}: {})",
+                t.model,
+                t.servers,
+                t.p99_ms,
+                e.p99_ms.mean,
+                e.p99_ms.half_width,
+                if plan::agrees(e, t) { "agrees" } else { "disagrees by more than the interval" }
+            )?,
+            (Some(Err(why)), _) => writeln!(out, "    no closed form: {}", why.join("; "))?,
+            _ => {}
+        }
     }
     match plan.best {
         Some(b) => writeln!(

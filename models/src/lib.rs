@@ -3,6 +3,7 @@
 //!
 //! Invariant: models never read the wall clock; results depend only on the scenario and seed.
 
+pub mod analytic;
 pub mod architectures;
 pub mod claim;
 pub mod config;

@@ -74,6 +74,8 @@ pub struct ServerPlan {
     /// The largest rate at which the chosen configuration still meets the objective, found by
     /// bisection to ±1%, req/s.
     pub headroom_rps: Option<f64>,
+    /// Erlang C's answer for the chosen configuration, or what takes it outside M/M/c.
+    pub analytic: Option<Result<crate::analytic::Analytic, Vec<String>>>,
     /// Simulations this server's plan ran.
     pub simulations: usize,
     /// One line saying why.
@@ -319,6 +321,7 @@ fn plan_server(scenario: &Scenario, index: usize, objective: &Objective) -> Serv
         [field(pf, e.sizes.0), field(tf, e.sizes.1)].into_iter().flatten().collect()
     };
     let headroom_rps = chosen.as_ref().map(|e| headroom(&mut search, e.sizes));
+    let analytic = chosen.as_ref().map(|e| crate::analytic::mmc(&search.scenario_with(e.sizes, objective.rate_rps), 0));
     let reason = match &chosen {
         Some(e) => {
             format!("{} meets it with {} in {:.0} MB", info.id, sizes_text(&search, e.sizes), e.memory_mb)
@@ -331,6 +334,7 @@ fn plan_server(scenario: &Scenario, index: usize, objective: &Objective) -> Serv
         sizes: chosen.as_ref().map(named),
         chosen,
         headroom_rps,
+        analytic,
         simulations: search.simulations,
         reason,
     }
@@ -459,8 +463,18 @@ pub fn json(plan: &Plan) -> Result<String, serde_json::Error> {
         rss_sum_mb: Option<f64>,
         cpu_utilization: Option<f64>,
         headroom_rps: Option<f64>,
+        analytic: Option<JsonAnalytic>,
         simulations: usize,
         reason: &'a str,
+    }
+    #[derive(serde::Serialize)]
+    struct JsonAnalytic {
+        applies: bool,
+        model: Option<&'static str>,
+        p99_ms: Option<f64>,
+        mean_ms: Option<f64>,
+        agrees: Option<bool>,
+        outside: Vec<String>,
     }
     let servers = plan
         .servers
@@ -477,6 +491,24 @@ pub fn json(plan: &Plan) -> Result<String, serde_json::Error> {
             rss_sum_mb: s.chosen.as_ref().map(|e| e.rss_sum_mb),
             cpu_utilization: s.chosen.as_ref().map(|e| e.cpu_utilization),
             headroom_rps: s.headroom_rps,
+            analytic: s.analytic.as_ref().map(|a| match a {
+                Ok(t) => JsonAnalytic {
+                    applies: true,
+                    model: Some(t.model),
+                    p99_ms: Some(t.p99_ms),
+                    mean_ms: Some(t.mean_ms),
+                    agrees: s.chosen.as_ref().map(|e| agrees(e, t)),
+                    outside: Vec::new(),
+                },
+                Err(why) => JsonAnalytic {
+                    applies: false,
+                    model: None,
+                    p99_ms: None,
+                    mean_ms: None,
+                    agrees: None,
+                    outside: why.clone(),
+                },
+            }),
             simulations: s.simulations,
             reason: &s.reason,
         })
@@ -502,4 +534,10 @@ fn sizes_text(search: &Search<'_>, sizes: (u32, u32)) -> String {
         (None, Some(t)) => format!("{} = {}", t.field, sizes.1),
         (None, None) => "its configured pool".to_string(),
     }
+}
+
+/// The simulated p99 and the closed form agree: theory lies within the simulation's 95%
+/// confidence interval.
+pub fn agrees(e: &Evaluation, theory: &crate::analytic::Analytic) -> bool {
+    (e.p99_ms.mean - theory.p99_ms).abs() <= e.p99_ms.half_width
 }

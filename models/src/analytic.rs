@@ -1,0 +1,122 @@
+//! Theory beside simulation: where a server is exactly an M/M/c queue, its response-time mean and
+//! p99 from Erlang C; where it is not, the features of the scenario that take it outside the
+//! formula's assumptions — so a user knows when a spreadsheet's answer stops applying.
+
+use crate::architectures;
+use crate::claim::erlang_c;
+use crate::config::{Arrival, Discipline, Scenario};
+use sim::Dist;
+
+/// The closed form's answer for one server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analytic {
+    /// The model ("M/M/c (Erlang C)").
+    pub model: &'static str,
+    /// Servers of the model (worker threads).
+    pub servers: u32,
+    /// Utilisation ρ = λ / (c μ).
+    pub utilization: f64,
+    /// Mean response time, ms.
+    pub mean_ms: f64,
+    /// 99th-percentile response time, ms.
+    pub p99_ms: f64,
+}
+
+/// Erlang C's answer for server `index` of `scenario`, or the features that take it outside
+/// M/M/c's assumptions (Poisson arrivals; one shared FIFO queue, unbounded, no time-outs; c
+/// workers each held for an exponential time, the same for every request, with nothing shared
+/// between them).
+pub fn mmc(scenario: &Scenario, index: usize) -> Result<Analytic, Vec<String>> {
+    let c = &scenario.servers[index];
+    let info = architectures::info(c.architecture);
+    let load = &scenario.load;
+    let mut why = Vec::new();
+    let mut not = |cond: bool, reason: &str| {
+        if cond {
+            why.push(reason.to_string());
+        }
+    };
+    not(!matches!(load.arrival, Arrival::Poisson), "arrivals are not Poisson");
+    not(!load.schedule.is_empty(), "the rate changes over time");
+    not(load.timeout_s.is_some(), "clients time out");
+    not(load.retries > 0, "clients retry");
+    not(load.requests_per_connection > 1 || c.keepalive_timeout_s.is_some(), "keep-alive connections");
+    not(scenario.requests.iter().any(|r| r.io_calls > 1), "several blocking calls per request");
+    not(
+        !matches!(info.id, "threaded" | "prefork" | "worker"),
+        "it is not one pool of workers held for each whole request",
+    );
+    not(c.listen_backlog.is_some(), "a bounded backlog (M/M/c/K)");
+    not(c.queue_timeout_s.is_some() || c.request_timeout_s.is_some(), "time-outs in the server");
+    not(c.queue_discipline != Discipline::Fifo, "a LIFO queue");
+    not(c.accept.per_process(), "a queue per process");
+    not(c.dynamic.is_some() || c.max_requests.is_some(), "a pool that forks, stops or recycles processes");
+    not(scenario.backend.is_some(), "a shared database");
+    not(
+        load.clients.iter().any(|k| k.bandwidth_kbps.is_finite() || k.rtt_s > 0.0 || k.header_s > 0.0 || !k.reads),
+        "slow clients (the network holds workers)",
+    );
+    not(
+        scenario
+            .requests
+            .iter()
+            .any(|r| r.crash_fraction > 0.0 || r.hang_fraction > 0.0 || r.leak_kb > 0.0 || r.memory_hog_mb > 0.0),
+        "faults (crashes, hangs, leaks)",
+    );
+    // Each request holds its worker for its CPU plus IO: exponential, one mean for all classes.
+    let holds: Vec<Option<f64>> = scenario.requests.iter().map(|r| exponential_hold(&r.cpu_s, &r.io_s)).collect();
+    let mean_s = holds.first().copied().flatten();
+    let same = mean_s.is_some_and(|m| holds.iter().all(|h| h.is_some_and(|h| (h - m).abs() <= 1e-12 * m)));
+    not(!same, "service times are not one exponential distribution");
+    let workers = c.processes * c.threads;
+    let uses_cpu = scenario.requests.iter().any(|r| r.cpu_s.mean() > 0.0);
+    not(uses_cpu && c.gil && c.threads > 1, "the GIL (threads of a process share one interpreter)");
+    not(uses_cpu && workers > scenario.machine.cores, "more workers than cores share the CPU");
+    let (Some(hold_s), true) = (mean_s, why.is_empty()) else {
+        return Err(why);
+    };
+    let (lambda, mu) = (load.rate_rps, 1.0 / hold_s);
+    let rho = lambda / (f64::from(workers) * mu);
+    if rho >= 1.0 {
+        return Err(vec![format!("overload (ρ = {rho:.2} ≥ 1)")]);
+    }
+    let wait = erlang_c(f64::from(workers), lambda / mu);
+    let theta = f64::from(workers) * mu - lambda;
+    let tail = |t: f64| {
+        // P(T > t): the wait is 0 with probability 1 − C, else Exp(θ); plus an Exp(μ) service.
+        let both = if (theta - mu).abs() < 1e-9 * mu {
+            (1.0 + mu * t) * (-mu * t).exp()
+        } else {
+            (theta * (-mu * t).exp() - mu * (-theta * t).exp()) / (theta - mu)
+        };
+        (1.0 - wait) * (-mu * t).exp() + wait * both
+    };
+    let (mut lo, mut hi) = (0.0, 1.0 / mu);
+    while tail(hi) > 0.01 {
+        hi *= 2.0;
+    }
+    for _ in 0..100 {
+        let mid = 0.5 * (lo + hi);
+        if tail(mid) > 0.01 { lo = mid } else { hi = mid }
+    }
+    Ok(Analytic {
+        model: "M/M/c (Erlang C)",
+        servers: workers,
+        utilization: rho,
+        mean_ms: 1e3 * (wait / theta + 1.0 / mu),
+        p99_ms: 1e3 * 0.5 * (lo + hi),
+    })
+}
+
+/// The mean of `cpu + io` if it is exponential (one part exponential, the other zero).
+fn exponential_hold(cpu: &Dist, io: &Dist) -> Option<f64> {
+    let zero = |d: &Dist| matches!(d, Dist::Const(x) if *x == 0.0);
+    let exp = |d: &Dist| matches!(d, Dist::Exp { .. });
+    if zero(cpu) && exp(io) {
+        Some(io.mean())
+    } else if zero(io) && exp(cpu) {
+        Some(cpu.mean())
+    } else {
+        None
+    }
+}
