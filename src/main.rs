@@ -635,7 +635,39 @@ fn write_table(out: &mut impl Write, sc: &Scenario, report: &Report) -> std::io:
             writeln!(out, "{:<30} capacity ≈ {cap:.1} req/s, bottleneck: {name}", s.name)?;
         }
     }
+    writeln!(out)?;
+    for s in &report.servers {
+        writeln!(out, "{:<30} {}", truncate(&s.name, 30), theory_line(s))?;
+    }
     Ok(())
+}
+
+/// Queueing theory beside the simulated mean (and p99) of `s`, or why no formula applies.
+fn theory_line(s: &runner::ServerReport) -> String {
+    let t = match &s.analytic {
+        Ok(t) => t,
+        Err(why) => return format!("no closed form: {}", why.join("; ")),
+    };
+    let mean = s.estimate(|r| r.latency.mean_ms());
+    let p99 = s.estimate(|r| r.latency.quantile_ms(0.99));
+    let theory = match t.p99_ms {
+        Some(p) => format!("mean {:.1} ms, p99 {p:.1} ms", t.mean_ms),
+        None => format!("mean {:.1} ms", t.mean_ms),
+    };
+    let simulated = if s.runs.len() > 1 {
+        let within = |e: sim::stats::Estimate, v: f64| (e.mean - v).abs() <= e.half_width;
+        let ok = within(mean, t.mean_ms) && t.p99_ms.is_none_or(|p| within(p99, p));
+        format!(
+            "simulated mean {:.1} ± {:.1}{}: {}",
+            mean.mean,
+            mean.half_width,
+            t.p99_ms.map(|_| format!(", p99 {:.1} ± {:.1}", p99.mean, p99.half_width)).unwrap_or_default(),
+            if ok { "agrees" } else { "disagrees by more than the 95% interval" }
+        )
+    } else {
+        format!("simulated mean {:.1} (one replication: no interval)", mean.mean)
+    };
+    format!("theory, {} with c = {}: {theory}; {simulated}", t.model, t.servers)
 }
 
 /// The window, when the binary is built with it (the default `gui` feature).
@@ -757,16 +789,22 @@ fn plan_command(args: &PlanArgs) -> anyhow::Result<()> {
     for s in &plan.servers {
         writeln!(out, "{}: {}", s.name, s.reason)?;
         match (&s.analytic, &s.chosen) {
-            (Some(Ok(t)), Some(e)) => writeln!(
-                out,
-                "    theory, {} with c = {}: p99 {:.0} ms (simulated {:.0} ± {:.0}: {})",
-                t.model,
-                t.servers,
-                t.p99_ms,
-                e.p99_ms.mean,
-                e.p99_ms.half_width,
-                if plan::agrees(e, t) { "agrees" } else { "disagrees by more than the interval" }
-            )?,
+            (Some(Ok(t)), Some(e)) => match (t.p99_ms, plan::agrees(e, t)) {
+                (Some(p99), Some(ok)) => writeln!(
+                    out,
+                    "    theory, {} with c = {}: p99 {p99:.0} ms (simulated {:.0} ± {:.0}: {})",
+                    t.model,
+                    t.servers,
+                    e.p99_ms.mean,
+                    e.p99_ms.half_width,
+                    if ok { "agrees" } else { "disagrees by more than the interval" }
+                )?,
+                _ => writeln!(
+                    out,
+                    "    theory, {} with c = {}: mean {:.0} ms (no p99 in closed form)",
+                    t.model, t.servers, t.mean_ms
+                )?,
+            },
             (Some(Err(why)), _) => writeln!(out, "    no closed form: {}", why.join("; "))?,
             _ => {}
         }

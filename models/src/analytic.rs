@@ -1,6 +1,8 @@
-//! Theory beside simulation: where a server is exactly an M/M/c queue, its response-time mean and
-//! p99 from Erlang C; where it is not, the features of the scenario that take it outside the
-//! formula's assumptions — so a user knows when a spreadsheet's answer stops applying.
+//! Theory beside simulation: where a server is a pool of workers fed by Poisson arrivals, its
+//! response time from queueing theory (Erlang C for M/M/c, Pollaczek–Khinchine for M/G/1,
+//! Allen–Cunneen's approximation for M/G/c); where it is not, the features of the scenario that
+//! take it outside the formulas' assumptions — so a user knows when a spreadsheet's answer stops
+//! applying.
 
 use crate::architectures;
 use crate::claim::erlang_c;
@@ -18,15 +20,18 @@ pub struct Analytic {
     pub utilization: f64,
     /// Mean response time, ms.
     pub mean_ms: f64,
-    /// 99th-percentile response time, ms.
-    pub p99_ms: f64,
+    /// 99th-percentile response time, ms (`None` where the model gives only the mean).
+    pub p99_ms: Option<f64>,
+    /// The mean is exact for the model (false: an approximation).
+    pub exact: bool,
 }
 
-/// Erlang C's answer for server `index` of `scenario`, or the features that take it outside
-/// M/M/c's assumptions (Poisson arrivals; one shared FIFO queue, unbounded, no time-outs; c
-/// workers each held for an exponential time, the same for every request, with nothing shared
-/// between them).
-pub fn mmc(scenario: &Scenario, index: usize) -> Result<Analytic, Vec<String>> {
+/// Queueing theory's answer for server `index` of `scenario`, or the features that take it
+/// outside the formulas' assumptions (Poisson arrivals; one shared FIFO queue, unbounded, no
+/// time-outs; c workers each held for a whole request, with nothing shared between them). With
+/// one exponential service time: M/M/c (Erlang C), exact mean and p99; one worker: M/G/1
+/// (Pollaczek–Khinchine), exact mean; otherwise M/G/c by Allen–Cunneen, an approximation.
+pub fn pool(scenario: &Scenario, index: usize) -> Result<Analytic, Vec<String>> {
     let c = &scenario.servers[index];
     let info = architectures::info(c.architecture);
     let load = &scenario.load;
@@ -63,23 +68,68 @@ pub fn mmc(scenario: &Scenario, index: usize) -> Result<Analytic, Vec<String>> {
             .any(|r| r.crash_fraction > 0.0 || r.hang_fraction > 0.0 || r.leak_kb > 0.0 || r.memory_hog_mb > 0.0),
         "faults (crashes, hangs, leaks)",
     );
-    // Each request holds its worker for its CPU plus IO: exponential, one mean for all classes.
-    let holds: Vec<Option<f64>> = scenario.requests.iter().map(|r| exponential_hold(&r.cpu_s, &r.io_s)).collect();
-    let mean_s = holds.first().copied().flatten();
-    let same = mean_s.is_some_and(|m| holds.iter().all(|h| h.is_some_and(|h| (h - m).abs() <= 1e-12 * m)));
-    not(!same, "service times are not one exponential distribution");
     let workers = c.processes * c.threads;
     let uses_cpu = scenario.requests.iter().any(|r| r.cpu_s.mean() > 0.0);
     not(uses_cpu && c.gil && c.threads > 1, "the GIL (threads of a process share one interpreter)");
     not(uses_cpu && workers > scenario.machine.cores, "more workers than cores share the CPU");
-    let (Some(hold_s), true) = (mean_s, why.is_empty()) else {
+    if !why.is_empty() {
         return Err(why);
-    };
-    let (lambda, mu) = (load.rate_rps, 1.0 / hold_s);
-    let rho = lambda / (f64::from(workers) * mu);
+    }
+    // Each request holds its worker for its CPU plus its IO (independent): the service time's
+    // first two moments over the request mix.
+    let total: f64 = scenario.requests.iter().map(|r| r.weight).sum();
+    let (mut m1, mut m2) = (0.0, 0.0);
+    for r in &scenario.requests {
+        let w = r.weight / total;
+        let (c1, i1) = (r.cpu_s.mean(), r.io_s.mean());
+        m1 += w * (c1 + i1);
+        m2 += w * (r.cpu_s.second_moment() + 2.0 * c1 * i1 + r.io_s.second_moment());
+    }
+    if m1 <= 0.0 {
+        return Err(vec!["requests take no time".into()]);
+    }
+    let lambda = load.rate_rps;
+    let rho = lambda * m1 / f64::from(workers);
     if rho >= 1.0 {
         return Err(vec![format!("overload (ρ = {rho:.2} ≥ 1)")]);
     }
+    // One exponential service time for every request: M/M/c, exact, with its whole distribution.
+    let holds: Vec<Option<f64>> = scenario.requests.iter().map(|r| exponential_hold(&r.cpu_s, &r.io_s)).collect();
+    let exponential = holds
+        .first()
+        .copied()
+        .flatten()
+        .is_some_and(|m| holds.iter().all(|h| h.is_some_and(|h| (h - m).abs() <= 1e-12 * m)));
+    if exponential {
+        return Ok(mmc_exact(workers, lambda, 1.0 / m1, rho));
+    }
+    if workers == 1 {
+        // M/G/1: Pollaczek–Khinchine, exact for the mean.
+        let wait = lambda * m2 / (2.0 * (1.0 - rho));
+        return Ok(Analytic {
+            model: "M/G/1 (Pollaczek–Khinchine)",
+            servers: 1,
+            utilization: rho,
+            mean_ms: 1e3 * (wait + m1),
+            p99_ms: None,
+            exact: true,
+        });
+    }
+    // M/G/c: Allen–Cunneen's approximation, Erlang C's wait scaled by (1 + cs²) / 2.
+    let cs2 = m2 / (m1 * m1) - 1.0;
+    let wait = erlang_c(f64::from(workers), lambda * m1) / (f64::from(workers) / m1 - lambda) * (1.0 + cs2) / 2.0;
+    Ok(Analytic {
+        model: "M/G/c (Allen–Cunneen, approximate)",
+        servers: workers,
+        utilization: rho,
+        mean_ms: 1e3 * (wait + m1),
+        p99_ms: None,
+        exact: false,
+    })
+}
+
+/// M/M/c's exact mean and p99 with `workers` servers of rate `mu`.
+fn mmc_exact(workers: u32, lambda: f64, mu: f64, rho: f64) -> Analytic {
     let wait = erlang_c(f64::from(workers), lambda / mu);
     let theta = f64::from(workers) * mu - lambda;
     let tail = |t: f64| {
@@ -99,13 +149,14 @@ pub fn mmc(scenario: &Scenario, index: usize) -> Result<Analytic, Vec<String>> {
         let mid = 0.5 * (lo + hi);
         if tail(mid) > 0.01 { lo = mid } else { hi = mid }
     }
-    Ok(Analytic {
+    Analytic {
         model: "M/M/c (Erlang C)",
         servers: workers,
         utilization: rho,
         mean_ms: 1e3 * (wait / theta + 1.0 / mu),
-        p99_ms: 1e3 * 0.5 * (lo + hi),
-    })
+        p99_ms: Some(1e3 * 0.5 * (lo + hi)),
+        exact: true,
+    }
 }
 
 /// The mean of `cpu + io` if it is exponential (one part exponential, the other zero).

@@ -321,7 +321,8 @@ fn plan_server(scenario: &Scenario, index: usize, objective: &Objective) -> Serv
         [field(pf, e.sizes.0), field(tf, e.sizes.1)].into_iter().flatten().collect()
     };
     let headroom_rps = chosen.as_ref().map(|e| headroom(&mut search, e.sizes));
-    let analytic = chosen.as_ref().map(|e| crate::analytic::mmc(&search.scenario_with(e.sizes, objective.rate_rps), 0));
+    let analytic =
+        chosen.as_ref().map(|e| crate::analytic::pool(&search.scenario_with(e.sizes, objective.rate_rps), 0));
     let reason = match &chosen {
         Some(e) => {
             format!("{} meets it with {} in {:.0} MB", info.id, sizes_text(&search, e.sizes), e.memory_mb)
@@ -473,6 +474,7 @@ pub fn json(plan: &Plan) -> Result<String, serde_json::Error> {
         model: Option<&'static str>,
         p99_ms: Option<f64>,
         mean_ms: Option<f64>,
+        exact: Option<bool>,
         agrees: Option<bool>,
         outside: Vec<String>,
     }
@@ -495,9 +497,10 @@ pub fn json(plan: &Plan) -> Result<String, serde_json::Error> {
                 Ok(t) => JsonAnalytic {
                     applies: true,
                     model: Some(t.model),
-                    p99_ms: Some(t.p99_ms),
+                    p99_ms: t.p99_ms,
+                    exact: Some(t.exact),
                     mean_ms: Some(t.mean_ms),
-                    agrees: s.chosen.as_ref().map(|e| agrees(e, t)),
+                    agrees: s.chosen.as_ref().and_then(|e| agrees(e, t)),
                     outside: Vec::new(),
                 },
                 Err(why) => JsonAnalytic {
@@ -505,6 +508,7 @@ pub fn json(plan: &Plan) -> Result<String, serde_json::Error> {
                     model: None,
                     p99_ms: None,
                     mean_ms: None,
+                    exact: None,
                     agrees: None,
                     outside: why.clone(),
                 },
@@ -536,8 +540,8 @@ fn sizes_text(search: &Search<'_>, sizes: (u32, u32)) -> String {
     }
 }
 
-/// The simulated p99 and the closed form agree: theory lies within the simulation's 95%
-/// confidence interval.
-pub fn agrees(e: &Evaluation, theory: &crate::analytic::Analytic) -> bool {
-    (e.p99_ms.mean - theory.p99_ms).abs() <= e.p99_ms.half_width
+/// The simulated p99 and theory's agree: theory's lies within the simulation's 95% confidence
+/// interval (`None` where theory gives no p99).
+pub fn agrees(e: &Evaluation, theory: &crate::analytic::Analytic) -> Option<bool> {
+    theory.p99_ms.map(|p| (e.p99_ms.mean - p).abs() <= e.p99_ms.half_width)
 }

@@ -160,6 +160,8 @@ pub struct ServerReport {
     pub capacity: Option<(String, f64)>,
     /// Warnings for the reader (overload, growing queue).
     pub warnings: Vec<String>,
+    /// Queueing theory's answer for this server, or what takes it outside the formulas.
+    pub analytic: Result<crate::analytic::Analytic, Vec<String>>,
 }
 
 /// Estimated saturation rate (requests per second) of server `index` and the resource that sets
@@ -262,7 +264,8 @@ impl ServerReport {
                 first.waiting_at_end
             ));
         }
-        Self { name: config.name.clone(), architecture: info.id, runs, capacity, warnings }
+        let analytic = crate::analytic::pool(scenario, index);
+        Self { name: config.name.clone(), architecture: info.id, runs, capacity, warnings, analytic }
     }
 
     /// Combine one metric over replications.
@@ -331,11 +334,64 @@ struct JsonServer {
     swapped_fraction: f64,
     capacity_rps: Option<f64>,
     bottleneck: Option<String>,
+    analytic: JsonAnalytic,
     warnings: Vec<String>,
     /// Set when a run stopped early (the first replication that did).
     stopped: Option<JsonStop>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ci95: Option<JsonCi>,
+}
+
+/// Queueing theory beside the simulation (`crate::analytic::pool`).
+#[derive(Debug, Serialize)]
+struct JsonAnalytic {
+    applies: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exact: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mean_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    p99_ms: Option<f64>,
+    /// Theory's mean (and p99, where it has one) lie within the simulated 95% intervals; null
+    /// with one replication (no interval).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agrees: Option<bool>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    outside: Vec<String>,
+}
+
+impl JsonAnalytic {
+    fn of(s: &ServerReport) -> Self {
+        match &s.analytic {
+            Ok(t) => {
+                let within = |est: Estimate, theory: f64| (est.mean - theory).abs() <= est.half_width;
+                let agrees = (s.runs.len() > 1).then(|| {
+                    within(s.estimate(|r| r.latency.mean_ms()), t.mean_ms)
+                        && t.p99_ms.is_none_or(|p| within(s.estimate(|r| r.latency.quantile_ms(0.99)), p))
+                });
+                JsonAnalytic {
+                    applies: true,
+                    model: Some(t.model),
+                    exact: Some(t.exact),
+                    mean_ms: Some(t.mean_ms),
+                    p99_ms: t.p99_ms,
+                    agrees,
+                    outside: Vec::new(),
+                }
+            }
+            Err(why) => JsonAnalytic {
+                applies: false,
+                model: None,
+                exact: None,
+                mean_ms: None,
+                p99_ms: None,
+                agrees: None,
+                outside: why.clone(),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -506,6 +562,7 @@ impl JsonReport {
                     swapped_fraction: m(&|r| r.swapped_fraction).mean,
                     capacity_rps: s.capacity.as_ref().and_then(|c| finite(c.1)),
                     bottleneck: s.capacity.as_ref().filter(|c| c.1.is_finite()).map(|c| c.0.clone()),
+                    analytic: JsonAnalytic::of(s),
                     warnings: s.warnings.clone(),
                     stopped: s.runs.iter().find_map(|r| r.stopped).map(|st| JsonStop {
                         at_s: st.at_s,
