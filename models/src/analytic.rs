@@ -29,7 +29,8 @@ pub struct Analytic {
 /// Queueing theory's answer for server `index` of `scenario`, or the features that take it
 /// outside the formulas' assumptions (Poisson arrivals; one shared FIFO queue, unbounded, no
 /// time-outs; c workers each held for a whole request, with nothing shared between them). With
-/// one exponential service time: M/M/c (Erlang C), exact mean and p99; one worker: M/G/1
+/// one exponential service time: M/M/c (Erlang C), exact mean and p99 — or, for a closed load
+/// with exponential (or no) think times, M/M/c//N, exact mean; one worker: M/G/1
 /// (Pollaczek–Khinchine), exact mean; otherwise M/G/c by Allen–Cunneen, an approximation.
 pub fn pool(scenario: &Scenario, index: usize) -> Result<Analytic, Vec<String>> {
     let c = &scenario.servers[index];
@@ -41,7 +42,15 @@ pub fn pool(scenario: &Scenario, index: usize) -> Result<Analytic, Vec<String>> 
             why.push(reason.to_string());
         }
     };
-    not(!matches!(load.arrival, Arrival::Poisson), "arrivals are not Poisson");
+    let closed = match &load.arrival {
+        Arrival::Closed { users, think_s } => Some((*users, think_s.clone())),
+        _ => None,
+    };
+    not(closed.is_none() && !matches!(load.arrival, Arrival::Poisson), "arrivals are not Poisson");
+    not(
+        closed.as_ref().is_some_and(|(_, z)| !matches!(z, Dist::Exp { .. }) && !z.is_zero()),
+        "think times are not exponential",
+    );
     not(!load.schedule.is_empty(), "the rate changes over time");
     not(load.timeout_s.is_some(), "clients time out");
     not(load.retries > 0, "clients retry");
@@ -88,18 +97,26 @@ pub fn pool(scenario: &Scenario, index: usize) -> Result<Analytic, Vec<String>> 
     if m1 <= 0.0 {
         return Err(vec!["requests take no time".into()]);
     }
-    let lambda = load.rate_rps;
-    let rho = lambda * m1 / f64::from(workers);
-    if rho >= 1.0 {
-        return Err(vec![format!("overload (ρ = {rho:.2} ≥ 1)")]);
-    }
-    // One exponential service time for every request: M/M/c, exact, with its whole distribution.
     let holds: Vec<Option<f64>> = scenario.requests.iter().map(|r| exponential_hold(&r.cpu_s, &r.io_s)).collect();
     let exponential = holds
         .first()
         .copied()
         .flatten()
         .is_some_and(|m| holds.iter().all(|h| h.is_some_and(|h| (h - m).abs() <= 1e-12 * m)));
+    if let Some((users, think)) = closed {
+        if !exponential {
+            return Err(vec![
+                "service times are not one exponential distribution (a closed load's formula needs it)".into(),
+            ]);
+        }
+        return Ok(finite_source(users, think.mean(), m1, workers));
+    }
+    let lambda = load.rate_rps;
+    let rho = lambda * m1 / f64::from(workers);
+    if rho >= 1.0 {
+        return Err(vec![format!("overload (ρ = {rho:.2} ≥ 1)")]);
+    }
+    // One exponential service time for every request: M/M/c, exact, with its whole distribution.
     if exponential {
         return Ok(mmc_exact(workers, lambda, 1.0 / m1, rho));
     }
@@ -126,6 +143,39 @@ pub fn pool(scenario: &Scenario, index: usize) -> Result<Analytic, Vec<String>> 
         p99_ms: None,
         exact: false,
     })
+}
+
+/// A closed load of `users` who think an exponential `think_s` (or not at all) between requests
+/// to `workers` exponential servers of mean `hold_s`: the finite-source birth–death chain
+/// (M/M/c//N, the machine-repairman model), exact. p_k ∝ N!/(N−k)! · (S/Z)^k / (k! for k ≤ c,
+/// c!·c^(k−c) above); throughput X = Σ p_k · min(k, c) / S; mean response N/X − Z (Little).
+fn finite_source(users: u32, think_s: f64, hold_s: f64, workers: u32) -> Analytic {
+    let (n, c) = (users, workers);
+    let throughput = if think_s <= 0.0 {
+        // Everyone is always waiting or being served.
+        f64::from(n.min(c)) / hold_s
+    } else {
+        let r = hold_s / think_s;
+        let mut p = vec![1.0f64];
+        for k in 1..=n {
+            let prev = p[(k - 1) as usize];
+            p.push(prev * f64::from(n - k + 1) * r / f64::from(k.min(c)));
+            if prev > 1e250 {
+                // Rescale: only the ratios matter.
+                p.iter_mut().for_each(|x| *x *= 1e-250);
+            }
+        }
+        let total: f64 = p.iter().sum();
+        p.iter().enumerate().map(|(k, pk)| pk / total * f64::from((k as u32).min(c)) / hold_s).sum()
+    };
+    Analytic {
+        model: "M/M/c//N (closed, finite source)",
+        servers: c,
+        utilization: throughput * hold_s / f64::from(c),
+        mean_ms: 1e3 * (f64::from(n) / throughput - think_s),
+        p99_ms: None,
+        exact: true,
+    }
 }
 
 /// M/M/c's exact mean and p99 with `workers` servers of rate `mu`.

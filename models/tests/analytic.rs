@@ -84,3 +84,36 @@ fn the_report_says_whether_simulation_and_theory_agree_and_why_not_when_no_formu
     let outside: Vec<&str> = a["outside"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
     assert!(outside.iter().any(|w| w.contains("GIL")), "{outside:?}");
 }
+
+#[test]
+fn a_closed_load_is_the_finite_source_model() {
+    let closed = |users: u32, think: Dist, workers: u32| {
+        let mut sc = scenario(
+            0.0,
+            Dist::exp(0.04).unwrap(),
+            Dist::constant(0.0).unwrap(),
+            8,
+            vec![server(Prefork, |s| s.processes = workers)],
+        );
+        sc.load.arrival = models::config::Arrival::Closed { users, think_s: think };
+        models::analytic::pool(&sc, 0).unwrap()
+    };
+    // One worker: the machine-repairman model (common::repairman, its own derivation).
+    let (_, resp) = repairman(10, 0.5, 0.04);
+    let t = closed(10, Dist::exp(0.5).unwrap(), 1);
+    assert!((t.mean_ms - 1e3 * resp).abs() < 1e-9, "{t:?} vs {resp}");
+    // A worker per user: nobody waits, the response is the service, 40 ms.
+    assert!((closed(6, Dist::exp(0.5).unwrap(), 8).mean_ms - 40.0).abs() < 1e-9);
+    // No think time: all N always inside, X = min(N, c)/S, R = N/X: 12 users on 4 workers, 120 ms.
+    assert!((closed(12, Dist::constant(0.0).unwrap(), 4).mean_ms - 120.0).abs() < 1e-9);
+    // Think times that are not exponential are outside the formula.
+    let mut sc = scenario(
+        0.0,
+        Dist::exp(0.04).unwrap(),
+        Dist::constant(0.0).unwrap(),
+        8,
+        vec![server(Prefork, |s| s.processes = 2)],
+    );
+    sc.load.arrival = models::config::Arrival::Closed { users: 5, think_s: Dist::constant(1.0).unwrap() };
+    assert_eq!(models::analytic::pool(&sc, 0).unwrap_err(), vec!["think times are not exponential".to_string()]);
+}
