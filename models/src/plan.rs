@@ -415,9 +415,12 @@ fn why_not(search: &Search<'_>, id: &str) -> String {
     if let Some(m) = o.memory_mb
         && last.memory_mb > m
     {
+        let fast_enough = last.p99_ms.mean + last.p99_ms.half_width <= o.p99_ms && last.lost_fraction <= o.max_lost;
         return format!(
-            "{id} cannot meet it within {m:.0} MB: {} × {} workers already use {:.0} MB",
-            last.sizes.0, last.sizes.1, last.memory_mb
+            "{id} cannot meet it within {m:.0} MB: {} uses {:.0} MB{}",
+            sizes_text(search, last.sizes),
+            last.memory_mb,
+            if fast_enough { " (it would meet the latency and loss targets)" } else { "" }
         );
     }
     let (resource, cap) = search.capacity_rps(last.sizes);
