@@ -409,8 +409,11 @@ fn sweep_command(args: &SweepArgs) -> anyhow::Result<()> {
     )?;
     let points = points.ok_or(Interrupted("interrupted: the sweep was cancelled before it finished"))?;
     let names: Vec<&str> = points[0].report.servers.iter().map(|s| s.name.as_str()).collect();
+    // The best value per server, bisected between grid points.
     let targets: Vec<Option<f64>> = (0..names.len())
-        .map(|s| args.target_p99_ms.and_then(|t| sweep::meets_target(&points, s, param, t)).map(|p| p.value))
+        .map(|s| {
+            args.target_p99_ms.and_then(|t| pool.install(|| sweep::refine_target(&sc, &points, s, param, t, &progress)))
+        })
         .collect();
     warn_sweep(&points, &names, param);
     let rows = sweep::rows(&points, sc.run.warmup_s, sc.run.duration_s);
@@ -532,7 +535,11 @@ fn sweep_table(
         };
         for (name, best) in names.iter().zip(targets) {
             match best {
-                Some(v) => writeln!(out, "{name}: {what} {} with p99 <= {t} ms and <= 0.1% lost: {v}", param.name())?,
+                Some(v) => {
+                    // A rate is bisected to ±1%: one decimal is all it carries.
+                    let v = if param.is_count() { format!("{v}") } else { format!("{v:.1}") };
+                    writeln!(out, "{name}: {what} {} with p99 <= {t} ms and <= 0.1% lost: {v}", param.name())?
+                }
                 None => writeln!(out, "{name}: no swept {} meets p99 <= {t} ms with <= 0.1% lost", param.name())?,
             }
         }

@@ -337,18 +337,65 @@ pub fn job_count(scenario: &Scenario, param: SweepParam, values: &[f64]) -> usiz
 /// smallest pool, whose p99 (mean over replications) is at most `p99_ms` while losing (refusing,
 /// failing — crashes included — or timing out) at most 0.1% of arrivals. `None` if no value meets it.
 pub fn meets_target(points: &[SweepPoint], server: usize, param: SweepParam, p99_ms: f64) -> Option<&SweepPoint> {
-    let ok = |p: &&SweepPoint| {
-        let s = &p.report.servers[server];
-        let (c, _) = s.total_counts();
-        let lost = c.lost();
-        let p99 = s.estimate(|r| r.latency.quantile_ms(0.99)).mean;
-        c.completed > 0 && p99 <= p99_ms && lost as f64 <= 0.001 * c.arrived.max(1) as f64
-    };
+    let ok = |p: &&SweepPoint| meets(&p.report.servers[server], p99_ms);
     match param {
         SweepParam::RateRps | SweepParam::Users => points.iter().filter(ok).max_by(|a, b| a.value.total_cmp(&b.value)),
         SweepParam::Processes | SweepParam::Threads => {
             points.iter().filter(ok).min_by(|a, b| a.value.total_cmp(&b.value))
         }
+    }
+}
+
+/// Whether a server's runs meet a latency target: some completed, p99 (mean over replications)
+/// at most `p99_ms`, and at most 0.1% of arrivals lost — the one rule `meets_target` and
+/// `refine_target` use.
+fn meets(s: &ServerReport, p99_ms: f64) -> bool {
+    let (c, _) = s.total_counts();
+    let p99 = s.estimate(|r| r.latency.quantile_ms(0.99)).mean;
+    c.completed > 0 && p99 <= p99_ms && c.lost() as f64 <= 0.001 * c.arrived.max(1) as f64
+}
+
+/// `meets_target`'s answer refined between grid points by bisection: to ±1% of the value for a
+/// rate, to the next whole number for users or pool sizes. `server` indexes the swept servers
+/// (as in `SweepPoint::report`). Returns the grid's answer when there is no failing neighbour
+/// to bisect towards, and `None` if no grid point meets the target.
+pub fn refine_target(
+    scenario: &Scenario,
+    points: &[SweepPoint],
+    server: usize,
+    param: SweepParam,
+    p99_ms: f64,
+    progress: &SweepProgress,
+) -> Option<f64> {
+    let best = meets_target(points, server, param, p99_ms)?.value;
+    let index = param.servers(scenario)[server];
+    let larger_is_harder = matches!(param, SweepParam::RateRps | SweepParam::Users);
+    // The nearest grid value on the failing side of `best`.
+    let failing = points
+        .iter()
+        .filter(|p| if larger_is_harder { p.value > best } else { p.value < best })
+        .filter(|p| !meets(&p.report.servers[server], p99_ms))
+        .map(|p| p.value)
+        .min_by(|a, b| (a - best).abs().total_cmp(&(b - best).abs()))?;
+    let evaluate = |v: f64| -> bool {
+        let sc = apply(scenario, param, v);
+        let reps = sc.run.replications.max(1);
+        let runs: Vec<RunResult> =
+            (0..reps).into_par_iter().map(|r| run_one_with(&sc, index, r, false, &progress.control)).collect();
+        progress.done.fetch_add(runs.len(), Ordering::Relaxed);
+        meets(&ServerReport::new(&sc, index, runs), p99_ms)
+    };
+    let (mut ok, mut bad) = (best, failing);
+    loop {
+        let close_enough = if param.is_count() { (bad - ok).abs() <= 1.0 } else { (bad - ok).abs() <= 0.01 * ok };
+        if close_enough || progress.control.interrupt.load(Ordering::Relaxed) {
+            return Some(ok);
+        }
+        let mid = if param.is_count() { ((ok + bad) / 2.0).round() } else { 0.5 * (ok + bad) };
+        if mid == ok || mid == bad {
+            return Some(ok);
+        }
+        if evaluate(mid) { ok = mid } else { bad = mid }
     }
 }
 
