@@ -32,21 +32,6 @@ fn mmc_p99_s(c: u32, lambda: f64, mu: f64) -> f64 {
     lo
 }
 
-/// λ = 200/s, threads wait 50 ms of IO (μ = 20/s) and use no CPU: threads are M/M/c servers.
-fn pool() -> models::config::Scenario {
-    let mut sc = scenario(
-        200.0,
-        Dist::constant(0.0).unwrap(),
-        Dist::exp(0.05).unwrap(),
-        2,
-        vec![server(Threaded, |s| s.threads = 4)],
-    );
-    sc.run.duration_s = 200.0;
-    sc.run.warmup_s = 20.0;
-    sc.run.replications = 5;
-    sc
-}
-
 #[test]
 fn the_plan_finds_the_pool_size_erlang_c_gives() {
     let (lambda, mu) = (200.0, 20.0);
@@ -56,7 +41,8 @@ fn the_plan_finds_the_pool_size_erlang_c_gives() {
     let theory = (1..64).find(|&c| f64::from(c) * mu > lambda && 1e3 * mmc_p99_s(c, lambda, mu) <= target_ms).unwrap();
     assert_eq!(theory, 12);
     assert!(1e3 * mmc_p99_s(11, lambda, mu) > target_ms + 25.0 && 1e3 * mmc_p99_s(12, lambda, mu) < target_ms - 25.0);
-    let p = plan(&pool(), Objective { rate_rps: lambda, p99_ms: target_ms, max_lost: 0.001, memory_mb: None }).unwrap();
+    let p = plan(&mmc_io_pool(), Objective { rate_rps: lambda, p99_ms: target_ms, max_lost: 0.001, memory_mb: None })
+        .unwrap();
     let s = &p.servers[0];
     assert_eq!(s.sizes, Some(vec![("threads", theory)]), "{}", s.reason);
     let e = s.chosen.as_ref().unwrap();
@@ -76,9 +62,9 @@ fn the_plan_finds_the_pool_size_erlang_c_gives() {
 fn a_plan_still_meets_its_objective_with_other_seeds() {
     let target_ms = 280.0;
     let objective = Objective { rate_rps: 200.0, p99_ms: target_ms, max_lost: 0.001, memory_mb: None };
-    let p = plan(&pool(), objective).unwrap();
+    let p = plan(&mmc_io_pool(), objective).unwrap();
     let Some(sizes) = &p.servers[0].sizes else { panic!("{}", p.servers[0].reason) };
-    let mut sc = pool();
+    let mut sc = mmc_io_pool();
     sc.servers[0].threads = sizes[0].1;
     for seed in [101, 202, 303] {
         sc.run.seed = seed;
@@ -111,7 +97,7 @@ fn a_pool_that_cannot_keep_up_says_what_stops_it() {
 
 #[test]
 fn bad_objectives_are_refused() {
-    let sc = pool();
+    let sc = mmc_io_pool();
     for (o, what) in [
         (Objective { rate_rps: 0.0, p99_ms: 100.0, max_lost: 0.001, memory_mb: None }, "--rate"),
         (Objective { rate_rps: 10.0, p99_ms: -1.0, max_lost: 0.001, memory_mb: None }, "--p99-ms"),
@@ -128,7 +114,8 @@ fn bad_objectives_are_refused() {
 #[test]
 fn theory_stands_beside_the_plan_where_it_applies_and_says_why_not_where_it_does_not() {
     let (lambda, mu) = (200.0, 20.0);
-    let p = plan(&pool(), Objective { rate_rps: lambda, p99_ms: 280.0, max_lost: 0.001, memory_mb: None }).unwrap();
+    let p =
+        plan(&mmc_io_pool(), Objective { rate_rps: lambda, p99_ms: 280.0, max_lost: 0.001, memory_mb: None }).unwrap();
     let s = &p.servers[0];
     let t = s.analytic.clone().unwrap().expect("a pool of exponential IO waits is M/M/c");
     // Against this file's own M/M/c response-time distribution (derived independently).
@@ -136,13 +123,13 @@ fn theory_stands_beside_the_plan_where_it_applies_and_says_why_not_where_it_does
     assert!((t.mean_ms - 1e3 * mmc_response_s(12, lambda, mu)).abs() < 1e-6, "{t:?}");
     assert_eq!(models::plan::agrees(s.chosen.as_ref().unwrap(), &t), Some(true), "{t:?} vs {:?}", s.chosen);
     // Switch on what takes a pool outside M/M/c: each is named.
-    let mut gil = pool();
+    let mut gil = mmc_io_pool();
     gil.requests[0].cpu_s = Dist::exp(0.002).unwrap();
     gil.requests[0].io_s = Dist::constant(0.0).unwrap();
     gil.servers[0].gil = true;
     let why = models::analytic::pool(&gil, 0).unwrap_err();
     assert!(why.iter().any(|w| w.contains("GIL")) && why.iter().any(|w| w.contains("cores")), "{why:?}");
-    let mut slow = pool();
+    let mut slow = mmc_io_pool();
     slow.load.clients = vec![models::config::ClientClass {
         name: "modem".into(),
         weight: 1.0,

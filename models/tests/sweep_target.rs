@@ -35,16 +35,7 @@ fn the_smallest_pool_is_the_size_erlang_c_gives() {
     // M/M/c with λ = 200, μ = 20 (threads waiting 50 ms of IO): exact p99 313 ms with 11
     // threads, 249 ms with 12 (models/tests/plan.rs derives them). Target 280 ms: 12 threads,
     // between the grid's 8 (overloaded) and 16.
-    let mut sc = scenario(
-        200.0,
-        Dist::constant(0.0).unwrap(),
-        Dist::exp(0.05).unwrap(),
-        2,
-        vec![server(Threaded, |s| s.threads = 4)],
-    );
-    sc.run.duration_s = 200.0;
-    sc.run.warmup_s = 20.0;
-    sc.run.replications = 5;
+    let sc = mmc_io_pool();
     let progress = SweepProgress::default();
     let points = run(&sc, SweepParam::Threads, &[8.0, 16.0], &progress).unwrap();
     assert_eq!(refine_target(&sc, &points, 0, SweepParam::Threads, 280.0, &progress), Some(12.0));

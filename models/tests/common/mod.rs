@@ -36,6 +36,22 @@ pub fn server(kind: ArchitectureKind, f: impl FnOnce(&mut ServerConfig)) -> Serv
     s
 }
 
+/// M/M/c through a threaded pool: λ = 200/s, each request holds its thread for Exp(50 ms) of IO
+/// (μ = 20/s) and uses no CPU, 4 threads; 5 replications of 200 s after 20 s of warm-up.
+pub fn mmc_io_pool() -> Scenario {
+    let mut sc = scenario(
+        200.0,
+        Dist::constant(0.0).unwrap(),
+        Dist::exp(0.05).unwrap(),
+        2,
+        vec![server(ArchitectureKind::Threaded, |s| s.threads = 4)],
+    );
+    sc.run.duration_s = 200.0;
+    sc.run.warmup_s = 20.0;
+    sc.run.replications = 5;
+    sc
+}
+
 /// Run and return the single server's report.
 pub fn run_single(sc: &Scenario) -> ServerReport {
     run(sc, false).servers.into_iter().next().expect("one server")
