@@ -294,6 +294,7 @@ fn write_charts(path: &Path, l: &Lesson, r: usize, out: &lessons::RunOutcome) ->
                     name: s.name.clone(),
                     rgb: server_rgb(i),
                     points: coarse(s.series(), p.value),
+                    errors: Vec::new(),
                 })
                 .collect(),
         })

@@ -548,19 +548,21 @@ fn sweep_table(
 }
 
 /// A chart of a sweep: title, y-axis label and the value it plots.
-type SweepMetric = (&'static str, &'static str, fn(&models::sweep::SweepRow) -> f64);
+type SweepMetric =
+    (&'static str, &'static str, fn(&models::sweep::SweepRow) -> f64, fn(&models::sweep::SweepRow) -> Option<f64>);
 
 fn sweep_charts(names: &[&str], rows: &[models::sweep::SweepRow]) -> Vec<charts::ChartData> {
     use charts::{ChartData, ChartLine, server_rgb};
+    // With replications, throughput and p99 carry their 95% intervals as error bars.
     let metrics: [SweepMetric; 4] = [
-        ("Throughput", "completed req/s", |r| r.throughput_rps),
-        ("p99 latency", "ms", |r| r.p99_ms),
-        ("Lost requests", "refused + failed + timed out per s", |r| r.lost_rps),
-        ("Peak memory", "MB", |r| r.peak_memory_mb),
+        ("Throughput", "completed req/s", |r| r.throughput_rps, |r| r.throughput_ci95_rps),
+        ("p99 latency", "ms", |r| r.p99_ms, |r| r.p99_ci95_ms),
+        ("Lost requests", "refused + failed + timed out per s", |r| r.lost_rps, |_| None),
+        ("Peak memory", "MB", |r| r.peak_memory_mb, |_| None),
     ];
     metrics
         .iter()
-        .map(|(title, y_label, f)| ChartData {
+        .map(|(title, y_label, f, ci)| ChartData {
             title: (*title).into(),
             y_label: (*y_label).into(),
             lines: names
@@ -570,6 +572,7 @@ fn sweep_charts(names: &[&str], rows: &[models::sweep::SweepRow]) -> Vec<charts:
                     name: (*name).into(),
                     rgb: server_rgb(i),
                     points: rows.iter().filter(|r| r.server_index == i).map(|r| (r.value, f(r))).collect(),
+                    errors: rows.iter().filter(|r| r.server_index == i).map(|r| ci(r).unwrap_or(0.0)).collect(),
                 })
                 .collect(),
         })

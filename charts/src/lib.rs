@@ -26,8 +26,10 @@ pub struct ChartLine {
     pub name: String,
     /// Colour as (red, green, blue).
     pub rgb: (u8, u8, u8),
-    /// Points as (simulated seconds, value).
+    /// Points as (x, value).
     pub points: Vec<(f64, f64)>,
+    /// Half-widths of the points' 95% confidence intervals, drawn as error bars (empty: none).
+    pub errors: Vec<f64>,
 }
 
 /// The servers' colours as (red, green, blue): a colour-blind-safe palette (Okabe–Ito), the
@@ -74,19 +76,32 @@ fn draw<DB: DrawingBackend>(
         let x_max = chart.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)).fold(1.0f64, f64::max);
         let x_min =
             chart.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)).fold(x_max, f64::min).min(x_max - 1.0);
-        let data_max = chart.lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)).fold(0.0f64, f64::max);
+        // The top of the data, error bars included.
+        let data_max = chart
+            .lines
+            .iter()
+            .flat_map(|l| {
+                l.points
+                    .iter()
+                    .enumerate()
+                    .map(|(k, p)| p.1 + l.errors.get(k).copied().filter(|e| e.is_finite()).unwrap_or(0.0))
+            })
+            .fold(0.0f64, f64::max);
         // An all-zero chart still gets a readable 0..1 axis.
         let y_max = if data_max > 1e-9 { data_max * 1.1 } else { 1.0 };
         let mut c = ChartBuilder::on(area)
             .caption(&chart.title, ("sans-serif", 26))
             .margin(14)
             .x_label_area_size(48)
-            .y_label_area_size(70)
+            // Room for six-digit tick labels beside the axis description.
+            .y_label_area_size(96)
             .build_cartesian_2d(x_min..x_max, 0.0..y_max)
             .map_err(err)?;
         c.configure_mesh()
             .x_desc(x_label)
             .y_desc(&chart.y_label)
+            .x_label_formatter(&|v| tick(*v))
+            .y_label_formatter(&|v| tick(*v))
             .label_style(("sans-serif", 18))
             .axis_desc_style(("sans-serif", 20))
             .light_line_style(RGBColor(235, 235, 235))
@@ -106,6 +121,14 @@ fn draw<DB: DrawingBackend>(
             .label(line.name.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(4)));
         }
+        for line in &chart.lines {
+            let (r, g, b) = line.rgb;
+            let bars = line.points.iter().zip(&line.errors).filter(|(_, e)| e.is_finite() && **e > 0.0);
+            c.draw_series(bars.map(|(&(x, y), &e)| {
+                ErrorBar::new_vertical(x, (y - e).max(0.0), y, y + e, RGBColor(r, g, b).stroke_width(2), 10)
+            }))
+            .map_err(err)?;
+        }
         c.configure_series_labels()
             .position(SeriesLabelPosition::UpperLeft)
             .label_font(("sans-serif", 16))
@@ -115,6 +138,17 @@ fn draw<DB: DrawingBackend>(
             .map_err(err)?;
     }
     root.present().map_err(err)
+}
+
+/// A tick label without spurious decimals: whole numbers as such ("30000", not "30000.0"),
+/// others with at most three significant decimals.
+fn tick(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-9 * v.abs().max(1.0) {
+        format!("{:.0}", v.round())
+    } else {
+        let s = format!("{v:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
 }
 
 /// Write any set of charts (up to six, laid out in a grid) sharing the x-axis `x_label`: a PNG

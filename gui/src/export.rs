@@ -28,6 +28,7 @@ pub fn charts(rt: &Runtime) -> Vec<ChartData> {
                     name: s.config().name.clone(),
                     rgb: server_rgb(i),
                     points: metric_points(rt, i, m),
+                    errors: Vec::new(),
                 })
                 .collect(),
         })

@@ -424,6 +424,11 @@ pub struct SweepRow {
     pub cpu_utilization: f64,
     /// The largest resident memory of any replication, MB.
     pub peak_memory_mb: f64,
+    /// Half-width of the 95% confidence interval of `throughput_rps` (`None` with one
+    /// replication).
+    pub throughput_ci95_rps: Option<f64>,
+    /// Half-width of the 95% confidence interval of `p99_ms` (`None` with one replication).
+    pub p99_ci95_ms: Option<f64>,
 }
 
 /// Every (value, server) row of `points`, in order; `warmup_s` and `duration_s` are the run's.
@@ -447,10 +452,17 @@ pub fn rows(points: &[SweepPoint], warmup_s: f64, duration_s: f64) -> Vec<SweepR
                     lost_rps: lost / runs / measured_s(s, warmup_s, duration_s),
                     cpu_utilization: s.estimate(|r| r.cpu_utilization).mean,
                     peak_memory_mb: s.runs.iter().map(|r| r.memory_peak_mb).fold(0.0, f64::max),
+                    throughput_ci95_rps: ci(s.estimate(|r| r.throughput_rps)),
+                    p99_ci95_ms: ci(s.estimate(|r| r.latency.quantile_ms(0.99))),
                 }
             })
         })
         .collect()
+}
+
+/// A 95% half-width, if the replications give one.
+fn ci(e: sim::stats::Estimate) -> Option<f64> {
+    e.half_width.is_finite().then_some(e.half_width)
 }
 
 /// Mean simulated seconds measured (after warm-up) per run of `s`: `duration_s`, or less for a
@@ -464,13 +476,14 @@ fn measured_s(s: &ServerReport, warmup_s: f64, duration_s: f64) -> f64 {
 /// The sweep's rows as CSV (`docs/output-format.md`, "serversim sweep").
 pub fn csv(param: SweepParam, rows: &[SweepRow]) -> String {
     let mut csv = format!(
-        "{},server,throughput_rps,latency_mean_ms,latency_p99_ms,lost_fraction,lost_rps,cpu_utilization,peak_memory_mb\n",
+        "{},server,throughput_rps,latency_mean_ms,latency_p99_ms,lost_fraction,lost_rps,cpu_utilization,peak_memory_mb,\
+         throughput_ci95_rps,latency_p99_ci95_ms\n",
         param.name()
     );
     for r in rows {
         let name = crate::runner::csv_field(&r.server);
         csv.push_str(&format!(
-            "{},{name},{},{},{},{},{},{},{}\n",
+            "{},{name},{},{},{},{},{},{},{},{},{}\n",
             r.value,
             r.throughput_rps,
             r.mean_ms,
@@ -478,7 +491,9 @@ pub fn csv(param: SweepParam, rows: &[SweepRow]) -> String {
             r.lost_fraction,
             r.lost_rps,
             r.cpu_utilization,
-            r.peak_memory_mb
+            r.peak_memory_mb,
+            r.throughput_ci95_rps.map(|x| x.to_string()).unwrap_or_default(),
+            r.p99_ci95_ms.map(|x| x.to_string()).unwrap_or_default()
         ));
     }
     csv
