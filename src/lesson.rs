@@ -285,6 +285,7 @@ fn write_charts(path: &Path, l: &Lesson, r: usize, out: &lessons::RunOutcome) ->
         .map(|p| ChartData {
             title: p.title.to_string(),
             y_label: p.y_label.to_string(),
+            log_y: false,
             lines: out
                 .report
                 .servers

@@ -565,6 +565,8 @@ fn sweep_charts(names: &[&str], rows: &[models::sweep::SweepRow]) -> Vec<charts:
         .map(|(title, y_label, f, ci)| ChartData {
             title: (*title).into(),
             y_label: (*y_label).into(),
+            // p99 spans orders of magnitude past the knee: a log axis shows every server's knee.
+            log_y: *title == "p99 latency",
             lines: names
                 .iter()
                 .enumerate()

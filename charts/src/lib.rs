@@ -6,6 +6,8 @@ use std::path::Path;
 use std::sync::Once;
 
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 /// One chart's worth of data, independent of the drawing backend.
@@ -17,6 +19,8 @@ pub struct ChartData {
     pub y_label: String,
     /// One line per server.
     pub lines: Vec<ChartLine>,
+    /// Draw the y axis logarithmic (latencies spanning orders of magnitude).
+    pub log_y: bool,
 }
 
 /// One server's line in a chart.
@@ -72,7 +76,7 @@ fn draw<DB: DrawingBackend>(
     let root = root.margin(12, 0, 0, 0).titled(title, ("sans-serif", 34)).map_err(err)?;
     let layout = if charts.len() <= 4 { (2, 2) } else { (2, 3) };
     let cells = root.split_evenly(layout);
-    for (area, chart) in cells.iter().zip(charts) {
+    for (panel_index, (area, chart)) in cells.iter().zip(charts).enumerate() {
         let x_max = chart.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)).fold(1.0f64, f64::max);
         let x_min =
             chart.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)).fold(x_max, f64::min).min(x_max - 1.0);
@@ -89,46 +93,78 @@ fn draw<DB: DrawingBackend>(
             .fold(0.0f64, f64::max);
         // An all-zero chart still gets a readable 0..1 axis.
         let y_max = if data_max > 1e-9 { data_max * 1.1 } else { 1.0 };
-        let mut c = ChartBuilder::on(area)
-            .caption(&chart.title, ("sans-serif", 26))
-            .margin(14)
-            .x_label_area_size(48)
-            // Room for six-digit tick labels beside the axis description.
-            .y_label_area_size(96)
-            .build_cartesian_2d(x_min..x_max, 0.0..y_max)
-            .map_err(err)?;
-        c.configure_mesh()
-            .x_desc(x_label)
-            .y_desc(&chart.y_label)
-            .x_label_formatter(&|v| tick(*v))
-            .y_label_formatter(&|v| tick(*v))
-            .label_style(("sans-serif", 18))
-            .axis_desc_style(("sans-serif", 20))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(err)?;
-        for line in &chart.lines {
-            let (r, g, b) = line.rgb;
-            let color = RGBColor(r, g, b);
-            // Thick polylines through hundreds of zig-zagging points grow miter spikes far outside
-            // the chart: dense lines are drawn thin.
-            let width = if line.points.len() > 300 { 1 } else { 3 };
-            c.draw_series(
-                LineSeries::new(line.points.iter().copied(), color.stroke_width(width))
-                    .point_size(if line.points.len() <= 50 { 5 } else { 0 }),
-            )
-            .map_err(err)?
-            .label(line.name.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(4)));
+        let builder = || {
+            let mut b = ChartBuilder::on(area);
+            b.caption(&chart.title, ("sans-serif", 26))
+                .margin(14)
+                .x_label_area_size(48)
+                // Room for six-digit tick labels beside the axis description.
+                .y_label_area_size(96);
+            b
+        };
+        if chart.log_y {
+            // A log axis shows every line's knee, not only the worst one's.
+            let positive = chart.lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)).filter(|y| *y > 0.0);
+            let y_min = positive.fold(f64::INFINITY, f64::min);
+            let y_min = if y_min.is_finite() { y_min / 1.5 } else { 0.1 };
+            let mut c = builder()
+                .build_cartesian_2d(x_min..x_max, (y_min..y_max.max(y_min * 10.0)).log_scale())
+                .map_err(err)?;
+            panel(&mut c, chart, x_label, panel_index == 0).map_err(|e| e.to_string())?;
+        } else {
+            let mut c = builder().build_cartesian_2d(x_min..x_max, 0.0..y_max).map_err(err)?;
+            panel(&mut c, chart, x_label, panel_index == 0).map_err(|e| e.to_string())?;
         }
-        for line in &chart.lines {
-            let (r, g, b) = line.rgb;
-            let bars = line.points.iter().zip(&line.errors).filter(|(_, e)| e.is_finite() && **e > 0.0);
-            c.draw_series(bars.map(|(&(x, y), &e)| {
-                ErrorBar::new_vertical(x, (y - e).max(0.0), y, y + e, RGBColor(r, g, b).stroke_width(2), 10)
-            }))
-            .map_err(err)?;
-        }
+    }
+    root.present().map_err(err)
+}
+
+/// Draw one panel's mesh, lines, error bars and (if `legend`) the legend on `c`, whose y axis is
+/// linear or logarithmic.
+fn panel<'a, DB: DrawingBackend + 'a, Y>(
+    c: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>,
+    chart: &ChartData,
+    x_label: &str,
+    legend: bool,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
+where
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let err = |e| e;
+    c.configure_mesh()
+        .x_desc(x_label)
+        .y_desc(&chart.y_label)
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
+        .label_style(("sans-serif", 18))
+        .axis_desc_style(("sans-serif", 20))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(err)?;
+    for line in &chart.lines {
+        let (r, g, b) = line.rgb;
+        let color = RGBColor(r, g, b);
+        // Thick polylines through hundreds of zig-zagging points grow miter spikes far outside
+        // the chart: dense lines are drawn thin.
+        let width = if line.points.len() > 300 { 1 } else { 3 };
+        c.draw_series(
+            LineSeries::new(line.points.iter().copied(), color.stroke_width(width))
+                .point_size(if line.points.len() <= 50 { 5 } else { 0 }),
+        )
+        .map_err(err)?
+        .label(line.name.clone())
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(4)));
+    }
+    for line in &chart.lines {
+        let (r, g, b) = line.rgb;
+        let bars = line.points.iter().zip(&line.errors).filter(|(_, e)| e.is_finite() && **e > 0.0);
+        c.draw_series(bars.map(|(&(x, y), &e)| {
+            ErrorBar::new_vertical(x, (y - e).max(0.0), y, y + e, RGBColor(r, g, b).stroke_width(2), 10)
+        }))
+        .map_err(err)?;
+    }
+    // One legend per figure: the servers are the same in every panel.
+    if legend {
         c.configure_series_labels()
             .position(SeriesLabelPosition::UpperLeft)
             .label_font(("sans-serif", 16))
@@ -137,7 +173,7 @@ fn draw<DB: DrawingBackend>(
             .draw()
             .map_err(err)?;
     }
-    root.present().map_err(err)
+    Ok(())
 }
 
 /// A tick label without spurious decimals: whole numbers as such ("30000", not "30000.0"),

@@ -19,6 +19,7 @@ pub fn charts(rt: &Runtime) -> Vec<ChartData> {
         .map(|(m, plot)| ChartData {
             title: plot.title.to_string(),
             y_label: plot.y_label.to_string(),
+            log_y: false,
             lines: rt
                 .run
                 .servers
