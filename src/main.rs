@@ -80,8 +80,13 @@ struct SweepArgs {
     file: Option<PathBuf>,
     /// What to vary: rate_rps, users (closed loads), processes (or daemons, max_processes) or
     /// threads; pool sizes change on every server that has the setting.
-    #[arg(long)]
-    param: String,
+    #[arg(long, required_unless_present = "vary", conflicts_with = "vary")]
+    param: Option<String>,
+    /// A grid instead: PATH=VALUES, any numeric field (load.rate_rps, machine.cores,
+    /// server.threads, server[NAME].processes, request[NAME].cpu_ms.mean,
+    /// load.clients[NAME].weight, …); VALUES is a,b,c or FROM..TO/STEPS. Several make a grid.
+    #[arg(long, value_name = "PATH=VALUES")]
+    vary: Vec<String>,
     /// The values, comma-separated (e.g. 50,100,200); or use --from/--to/--steps.
     #[arg(long, value_delimiter = ',', conflicts_with_all = ["from", "to"])]
     values: Vec<f64>,
@@ -384,7 +389,10 @@ fn sweep_command(args: &SweepArgs) -> anyhow::Result<()> {
     use models::sweep::{self, SweepParam, SweepProgress};
     let sc = load_scenario(args.file.as_ref(), args.seed, args.replications)?;
     let bad = |e: sweep::SweepError| BadInputError(e.to_string());
-    let param = SweepParam::parse(&args.param).map_err(bad)?;
+    if !args.vary.is_empty() {
+        return grid_command(args, &sc);
+    }
+    let param = SweepParam::parse(args.param.as_deref().unwrap_or_default()).map_err(bad)?;
     let values = sweep_values(args, param)?;
     let servers = sweep::check(&sc, param, &values).map_err(bad)?;
     check_sweep_outputs(args)?;
@@ -828,6 +836,64 @@ fn plan_command(args: &PlanArgs) -> anyhow::Result<()> {
             plan.servers[b].name
         )?,
         None => writeln!(out, "\nno server meets the objective")?,
+    }
+    Ok(())
+}
+
+/// `serversim sweep --vary PATH=VALUES …`: every point of the grid, every server.
+fn grid_command(args: &SweepArgs, sc: &Scenario) -> anyhow::Result<()> {
+    use models::grid;
+    use models::sweep::{self, SweepProgress};
+    let varies = args
+        .vary
+        .iter()
+        .map(|v| grid::parse(v))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| BadInputError(e.to_string()))?;
+    let points = grid::points(sc, &varies).map_err(|e| BadInputError(e.to_string()))?;
+    let scenarios: Vec<Scenario> = points.iter().map(|(_, s)| s.clone()).collect();
+    let servers: Vec<usize> = (0..sc.servers.len()).collect();
+    let progress = SweepProgress::default();
+    let total = scenarios.iter().map(|s| s.servers.len() * s.run.replications.max(1) as usize).sum::<usize>();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.jobs.unwrap_or(0) as usize)
+        .build()
+        .context("starting the worker threads")?;
+    let reports = with_progress(
+        total as u64,
+        "simulations",
+        "cancels the grid",
+        || progress.done.load(Ordering::Relaxed) as u64,
+        || progress.cancel(),
+        || pool.install(|| sweep::run_scenarios(&scenarios, &servers, &progress, &|_, _, _| {})),
+    )?;
+    let reports = reports.ok_or(Interrupted("interrupted: the grid was cancelled before it finished"))?;
+    if let Some(path) = &args.csv {
+        std::fs::write(path, grid::csv(&varies, &points, &reports))
+            .map_err(|e| BadInputError(format!("cannot write CSV to {}: {e}", path.display())))?;
+    }
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", grid::json(&sc.name, &varies, &points, &reports).context("serialising results")?)?;
+        return Ok(());
+    }
+    let names: Vec<&str> = varies.iter().map(|(p, _)| p.text.as_str()).collect();
+    writeln!(out, "{}\ngrid over {} ({} points)\n", sc.name, names.join(" × "), points.len())?;
+    for ((values, _), report) in points.iter().zip(&reports) {
+        let at: Vec<String> = names.iter().zip(values).map(|(n, v)| format!("{n} = {v}")).collect();
+        writeln!(out, "{}", at.join(", "))?;
+        for s in &report.servers {
+            let (c, _) = s.total_counts();
+            writeln!(
+                out,
+                "  {:<30} {:>9.1} req/s  mean {:>8.1} ms  p99 {:>8.1} ms  lost {:>6.2}%",
+                truncate(&s.name, 30),
+                s.estimate(|r| r.throughput_rps).mean,
+                s.estimate(|r| r.latency.mean_ms()).mean,
+                s.estimate(|r| r.latency.quantile_ms(0.99)).mean,
+                100.0 * c.lost() as f64 / c.arrived.max(1) as f64
+            )?;
+        }
     }
     Ok(())
 }

@@ -289,3 +289,16 @@ fn plan_prints_its_json_and_refuses_bad_objectives_with_exit_2() {
         assert!(out.stdout.is_empty());
     }
 }
+
+#[test]
+fn a_grid_prints_every_point_and_refuses_a_bad_path_with_exit_2() {
+    let out = serversim(&["sweep", "--vary", "load.rate_rps=20,40", "--vary", "server.threads=2,4", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["points"].as_array().unwrap().len(), 4);
+    assert_eq!(v["points"][1]["values"], serde_json::json!([20.0, 4.0]));
+    let bad = serversim(&["sweep", "--vary", "server.bogus=1"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("server.bogus"));
+    assert!(bad.stdout.is_empty());
+}

@@ -8,6 +8,7 @@ pub mod architectures;
 pub mod claim;
 pub mod config;
 pub mod engine;
+pub mod grid;
 pub mod limits;
 pub mod live;
 pub mod metrics;

@@ -285,10 +285,24 @@ pub fn run_observed(
     observe: &(dyn Fn(usize, usize, &RunResult) + Sync),
 ) -> Option<Vec<SweepPoint>> {
     let servers = param.servers(scenario);
-    let reps = scenario.run.replications.max(1);
     let scenarios: Vec<Scenario> = values.iter().map(|&v| apply(scenario, param, v)).collect();
-    let jobs: Vec<(usize, usize, u32)> =
-        (0..values.len()).flat_map(|v| servers.iter().flat_map(move |&s| (0..reps).map(move |r| (v, s, r)))).collect();
+    let reports = run_scenarios(&scenarios, &servers, progress, observe)?;
+    Some(values.iter().zip(reports).map(|(&value, report)| SweepPoint { value, report }).collect())
+}
+
+/// Run servers `servers` of every scenario in `scenarios` (the points of a sweep or a grid), every
+/// replication, in parallel, collected in job order; `observe(point, server, result)` sees each
+/// simulation as it finishes. `None` if cancelled.
+pub fn run_scenarios(
+    scenarios: &[Scenario],
+    servers: &[usize],
+    progress: &SweepProgress,
+    observe: &(dyn Fn(usize, usize, &RunResult) + Sync),
+) -> Option<Vec<Report>> {
+    let reps = |v: usize| scenarios[v].run.replications.max(1);
+    let jobs: Vec<(usize, usize, u32)> = (0..scenarios.len())
+        .flat_map(|v| servers.iter().flat_map(move |&s| (0..reps(v)).map(move |r| (v, s, r))))
+        .collect();
     let results: Vec<Option<RunResult>> = jobs
         .par_iter()
         .map(|&(v, s, r)| {
@@ -305,27 +319,21 @@ pub fn run_observed(
         })
         .collect();
     let mut results = results.into_iter().collect::<Option<Vec<_>>>()?.into_iter();
-    let points = values
+    let reports = scenarios
         .iter()
-        .zip(&scenarios)
-        .map(|(&value, sc)| {
-            let reports = servers
+        .enumerate()
+        .map(|(v, sc)| Report {
+            scenario: sc.name.clone(),
+            seed: sc.run.seed,
+            replications: reps(v),
+            servers: servers
                 .iter()
-                .map(|&s| ServerReport::new(sc, s, results.by_ref().take(reps as usize).collect()))
-                .collect();
-            SweepPoint {
-                value,
-                report: Report {
-                    scenario: sc.name.clone(),
-                    seed: sc.run.seed,
-                    replications: reps,
-                    servers: reports,
-                    has_backend: sc.backend.is_some(),
-                },
-            }
+                .map(|&s| ServerReport::new(sc, s, results.by_ref().take(reps(v) as usize).collect()))
+                .collect(),
+            has_backend: sc.backend.is_some(),
         })
         .collect();
-    Some(points)
+    Some(reports)
 }
 
 /// Number of simulations `run` performs.
