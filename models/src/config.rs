@@ -127,6 +127,8 @@ pub struct LogReplay {
     pub malformed: u64,
     /// The first few skipped lines: (line number, why).
     pub examples: Vec<(u64, String)>,
+    /// How many times faster than logged the requests arrive (`time_scale`; 2 halves every gap).
+    pub time_scale: f64,
 }
 
 /// One step of a piecewise-constant rate schedule.

@@ -110,3 +110,31 @@ fn the_log_path_is_made_absolute() {
     assert!(Path::new(&log.path).is_absolute(), "{}", log.path);
     assert!(Path::new(&log.path).is_file());
 }
+
+/// `time_scale = 2` replays the same requests twice as fast: every arrival time halves, so over
+/// the same log the mean gap halves and the mean rate doubles; it survives `to_toml`, and it is
+/// refused on a load that is not a replay.
+#[test]
+fn time_scale_replays_the_same_traffic_faster() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let text = std::fs::read_to_string(dir.join("replay-access-log.toml")).unwrap();
+    let scaled_text =
+        text.replace("log_file = \"access-sample.log\"", "log_file = \"access-sample.log\"\ntime_scale = 2.0");
+    assert_ne!(scaled_text, text, "the example names its log as this test expects");
+    let file = dir.join("replay-access-log.toml").display().to_string();
+    let plain = models::scenario::parse(&text, &file).unwrap();
+    let scaled = models::scenario::parse(&scaled_text, &file).unwrap();
+    let (Arrival::Log(a), Arrival::Log(b)) = (&plain.load.arrival, &scaled.load.arrival) else { panic!("log loads") };
+    assert_eq!(a.times_s.len(), b.times_s.len(), "the same requests");
+    for (x, y) in a.times_s.iter().zip(b.times_s.iter()) {
+        assert_eq!(*y, *x / 2.0);
+    }
+    let gap = |t: &[f64]| (t[t.len() - 1] - t[0]) / (t.len() - 1) as f64;
+    assert!((gap(&b.times_s) - gap(&a.times_s) / 2.0).abs() < 1e-12);
+    let again = models::scenario::parse(&models::scenario::write::to_toml(&scaled), &file).unwrap();
+    let Arrival::Log(c) = &again.load.arrival else { panic!("a log load") };
+    assert_eq!((c.time_scale, c.times_s.len()), (2.0, b.times_s.len()));
+    let open = "[load]\narrival = \"poisson\"\nrate_rps = 5.0\ntime_scale = 2.0\n[[request]]\ncpu_ms = 1.0\n[[server]]\narchitecture = \"threaded\"\nthreads = 1\n";
+    let e = models::scenario::parse(open, "open.toml").unwrap_err().to_string();
+    assert!(e.contains("time_scale") && e.contains("replayed log"), "{e}");
+}

@@ -201,6 +201,13 @@ pub const TABLES: &[TableDoc] = &[
                 meaning: "the access log to replay, relative to the scenario file's folder",
             },
             FieldDoc {
+                name: "time_scale",
+                unit: "×",
+                default: "1",
+                allowed: "> 0 (at most 1e6); `log` only",
+                meaning: "the same traffic, this many times as fast: 2 halves every gap between logged requests (and doubles the mean rate)",
+            },
+            FieldDoc {
                 name: "requests_per_connection",
                 unit: "requests",
                 default: "1",

@@ -266,6 +266,7 @@ impl Validator<'_> {
             lines: parsed.lines,
             malformed: parsed.malformed,
             examples: parsed.examples,
+            time_scale: 1.0,
         })
     }
 
@@ -479,6 +480,9 @@ impl Validator<'_> {
     fn load(&mut self, p: &FieldPath, mut l: RawLoad, run: &RunConfig) -> Option<LoadConfig> {
         let timeout_s = self.positive_opt(&p.key("timeout_s"), l.timeout_s);
         let arrival = self.arrival(p, &l)?;
+        if l.time_scale.is_some() && !matches!(arrival, Arrival::Log(_)) {
+            self.problem(&p.key("time_scale"), "`time_scale` applies to a replayed log only (arrival = \"log\")");
+        }
         if l.log_file.is_some() && !matches!(arrival, Arrival::Log(_)) {
             self.problem(&p.key("log_file"), "`log_file` applies to a replayed log only (arrival = \"log\")");
         }
@@ -533,7 +537,23 @@ impl Validator<'_> {
                     }
                 }
                 match &l.log_file {
-                    Some(name) => Arrival::Log(self.access_log(&p.key("log_file"), name)?),
+                    Some(name) => {
+                        let mut log = self.access_log(&p.key("log_file"), name)?;
+                        if let Some(k) = l.time_scale {
+                            let k = self.number(
+                                &p.key("time_scale"),
+                                k,
+                                |k| k > 0.0 && k <= 1e6,
+                                "a factor > 0 (at most 1e6)",
+                            );
+                            if k > 0.0 {
+                                // The same traffic, `k` times as fast: every arrival time (and gap) divided by k.
+                                log.times_s = log.times_s.iter().map(|t| t / k).collect();
+                                log.time_scale = k;
+                            }
+                        }
+                        Arrival::Log(log)
+                    }
                     None => {
                         self.problem(p, "a log load needs `log_file` (an access log in Common or Combined Log Format)");
                         return None;

@@ -68,6 +68,7 @@ pub struct RawLoad {
     pub timeout_s: Option<f64>,
     pub clients: Option<Vec<RawClient>>,
     pub log_file: Option<String>,
+    pub time_scale: Option<f64>,
     pub requests_per_connection: Option<u32>,
     pub connection_gap_ms: Option<RawDist>,
     pub client_keeps_open: Option<bool>,

@@ -143,6 +143,9 @@ fn load(o: &mut String, l: &LoadConfig) {
         Arrival::Log(log) => {
             // The resolved path, so the saved file finds the log from wherever it is saved.
             let _ = writeln!(o, "arrival = \"log\"\nlog_file = {}", string(&log.path));
+            if log.time_scale != 1.0 {
+                let _ = writeln!(o, "time_scale = {}", num(log.time_scale));
+            }
         }
         Arrival::Closed { users, think_s } => {
             let _ = writeln!(o, "arrival = \"closed\"\nusers = {users}\nthink_ms = {}", dist(think_s, 1e3));
