@@ -129,6 +129,9 @@ pub struct LogReplay {
     pub examples: Vec<(u64, String)>,
     /// How many times faster than logged the requests arrive (`time_scale`; 2 halves every gap).
     pub time_scale: f64,
+    /// With `[[request]] url` patterns: each arrival's request class, chosen by its path (`None`:
+    /// classes are drawn by weight).
+    pub classes: Option<std::sync::Arc<[u16]>>,
 }
 
 /// One step of a piecewise-constant rate schedule.
@@ -256,6 +259,9 @@ pub struct RequestClass {
     /// `io_s / io_calls` and is preceded by `cpu_s / io_calls` of CPU, so a thread under a GIL
     /// must take the lock again each time a call returns.
     pub io_calls: u32,
+    /// For a replayed log: the requested paths this class is (a regular expression); a class
+    /// without one takes the paths no pattern matches.
+    pub url: Option<String>,
 }
 
 /// How a hanging request hangs.
@@ -344,6 +350,7 @@ impl RequestClass {
             leak_kb: 0.0,
             memory_hog_mb: 0.0,
             io_calls: 1,
+            url: None,
         }
     }
 }

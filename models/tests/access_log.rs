@@ -138,3 +138,47 @@ fn time_scale_replays_the_same_traffic_faster() {
     let e = models::scenario::parse(open, "open.toml").unwrap_err().to_string();
     assert!(e.contains("time_scale") && e.contains("replayed log"), "{e}");
 }
+
+/// `[[request]] url` patterns choose each logged request's class by its path: as many arrivals
+/// are static as the log has usable lines asking for `/static/…` (counted here from the text),
+/// the rest go to the class without a pattern, and a pattern on a load that is not a replay, or
+/// a path no class takes, is refused.
+#[test]
+fn url_patterns_choose_a_logged_requests_class() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let log = std::fs::read_to_string(dir.join("access-sample.log")).unwrap();
+    let text = std::fs::read_to_string(dir.join("replay-access-log.toml")).unwrap();
+    let file = dir.join("replay-access-log.toml").display().to_string();
+    let plain = models::scenario::parse(&text, &file).unwrap();
+    let Arrival::Log(usable) = &plain.load.arrival else { panic!("a log load") };
+    // Two classes by URL, replacing the example's request mix.
+    let head = &text[..text.find("[[request]]").expect("the example has a request mix")];
+    let servers = &text[text.find("[[server]]").expect("and servers")..];
+    let classed = format!(
+        "{head}[[request]]\nname = \"static\"\nurl = \"^/static/\"\ncpu_ms = 0.5\nstatic = true\n\n[[request]]\nname = \"page\"\ncpu_ms = 5.0\n\n{servers}"
+    );
+    let sc = models::scenario::parse(&classed, &file).unwrap_or_else(|e| panic!("{e}"));
+    let Arrival::Log(log_replay) = &sc.load.arrival else { panic!("a log load") };
+    let classes = log_replay.classes.as_ref().expect("classes by URL");
+    assert_eq!(classes.len(), usable.times_s.len());
+    // The usable lines asking for /static/: the sample's three damaged lines ask for other paths.
+    let static_lines = log.lines().filter(|l| l.contains("\"GET /static/")).count();
+    assert_eq!(classes.iter().filter(|&&c| c == 0).count(), static_lines);
+    // The load generator hands out exactly these classes, arrival by arrival.
+    let mut load = models::engine::LoadGen::new(&sc, 0);
+    let drawn: Vec<u16> = (0..classes.len()).map(|_| load.draw_request().class).collect();
+    assert_eq!(&drawn[..], &classes[..]);
+    let again = models::scenario::parse(&models::scenario::write::to_toml(&sc), &file).unwrap();
+    assert_eq!(again.requests[0].url.as_deref(), Some("^/static/"));
+    let open = "[load]\narrival = \"poisson\"\nrate_rps = 5.0\n[[request]]\nurl = \"^/a\"\ncpu_ms = 1.0\n[[server]]\narchitecture = \"threaded\"\nthreads = 1\n";
+    let e = models::scenario::parse(open, "open.toml").unwrap_err().to_string();
+    assert!(e.contains("url") && e.contains("replayed log"), "{e}");
+    let only = classed.replace(
+        "[[request]]\nname = \"page\"\ncpu_ms = 5.0\n",
+        "[[request]]\nname = \"page\"\nurl = \"^/api\"\ncpu_ms = 5.0\n",
+    );
+    let e = models::scenario::parse(&only, &file).unwrap_err().to_string();
+    assert!(e.contains("matches no `url` pattern"), "{e}");
+    let bad = classed.replace("url = \"^/static/\"", "url = \"(\"");
+    assert!(models::scenario::parse(&bad, &file).unwrap_err().to_string().contains("not a regular expression"));
+}

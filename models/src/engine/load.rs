@@ -159,6 +159,9 @@ pub struct LoadGen {
     think_rng: SimRng,
     /// Index of the next arrival of a replayed log.
     log_next: usize,
+    /// A replayed log's class per arrival (`[[request]] url`), and how many have been drawn.
+    log_classes: Option<std::sync::Arc<[u16]>>,
+    log_drawn: usize,
     /// Requests a client sends over one connection before closing it.
     per_connection: u32,
     /// Open loads: pause between a response and the client's next request, seconds.
@@ -230,6 +233,11 @@ impl LoadGen {
             demands_rng: stream(seed, rep, STREAM_DEMANDS),
             think_rng: stream(seed, rep, STREAM_THINK),
             log_next: 0,
+            log_classes: match &scenario.load.arrival {
+                Arrival::Log(log) => log.classes.clone(),
+                _ => None,
+            },
+            log_drawn: 0,
             per_connection: scenario.load.requests_per_connection.max(1),
             gap_s: scenario.load.connection_gap_s.clone(),
             gaps_rng: stream(seed, rep, STREAM_GAPS),
@@ -466,8 +474,18 @@ impl LoadGen {
     /// Draw the next request's class and demands (always in the same order, from the demand
     /// stream alone).
     pub fn draw_request(&mut self) -> Demand {
-        let x = unit(&mut self.demands_rng) * self.total_weight;
-        let class = self.classes.iter().position(|c| x < c.cumulative_weight).unwrap_or(self.classes.len() - 1);
+        let class = match &self.log_classes {
+            // The logged request's own class, by its path.
+            Some(classes) if !classes.is_empty() => {
+                let c = usize::from(classes[self.log_drawn.min(classes.len() - 1)]);
+                self.log_drawn += 1;
+                c
+            }
+            _ => {
+                let x = unit(&mut self.demands_rng) * self.total_weight;
+                self.classes.iter().position(|c| x < c.cumulative_weight).unwrap_or(self.classes.len() - 1)
+            }
+        };
         let c = &self.classes[class];
         let cpu_s = c.cpu_s.sample(&mut self.demands_rng);
         let io_s = c.io_s.sample(&mut self.demands_rng);

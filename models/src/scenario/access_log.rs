@@ -8,6 +8,8 @@
 pub struct ParsedLog {
     /// Arrival times in seconds from the first request's second, ascending.
     pub times_s: Vec<f64>,
+    /// The requested path of each arrival, in the order of `times_s`.
+    pub paths: Vec<String>,
     /// Non-blank lines read.
     pub lines: u64,
     /// Lines that could not be used (skipped).
@@ -25,7 +27,7 @@ pub const EXAMPLES: usize = 5;
 /// completion and lines can be slightly out of order.
 pub fn parse_log(text: &str) -> ParsedLog {
     let mut out = ParsedLog::default();
-    let mut seconds: Vec<i64> = Vec::new();
+    let mut seconds: Vec<(i64, String)> = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
@@ -41,30 +43,36 @@ pub fn parse_log(text: &str) -> ParsedLog {
             }
         }
     }
-    seconds.sort_unstable();
-    let Some(&first) = seconds.first() else { return out };
+    // Stable: within a second the lines keep their order (and their paths with them).
+    seconds.sort_by_key(|(s, _)| *s);
+    let Some(first) = seconds.first().map(|(s, _)| *s) else { return out };
     let mut k = 0;
     while k < seconds.len() {
-        let same = seconds[k..].iter().take_while(|&&s| s == seconds[k]).count();
-        let base = (seconds[k] - first) as f64;
+        let same = seconds[k..].iter().take_while(|(s, _)| *s == seconds[k].0).count();
+        let base = (seconds[k].0 - first) as f64;
         out.times_s.extend((0..same).map(|j| base + (j as f64 + 0.5) / same as f64));
         k += same;
     }
+    out.paths = seconds.into_iter().map(|(_, path)| path).collect();
     out
 }
 
-/// One line's timestamp in seconds since 1970 (UTC), or why the line is unusable.
-fn parse_line(line: &str) -> Result<i64, &'static str> {
+/// One line's timestamp in seconds since 1970 (UTC) and requested path, or why the line is
+/// unusable.
+fn parse_line(line: &str) -> Result<(i64, String), &'static str> {
     let open = line.find('[').ok_or("no [timestamp]")?;
     let close = line[open..].find(']').ok_or("no closing ] after the timestamp")? + open;
     let t = parse_timestamp(&line[open + 1..close]).ok_or("timestamp not like [10/Oct/2000:13:55:36 -0700]")?;
     let rest = &line[close + 1..];
     let q = rest.find('"').ok_or("no quoted request (\"GET /path HTTP/1.1\") after the timestamp")?;
     let end = rest[q + 1..].find('"').ok_or("unterminated quoted request")?;
-    if rest[q + 1..q + 1 + end].trim().is_empty() {
+    let request = rest[q + 1..q + 1 + end].trim();
+    if request.is_empty() {
         return Err("empty request");
     }
-    Ok(t)
+    // "GET /path HTTP/1.1": the second word (the whole request if it has one word).
+    let path = request.split_whitespace().nth(1).unwrap_or(request).to_string();
+    Ok((t, path))
 }
 
 /// `10/Oct/2000:13:55:36 -0700` as seconds since 1970-01-01T00:00:00Z.

@@ -357,6 +357,13 @@ pub const TABLES: &[TableDoc] = &[
                 allowed: "≥ 0",
                 meaning: "extra memory the request allocates while it runs",
             },
+            FieldDoc {
+                name: "url",
+                unit: "—",
+                default: "none",
+                allowed: "a regular expression; `arrival = \"log\"` only",
+                meaning: "a replayed log's requests whose path matches are this class (the first class that matches; a class without `url` takes the rest), instead of drawing classes by weight",
+            },
         ],
     },
     TableDoc {

@@ -130,7 +130,7 @@ pub fn serde_problem(src: &str, file: &str, err: &toml::de::Error) -> Problem {
 pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioError> {
     let raw: RawScenario =
         toml::from_str(src).map_err(|e| ScenarioError::Invalid(vec![serde_problem(src, file, &e)]))?;
-    let mut v = Validator { loc: Locator::new(src), file, problems: Vec::new() };
+    let mut v = Validator { loc: Locator::new(src), file, problems: Vec::new(), log_paths: Vec::new() };
     let scenario = v.scenario(raw);
     if v.problems.is_empty() {
         Ok(scenario.expect("a scenario is built whenever no problem was found"))
@@ -143,7 +143,7 @@ pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioError> {
 /// it in messages. Used to add servers to a running comparison.
 pub fn parse_server(src: &str, file: &str) -> Result<ServerConfig, ScenarioError> {
     let raw: RawServer = toml::from_str(src).map_err(|e| ScenarioError::Invalid(vec![serde_problem(src, file, &e)]))?;
-    let mut v = Validator { loc: Locator::new(src), file, problems: Vec::new() };
+    let mut v = Validator { loc: Locator::new(src), file, problems: Vec::new(), log_paths: Vec::new() };
     let server = v.server(&FieldPath::default(), raw, 0);
     match server {
         Some(s) if v.problems.is_empty() => Ok(s),
@@ -179,6 +179,8 @@ struct Validator<'a> {
     loc: Locator<'a>,
     file: &'a str,
     problems: Vec<Problem>,
+    /// The requested paths of the replayed log read so far, in arrival order.
+    log_paths: Vec<String>,
 }
 
 impl Validator<'_> {
@@ -247,7 +249,8 @@ impl Validator<'_> {
                 return None;
             }
         };
-        let parsed = access_log::parse_log(&text);
+        let mut parsed = access_log::parse_log(&text);
+        self.log_paths = std::mem::take(&mut parsed.paths);
         if parsed.times_s.is_empty() {
             let example = parsed.examples.first().map(|(l, why)| format!(" (line {l}: {why})")).unwrap_or_default();
             self.problem(
@@ -267,6 +270,7 @@ impl Validator<'_> {
             malformed: parsed.malformed,
             examples: parsed.examples,
             time_scale: 1.0,
+            classes: None,
         })
     }
 
@@ -332,6 +336,43 @@ impl Validator<'_> {
         })
     }
 
+    /// With `url` patterns on request classes, give each arrival of a replayed log the first
+    /// class whose pattern matches its path, or else the first class without a pattern.
+    fn url_classes(&mut self, p: &FieldPath, load: &mut LoadConfig, requests: &[RequestClass]) {
+        if requests.iter().all(|r| r.url.is_none()) {
+            return;
+        }
+        let Arrival::Log(log) = &mut load.arrival else {
+            for (i, _) in requests.iter().enumerate().filter(|(_, r)| r.url.is_some()) {
+                self.problem(
+                    &p.index(i).key("url"),
+                    "`url` chooses a replayed log's requests (arrival = \"log\") by their path",
+                );
+            }
+            return;
+        };
+        let patterns: Vec<(u16, regex::Regex)> = requests
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| Some((i as u16, regex::Regex::new(r.url.as_deref()?).ok()?)))
+            .collect();
+        let fallback = requests.iter().position(|r| r.url.is_none()).map(|i| i as u16);
+        let mut classes = Vec::with_capacity(self.log_paths.len());
+        for path in &self.log_paths {
+            match patterns.iter().find(|(_, re)| re.is_match(path)).map(|(i, _)| *i).or(fallback) {
+                Some(c) => classes.push(c),
+                None => {
+                    self.problem(
+                        p,
+                        format!("the logged path \"{path}\" matches no `url` pattern; add a [[request]] without `url` to take the rest"),
+                    );
+                    return;
+                }
+            }
+        }
+        log.classes = Some(classes.into());
+    }
+
     fn scenario(&mut self, raw: RawScenario) -> Option<Scenario> {
         let top = FieldPath::default();
         let name = raw.name.unwrap_or_else(|| "unnamed scenario".into());
@@ -345,6 +386,10 @@ impl Validator<'_> {
             }
         };
         let requests = self.requests(&top.key("request"), raw.request.unwrap_or_default());
+        let mut load = load;
+        if let Some(l) = &mut load {
+            self.url_classes(&top.key("request"), l, &requests);
+        }
         if let Some(l) = &load {
             self.closed_cycle(&top.key("load"), l, &requests);
             self.run_length(&top.key("load"), l, &requests, &run);
@@ -754,6 +799,13 @@ impl Validator<'_> {
                     leak_kb: self.non_negative(&rp.key("leak_kb"), r.leak_kb, 0.0),
                     memory_hog_mb: self.non_negative(&rp.key("memory_hog_mb"), r.memory_hog_mb, 0.0),
                     io_calls: r.io_calls.map_or(1, |n| self.at_least_one(&rp.key("io_calls"), n)),
+                    url: r.url.clone().filter(|u| match regex::Regex::new(u) {
+                        Ok(_) => true,
+                        Err(e) => {
+                            self.problem(&rp.key("url"), format!("not a regular expression: {e}"));
+                            false
+                        }
+                    }),
                 }
             })
             .collect()

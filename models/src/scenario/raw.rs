@@ -114,6 +114,7 @@ pub struct RawRequest {
     pub leak_kb: Option<f64>,
     pub memory_hog_mb: Option<f64>,
     pub io_calls: Option<u32>,
+    pub url: Option<String>,
 }
 
 /// One `[[server]]` (or a preset's `[server]`).

@@ -223,6 +223,9 @@ fn request(o: &mut String, c: &RequestClass) {
     if c.memory_hog_mb > 0.0 {
         let _ = writeln!(o, "memory_hog_mb = {}", num(c.memory_hog_mb));
     }
+    if let Some(u) = &c.url {
+        let _ = writeln!(o, "url = {}", string(u));
+    }
 }
 
 /// One `[[server]]`: its identity and own fields, its options, and the common settings.
