@@ -403,26 +403,21 @@ fn sweep_command(args: &SweepArgs) -> anyhow::Result<()> {
     }
     let progress = SweepProgress::default();
     let total = sweep::job_count(&sc, param, &values);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.jobs.unwrap_or(0) as usize)
-        .build()
-        .context("starting the worker threads")?;
-    let points = with_progress(
-        total as u64,
-        "simulations",
-        "cancels the sweep",
-        || progress.done.load(Ordering::Relaxed) as u64,
-        || progress.cancel(),
-        || pool.install(|| sweep::run(&sc, param, &values, &progress)),
+    // The grid, then (with a target) the best value per server, bisected between grid points.
+    let (points, targets) = run_sweep_jobs(
+        args.jobs,
+        total,
+        ("cancels the sweep", "interrupted: the sweep was cancelled before it finished"),
+        &progress,
+        || {
+            let points = sweep::run(&sc, param, &values, &progress)?;
+            let targets: Vec<Option<f64>> = (0..points[0].report.servers.len())
+                .map(|s| args.target_p99_ms.and_then(|t| sweep::refine_target(&sc, &points, s, param, t, &progress)))
+                .collect();
+            Some((points, targets))
+        },
     )?;
-    let points = points.ok_or(Interrupted("interrupted: the sweep was cancelled before it finished"))?;
     let names: Vec<&str> = points[0].report.servers.iter().map(|s| s.name.as_str()).collect();
-    // The best value per server, bisected between grid points.
-    let targets: Vec<Option<f64>> = (0..names.len())
-        .map(|s| {
-            args.target_p99_ms.and_then(|t| pool.install(|| sweep::refine_target(&sc, &points, s, param, t, &progress)))
-        })
-        .collect();
     warn_sweep(&points, &names, param);
     let rows = sweep::rows(&points, sc.run.warmup_s, sc.run.duration_s);
     if let Some(path) = &args.csv {
@@ -840,6 +835,31 @@ fn plan_command(args: &PlanArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Run `work` (a sweep or a grid, `total` simulations) on `jobs` threads (default: one per core)
+/// with a progress bar that Ctrl-C cancels through `progress` (saying `on_ctrl_c`); a cancelled
+/// run is the `interrupted` error.
+fn run_sweep_jobs<T: Send>(
+    jobs: Option<u32>,
+    total: usize,
+    (on_ctrl_c, interrupted): (&'static str, &'static str),
+    progress: &models::sweep::SweepProgress,
+    work: impl FnOnce() -> Option<T> + Send,
+) -> anyhow::Result<T> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.unwrap_or(0) as usize)
+        .build()
+        .context("starting the worker threads")?;
+    let done = with_progress(
+        total as u64,
+        "simulations",
+        on_ctrl_c,
+        || progress.done.load(Ordering::Relaxed) as u64,
+        || progress.cancel(),
+        || pool.install(work),
+    )?;
+    Ok(done.ok_or(Interrupted(interrupted))?)
+}
+
 /// `serversim sweep --vary PATH=VALUES …`: every point of the grid, every server.
 fn grid_command(args: &SweepArgs, sc: &Scenario) -> anyhow::Result<()> {
     use models::grid;
@@ -855,19 +875,13 @@ fn grid_command(args: &SweepArgs, sc: &Scenario) -> anyhow::Result<()> {
     let servers: Vec<usize> = (0..sc.servers.len()).collect();
     let progress = SweepProgress::default();
     let total = scenarios.iter().map(|s| s.servers.len() * s.run.replications.max(1) as usize).sum::<usize>();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.jobs.unwrap_or(0) as usize)
-        .build()
-        .context("starting the worker threads")?;
-    let reports = with_progress(
-        total as u64,
-        "simulations",
-        "cancels the grid",
-        || progress.done.load(Ordering::Relaxed) as u64,
-        || progress.cancel(),
-        || pool.install(|| sweep::run_scenarios(&scenarios, &servers, &progress, &|_, _, _| {})),
+    let reports = run_sweep_jobs(
+        args.jobs,
+        total,
+        ("cancels the grid", "interrupted: the grid was cancelled before it finished"),
+        &progress,
+        || sweep::run_scenarios(&scenarios, &servers, &progress, &|_, _, _| {}),
     )?;
-    let reports = reports.ok_or(Interrupted("interrupted: the grid was cancelled before it finished"))?;
     if let Some(path) = &args.csv {
         std::fs::write(path, grid::csv(&varies, &points, &reports))
             .map_err(|e| BadInputError(format!("cannot write CSV to {}: {e}", path.display())))?;
