@@ -179,3 +179,174 @@ fn write_back_uses_only_the_declared_fields() {
     }
     assert!(checked > 500, "the walk saw the written fields ({checked})");
 }
+
+/// A scenario text built table by table, so one field can be set (or replaced) in one table.
+struct Base {
+    tables: Vec<(&'static str, Vec<(String, String)>)>,
+}
+
+impl Base {
+    /// A valid scenario exercising every table: memory (for swap), a backend (for `db_pool`),
+    /// retries (for their back-off), one client class, keep-alive (for its fields), and a server
+    /// of `arch` at its starter sizes. `load` is the `[load]` table's lines.
+    fn new(arch: &models::architectures::ArchitectureInfo, load: &[(&str, &str)]) -> Self {
+        let kv = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut server: Vec<(String, String)> = kv(&[("architecture", &format!("\"{}\"", arch.id))]);
+        for f in [arch.sizes.processes, arch.sizes.threads].into_iter().flatten() {
+            server.push((f.field.to_string(), f.starter.to_string()));
+        }
+        server.push(("keepalive_timeout_s".into(), "5.0".into()));
+        if arch.fields.iter().any(|f| f.name == "blocking_io") {
+            server.push(("blocking_io".into(), "true".into()));
+        }
+        Base {
+            tables: vec![
+                ("", vec![]),
+                ("[run]", kv(&[("duration_s", "10.0")])),
+                ("[machine]", kv(&[("cores", "2"), ("memory_mb", "100000.0")])),
+                ("[backend]", kv(&[("workers", "2"), ("connections", "2")])),
+                ("[load]", kv(load)),
+                ("[[load.clients]]", kv(&[("name", "\"c\""), ("bandwidth_kbps", "1000.0")])),
+                ("[[request]]", kv(&[("cpu_ms", "1.0")])),
+                ("[[server]]", server),
+            ],
+        }
+    }
+
+    /// The text with `name = value` in the table `table` (a TOML path, "" for the top level).
+    fn with(&self, table: &str, name: &str, value: &str) -> String {
+        let mut out = String::new();
+        for (header, pairs) in &self.tables {
+            let here = header.trim_matches(|c| c == '[' || c == ']') == table;
+            out.push_str(header);
+            out.push('\n');
+            for (k, v) in pairs.iter().filter(|(k, _)| !(here && k == name)) {
+                out.push_str(&format!("{k} = {v}\n"));
+            }
+            if here {
+                out.push_str(&format!("{name} = {value}\n"));
+            }
+        }
+        out
+    }
+}
+
+/// Values outside and inside the range an `allowed` text states, if it states one this test
+/// reads: `> 0`, `≥ 0`, `≥ 1`, `A … B` (optionally with `, ≤ B` after `> 0`).
+fn range_probes(allowed: &str) -> Option<(Vec<f64>, Vec<f64>)> {
+    let num = |s: &str| s.replace(',', "").parse::<f64>().ok();
+    let end = r"(?:$|[;,(] | )";
+    let re = |p: &str| regex::Regex::new(&format!("^{p}{end}")).unwrap();
+    if let Some(c) = re(r"> 0, ≤ ([\d,]+)").captures(allowed) {
+        let hi = num(&c[1])?;
+        return Some((vec![0.0, -1.0, hi + 1.0], vec![1.0]));
+    }
+    if let Some(c) = re(r"([\d,.]+) … ([\d,.]+)").captures(allowed) {
+        let (lo, hi) = (num(&c[1])?, num(&c[2])?);
+        let step = if hi <= 1.0 { 0.5 } else { 1.0 };
+        return Some((vec![lo - step, hi + step], vec![lo]));
+    }
+    if re("> 0").is_match(allowed) {
+        return Some((vec![0.0, -1.0], vec![1.0]));
+    }
+    if re("≥ 0").is_match(allowed) {
+        return Some((vec![-1.0], vec![0.0]));
+    }
+    if re("≥ 1").is_match(allowed) {
+        return Some((vec![0.0], vec![1.0]));
+    }
+    None
+}
+
+/// The problems the scenario `text` has on the field `table.name` (indices dropped).
+fn problems_at(text: &str, table: &str, name: &str) -> Vec<String> {
+    let want = if table.is_empty() { name.to_string() } else { format!("{table}.{name}") };
+    match models::scenario::parse(text, "probe.toml") {
+        Ok(_) => Vec::new(),
+        Err(e) => e
+            .problems()
+            .iter()
+            .filter(|p| {
+                let mut f = p.field.clone();
+                while let (Some(a), Some(b)) = (f.find('['), f.find(']')) {
+                    f.replace_range(a..=b, "");
+                }
+                f == want
+            })
+            .map(|p| p.message.clone())
+            .collect(),
+    }
+}
+
+/// Every numeric range the field reference states is the range the validator enforces, and the
+/// message quotes the reference: for each field whose `allowed` reads `> 0`, `≥ 0`, `≥ 1` or
+/// `A … B` (the common tables and every architecture's own fields), some valid scenario refuses
+/// each value just outside with "allowed: <the reference's text>" on that field, and accepts the
+/// lower end. (A whole-number field cannot hold -1: its type refuses it, which is enough there;
+/// the upper end can meet another limit, such as processes × threads, so it is not probed.)
+#[test]
+fn every_stated_range_is_enforced_and_quoted() {
+    use models::architectures::REGISTRY;
+    use models::scenario::fields::TABLES;
+    let log = std::env::temp_dir().join(format!("serversim-docs-probe-{}.log", std::process::id()));
+    std::fs::write(&log, "1.2.3.4 - - [21/Nov/2025:12:00:00 +0000] \"GET / HTTP/1.1\" 200 512\n1.2.3.4 - - [21/Nov/2025:12:00:01 +0000] \"GET / HTTP/1.1\" 200 512\n").unwrap();
+    let log_file = format!("{:?}", log.display().to_string());
+    let loads: [Vec<(&str, &str)>; 3] = [
+        vec![("arrival", "\"poisson\""), ("rate_rps", "1.0"), ("retries", "1")],
+        vec![("arrival", "\"closed\""), ("users", "1")],
+        vec![("arrival", "\"log\""), ("log_file", &log_file)],
+    ];
+    let mut fields: Vec<(&str, &str, &str, Vec<&models::architectures::ArchitectureInfo>)> = Vec::new();
+    for t in TABLES {
+        for f in t.fields {
+            let archs = if t.table == "server" { REGISTRY.iter().collect() } else { vec![&REGISTRY[0]] };
+            fields.push((t.table, f.name, f.allowed, archs));
+        }
+    }
+    for a in &REGISTRY {
+        for f in a.fields {
+            fields.push(("server", f.name, f.allowed, vec![a]));
+        }
+    }
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for (table, name, allowed, archs) in fields {
+        let Some((outside, inside)) = range_probes(allowed) else { continue };
+        let quoted = format!("allowed: {allowed}");
+        let fits = |base: &Base, v: f64| {
+            let text = base.with(table, name, &format!("{v:?}"));
+            let whole = base.with(table, name, &format!("{}", v as i64));
+            let is_integer = problems_at(&base.with(table, name, "0.5"), table, name)
+                .iter()
+                .any(|m| m.contains("invalid type") || m.contains("expected"));
+            if is_integer && v < 0.0 {
+                // A whole-number field: its type refuses a negative value (any message will do).
+                let refused = !problems_at(&text, table, name).is_empty();
+                Some(if refused { vec![quoted.clone()] } else { Vec::new() })
+            } else if is_integer {
+                (v.fract() == 0.0).then(|| problems_at(&whole, table, name))
+            } else {
+                Some(problems_at(&text, table, name))
+            }
+        };
+        let enforced = archs.iter().flat_map(|a| loads.iter().map(move |l| Base::new(a, l))).any(|base| {
+            let refused = outside.iter().filter_map(|&v| fits(&base, v)).collect::<Vec<_>>();
+            !refused.is_empty()
+                && refused.iter().all(|msgs| msgs.iter().any(|m| m.contains(&quoted)))
+                && inside.iter().filter_map(|&v| fits(&base, v)).all(|msgs| msgs.is_empty())
+        });
+        checked += 1;
+        if !enforced {
+            // What the first base says, to show where the validator and the reference differ.
+            let base = Base::new(archs[0], &loads[0]);
+            let said: Vec<_> = outside.iter().chain(&inside).map(|&v| (v, fits(&base, v))).collect();
+            failures.push(format!("{table}.{name} ({allowed}): {said:?}"));
+        }
+    }
+    let _ = std::fs::remove_file(&log);
+    assert!(checked >= 40, "the probes read most ranges ({checked} read)");
+    assert!(
+        failures.is_empty(),
+        "ranges the reference states but the validator does not enforce with that text: {failures:#?}"
+    );
+}

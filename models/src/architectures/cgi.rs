@@ -17,7 +17,12 @@ impl Architecture for Cgi {
     const ID: &'static str = "cgi";
     const SUMMARY: &'static str = "a new process per request (CGI)";
     const FIELDS: &'static [OwnField] = &[
-        OwnField { name: "max_processes", default: None, allowed: "≥ 1", meaning: "processes running at once" },
+        OwnField {
+            name: "max_processes",
+            default: None,
+            allowed: "1 … 1,000,000",
+            meaning: "processes running at once",
+        },
         OwnField {
             name: "startup_ms",
             default: Some("0"),

@@ -53,12 +53,12 @@ impl Architecture for Daemon {
     const ID: &'static str = "daemon";
     const SUMMARY: &'static str = "a front-end queueing into a pool of backend daemons (mod_wsgi daemon mode, FastCGI)";
     const FIELDS: &'static [OwnField] = &[
-        OwnField { name: "daemons", default: None, allowed: "≥ 1", meaning: "backend daemon processes" },
-        OwnField { name: "threads", default: Some("1"), allowed: "≥ 1", meaning: "threads per daemon" },
+        OwnField { name: "daemons", default: None, allowed: "1 … 1,000,000", meaning: "backend daemon processes" },
+        OwnField { name: "threads", default: Some("1"), allowed: "1 … 1,000,000", meaning: "threads per daemon" },
         OwnField {
             name: "frontend_processes",
             default: Some("1"),
-            allowed: "≥ 1",
+            allowed: "1 … 1,000,000",
             meaning: "front-end event-loop processes (they serve `static` requests)",
         },
         OwnField { name: "frontend_mb", default: Some("0"), allowed: "≥ 0", meaning: "memory per front-end process" },

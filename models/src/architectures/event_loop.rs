@@ -18,7 +18,12 @@ impl Architecture for EventLoop {
     const ID: &'static str = "event_loop";
     const SUMMARY: &'static str = "single-threaded event loops; a blocking call stalls the loop (Twisted)";
     const FIELDS: &'static [OwnField] = &[
-        OwnField { name: "processes", default: Some("1"), allowed: "≥ 1", meaning: "single-threaded loop processes" },
+        OwnField {
+            name: "processes",
+            default: Some("1"),
+            allowed: "1 … 1,000,000",
+            meaning: "single-threaded loop processes",
+        },
         OwnField {
             name: "blocking_io",
             default: Some("false"),
@@ -28,7 +33,7 @@ impl Architecture for EventLoop {
         OwnField {
             name: "offload_threads",
             default: Some("0"),
-            allowed: "≥ 0, needs `blocking_io = true`",
+            allowed: "0 … 1,000,000, needs `blocking_io = true`",
             meaning: "threads per process for blocking calls (deferToThread)",
         },
     ];

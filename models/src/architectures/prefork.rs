@@ -16,8 +16,12 @@ impl Architecture for Prefork {
     const KIND: ArchitectureKind = ArchitectureKind::Prefork;
     const ID: &'static str = "prefork";
     const SUMMARY: &'static str = "single-threaded processes sharing one listen queue (Apache prefork)";
-    const FIELDS: &'static [OwnField] =
-        &[OwnField { name: "processes", default: None, allowed: "≥ 1", meaning: "single-threaded processes" }];
+    const FIELDS: &'static [OwnField] = &[OwnField {
+        name: "processes",
+        default: None,
+        allowed: "1 … 1,000,000",
+        meaning: "single-threaded processes",
+    }];
     const SIZES: Sizes =
         Sizes { processes: Some(SizeField { field: "processes", label: "processes", starter: 8 }), threads: None };
     // Apache 2.2 prefork's defaults: StartServers 5, MinSpareServers 5, MaxSpareServers 10.

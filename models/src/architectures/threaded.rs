@@ -16,8 +16,12 @@ impl Architecture for Threaded {
     const KIND: ArchitectureKind = ArchitectureKind::Threaded;
     const ID: &'static str = "threaded";
     const SUMMARY: &'static str = "one process, a pool of threads (CherryPy wsgiserver)";
-    const FIELDS: &'static [OwnField] =
-        &[OwnField { name: "threads", default: None, allowed: "≥ 1", meaning: "worker threads in the one process" }];
+    const FIELDS: &'static [OwnField] = &[OwnField {
+        name: "threads",
+        default: None,
+        allowed: "1 … 1,000,000",
+        meaning: "worker threads in the one process",
+    }];
     const SIZES: Sizes =
         Sizes { processes: None, threads: Some(SizeField { field: "threads", label: "threads", starter: 10 }) };
     const CAPABILITIES: Capabilities =

@@ -18,8 +18,8 @@ impl Architecture for Worker {
     const ID: &'static str = "worker";
     const SUMMARY: &'static str = "processes x threads sharing one listen queue (Apache worker MPM, gunicorn gthread)";
     const FIELDS: &'static [OwnField] = &[
-        OwnField { name: "processes", default: None, allowed: "≥ 1", meaning: "processes" },
-        OwnField { name: "threads", default: None, allowed: "≥ 1", meaning: "threads per process" },
+        OwnField { name: "processes", default: None, allowed: "1 … 1,000,000", meaning: "processes" },
+        OwnField { name: "threads", default: None, allowed: "1 … 1,000,000", meaning: "threads per process" },
     ];
     const SIZES: Sizes = Sizes {
         processes: Some(SizeField { field: "processes", label: "processes", starter: 2 }),

@@ -74,7 +74,7 @@ pub const TABLES: &[TableDoc] = &[
                 name: "replications",
                 unit: "—",
                 default: "1",
-                allowed: "≥ 1",
+                allowed: "1 … 1,000,000",
                 meaning: "independent runs; > 1 adds 95% confidence intervals",
             },
             FieldDoc {
@@ -94,7 +94,7 @@ pub const TABLES: &[TableDoc] = &[
                 name: "cores",
                 unit: "—",
                 default: "1",
-                allowed: "≥ 1",
+                allowed: "1 … 1,000,000",
                 meaning: "CPU cores shared by every runnable thread of every process",
             },
             FieldDoc {
@@ -135,14 +135,14 @@ pub const TABLES: &[TableDoc] = &[
                 name: "workers",
                 unit: "queries",
                 default: "required",
-                allowed: "≥ 1",
+                allowed: "1 … 1,000,000",
                 meaning: "queries the database runs at once (its cores and disks)",
             },
             FieldDoc {
                 name: "connections",
                 unit: "connections",
                 default: "required",
-                allowed: "≥ 1",
+                allowed: "1 … 1,000,000",
                 meaning: "the database's `max_connections` (PostgreSQL's default is 100)",
             },
         ],
@@ -176,7 +176,7 @@ pub const TABLES: &[TableDoc] = &[
                 name: "users",
                 unit: "—",
                 default: "required for closed",
-                allowed: "≥ 1",
+                allowed: "1 … 1,000,000",
                 meaning: "clients in a closed load",
             },
             FieldDoc {
@@ -480,14 +480,14 @@ pub const TABLES: &[TableDoc] = &[
                 name: "output_buffer_kb",
                 unit: "KB, or `\"unbounded\"`",
                 default: "`\"unbounded\"`",
-                allowed: "> 0",
+                allowed: "> 0, or `\"unbounded\"`",
                 meaning: "event loops and the daemon's front-end only: the write buffer of one client connection. Unbounded (Twisted's transports): the whole response is buffered and counted in the process's memory while the client downloads it, however slow. Bounded: the buffer holds at most this much and the rest is produced as the client drains it (backpressure). For an event loop that only caps memory; in a daemon front-end the daemon thread stays on the request, writing the part that does not fit at the client's pace — the price of small proxy buffers — while the front-end's buffer for that connection is full (counted in its memory until the client has drained it). See `reads` for the client that never drains it",
             },
             FieldDoc {
                 name: "db_pool",
                 unit: "connections",
                 default: "one per query in progress, kept",
-                allowed: "≥ 1; needs `[backend]`",
+                allowed: "1 … 1,000,000; needs `[backend]`",
                 meaning: "connections each process keeps to the `[backend]` database (SQLAlchemy `pool_size`, an adbapi `ConnectionPool`'s max): a query waits for one when all are in use. Unset: a process opens a connection whenever all of its are busy, and keeps it (Django's persistent connection per thread)",
             },
             FieldDoc {
@@ -501,7 +501,7 @@ pub const TABLES: &[TableDoc] = &[
                 name: "max_requests",
                 unit: "requests",
                 default: "none",
-                allowed: "≥ 1; pools only (threaded, prefork, worker, daemon)",
+                allowed: "1 … 1,000,000; pools only (threaded, prefork, worker, daemon)",
                 meaning: "recycle a process after it has served this many (MaxRequestsPerChild): it finishes its requests, exits (releasing leaked memory) and starts again",
             },
             FieldDoc {
@@ -515,14 +515,14 @@ pub const TABLES: &[TableDoc] = &[
                 name: "min_spare_workers",
                 unit: "idle workers",
                 default: "see `start_processes`",
-                allowed: "≥ 0",
+                allowed: "0 … 1,000,000",
                 meaning: "MinSpareServers (prefork) / MinSpareThreads (worker): once a second the parent counts idle workers; fewer than this → it forks processes: 1, then 2, 4, … up to 32 a second while the shortage lasts (Apache's MAX_SPAWN_RATE), each costing `spawn_ms` (+ `import_ms` unless `preload`) of CPU before it serves",
             },
             FieldDoc {
                 name: "max_spare_workers",
                 unit: "idle workers",
                 default: "see `start_processes`",
-                allowed: "> `min_spare_workers`",
+                allowed: "> `min_spare_workers`, ≤ 1,000,000",
                 meaning: "MaxSpareServers / MaxSpareThreads: more idle workers than this → the parent stops one idle process a second. For the worker architecture it is raised to at least `min_spare_workers` + `threads`, as Apache does",
             },
             FieldDoc {
@@ -604,6 +604,18 @@ pub const TABLES: &[TableDoc] = &[
         ],
     },
 ];
+
+/// What the reference allows for the field at `keys`, a scenario file's keys with indices
+/// dropped (`["load", "clients", "weight"]`); for `[[server]]` the architectures' own fields
+/// too. The validator quotes this text in every range message, so message and reference agree.
+pub fn allowed_at(keys: &[&str]) -> Option<&'static str> {
+    let (name, table_keys) = keys.split_last()?;
+    let at = table_keys.join(".");
+    if let Some(f) = table(&at).and_then(|t| t.fields.iter().find(|f| f.name == *name)) {
+        return Some(f.allowed);
+    }
+    (at == "server").then(|| REGISTRY.iter().flat_map(|a| a.fields).find(|f| f.name == *name).map(|f| f.allowed))?
+}
 
 /// The fields of `table` (its TOML path), if it is one.
 pub fn table(table: &str) -> Option<&'static TableDoc> {

@@ -18,6 +18,18 @@ pub enum Seg {
 pub struct FieldPath(pub Vec<Seg>);
 
 impl FieldPath {
+    /// Its keys, indices dropped: `server[2].threads` → `["server", "threads"]` (how the field
+    /// reference names a field).
+    pub fn keys(&self) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter_map(|s| match s {
+                Seg::Key(k) => Some(k.as_str()),
+                Seg::Index(_) => None,
+            })
+            .collect()
+    }
+
     /// The path with one more key.
     pub fn key(&self, k: &str) -> Self {
         let mut p = self.clone();

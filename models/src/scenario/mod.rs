@@ -41,7 +41,6 @@ fn read_limited(path: &Path, max_bytes: u64) -> Result<String, String> {
 }
 
 /// What `rate_rps` may be.
-const RATE_ALLOWED: &str = "requests per second > 0 and at most 1e6";
 
 /// The built-in default scenario (shown when serversim starts without a file).
 pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/default.toml");
@@ -195,7 +194,8 @@ impl Validator<'_> {
         });
     }
 
-    /// A finite number satisfying `ok`, or a problem saying `allowed`.
+    /// A finite number satisfying `ok`, or a problem saying `allowed` (for values that are not
+    /// a field of the reference, such as a distribution's parameters or a schedule's steps).
     fn number(&mut self, path: &FieldPath, v: f64, ok: impl Fn(f64) -> bool, allowed: &str) -> f64 {
         if v.is_finite() && ok(v) {
             v
@@ -205,27 +205,60 @@ impl Validator<'_> {
         }
     }
 
+    /// What the field reference (`fields::TABLES`, an architecture's `FIELDS`) allows at `path`:
+    /// the one text that the reference shows and every range message quotes.
+    fn allowed(path: &FieldPath) -> &'static str {
+        fields::allowed_at(&path.keys()).unwrap_or("see the field reference in docs/scenario-format.md")
+    }
+
+    /// The field at `path`, a finite number satisfying `ok`, or a problem quoting what the
+    /// reference allows there.
+    fn field(&mut self, path: &FieldPath, v: f64, ok: impl Fn(f64) -> bool) -> f64 {
+        self.field_noted(path, v, ok, "")
+    }
+
+    /// `field`, with `note` after what the reference allows (the value a bound depends on).
+    fn field_noted(&mut self, path: &FieldPath, v: f64, ok: impl Fn(f64) -> bool, note: &str) -> f64 {
+        if v.is_finite() && ok(v) {
+            v
+        } else {
+            self.problem(path, format!("got {v}; allowed: {}{note}", Self::allowed(path)));
+            0.0
+        }
+    }
+
+    /// A whole-number field of at most `max`, or a problem quoting what the reference allows.
+    fn at_most(&mut self, path: &FieldPath, v: Option<u32>, max: u32) -> u32 {
+        match v {
+            Some(n) if n > max => {
+                self.problem(path, format!("got {n}; allowed: {}", Self::allowed(path)));
+                0
+            }
+            n => n.unwrap_or(0),
+        }
+    }
+
     fn non_negative(&mut self, path: &FieldPath, v: Option<f64>, default: f64) -> f64 {
         match v {
-            Some(x) => self.number(path, x, |x| x >= 0.0, "a number >= 0"),
+            Some(x) => self.field(path, x, |x| x >= 0.0),
             None => default,
         }
     }
 
     fn probability(&mut self, path: &FieldPath, v: Option<f64>) -> f64 {
         match v {
-            Some(f) => self.number(path, f, |f| (0.0..=1.0).contains(&f), "a probability from 0 to 1"),
+            Some(f) => self.field(path, f, |f| (0.0..=1.0).contains(&f)),
             None => 0.0,
         }
     }
 
     fn positive_opt(&mut self, path: &FieldPath, v: Option<f64>) -> Option<f64> {
-        v.map(|x| self.number(path, x, |x| x > 0.0, "a number > 0"))
+        v.map(|x| self.field(path, x, |x| x > 0.0))
     }
 
     fn at_least_one(&mut self, path: &FieldPath, v: u32) -> u32 {
         if v == 0 || v > limits::MAX_COUNT {
-            self.problem(path, format!("got {v}; allowed: a whole number from 1 to {}", limits::MAX_COUNT));
+            self.problem(path, format!("got {v}; allowed: {}", Self::allowed(path)));
             1
         } else {
             v
@@ -463,24 +496,24 @@ impl Validator<'_> {
 
     fn run(&mut self, p: &FieldPath, r: RawRun) -> RunConfig {
         let duration_s = match r.duration_s {
-            Some(d) => self.number(&p.key("duration_s"), d, |d| d > 0.0, "a number of seconds > 0"),
+            Some(d) => self.field(&p.key("duration_s"), d, |d| d > 0.0),
             None => 300.0,
         };
         let warmup_s = match r.warmup_s {
             // (If duration_s itself was refused, only the sign of warmup_s is checked.)
-            Some(w) => self.number(
+            Some(w) => self.field_noted(
                 &p.key("warmup_s"),
                 w,
                 |w| w >= 0.0 && (w < duration_s || duration_s <= 0.0),
                 &format!(
-                    "seconds >= 0 and less than run.duration_s ({duration_s}); the measurement follows the warm-up, \
+                    " (`duration_s` = {duration_s}); the measurement follows the warm-up, \
                  and a warm-up at least as long as it discards more than it measures"
                 ),
             ),
             None => 30.0f64.min(duration_s / 10.0),
         };
         let window_s = match r.window_s {
-            Some(w) => self.number(&p.key("window_s"), w, |w| w > 0.0, "a number of seconds > 0"),
+            Some(w) => self.field(&p.key("window_s"), w, |w| w > 0.0),
             None => 1.0,
         };
         let windows = (warmup_s + duration_s) / window_s;
@@ -504,19 +537,14 @@ impl Validator<'_> {
         let memory_mb = self.positive_opt(&p.key("memory_mb"), m.memory_mb);
         let swap_mb = self.non_negative(&p.key("swap_mb"), m.swap_mb, 0.0);
         let swap_slowdown = match m.swap_slowdown {
-            Some(f) => self.number(&p.key("swap_slowdown"), f, |f| f >= 1.0, "a factor >= 1"),
+            Some(f) => self.field(&p.key("swap_slowdown"), f, |f| f >= 1.0),
             None => 1.0,
         };
         if memory_mb.is_none() && (m.swap_mb.is_some() || m.swap_slowdown.is_some()) {
             self.problem(p, "`swap_mb` and `swap_slowdown` need `memory_mb` (the physical memory they extend)");
         }
         let time_slice_ms = match m.time_slice_ms {
-            Some(t) => self.number(
-                &p.key("time_slice_ms"),
-                t,
-                |t| (0.0..=1000.0).contains(&t),
-                "0 … 1000 ms (0 = ideal processor sharing)",
-            ),
+            Some(t) => self.field(&p.key("time_slice_ms"), t, |t| (0.0..=1000.0).contains(&t)),
             None => MachineConfig::DEFAULT_TIME_SLICE_MS,
         };
         MachineConfig { cores, memory_mb, swap_mb, swap_slowdown, time_slice_ms }
@@ -585,12 +613,7 @@ impl Validator<'_> {
                     Some(name) => {
                         let mut log = self.access_log(&p.key("log_file"), name)?;
                         if let Some(k) = l.time_scale {
-                            let k = self.number(
-                                &p.key("time_scale"),
-                                k,
-                                |k| k > 0.0 && k <= 1e6,
-                                "a factor > 0 (at most 1e6)",
-                            );
+                            let k = self.field(&p.key("time_scale"), k, |k| k > 0.0 && k <= 1e6);
                             if k > 0.0 {
                                 // The same traffic, `k` times as fast: every arrival time (and gap) divided by k.
                                 log.times_s = log.times_s.iter().map(|t| t / k).collect();
@@ -664,7 +687,7 @@ impl Validator<'_> {
                 let span = log.times_s.last().map_or(1.0, |t| t.ceil().max(1.0));
                 log.times_s.len() as f64 / span
             }
-            (_, Some(r)) => self.number(&p.key("rate_rps"), r, |r| r > 0.0 && r <= limits::MAX_RATE_RPS, RATE_ALLOWED),
+            (_, Some(r)) => self.field(&p.key("rate_rps"), r, |r| r > 0.0 && r <= limits::MAX_RATE_RPS),
             (_, None) => {
                 self.problem(p, "an open load needs `rate_rps` (requests per second > 0)");
                 0.0
@@ -703,10 +726,10 @@ impl Validator<'_> {
             clients.push(ClientClass {
                 name: c.name.unwrap_or_else(|| format!("clients{i}")),
                 weight: match c.weight {
-                    Some(w) => self.number(&cp.key("weight"), w, |w| w > 0.0, "a relative weight > 0"),
+                    Some(w) => self.field(&cp.key("weight"), w, |w| w > 0.0),
                     None => 1.0,
                 },
-                bandwidth_kbps: self.number(&cp.key("bandwidth_kbps"), c.bandwidth_kbps, |b| b > 0.0, "kbit/s > 0"),
+                bandwidth_kbps: self.field(&cp.key("bandwidth_kbps"), c.bandwidth_kbps, |b| b > 0.0),
                 rtt_s: self.non_negative(&cp.key("rtt_ms"), c.rtt_ms, 0.0) / 1e3,
                 header_s: self.non_negative(&cp.key("header_s"), c.header_s, 0.0),
                 reads: c.reads.unwrap_or(true),
@@ -744,16 +767,7 @@ impl Validator<'_> {
 
     /// Client retries and their back-off.
     fn retries(&mut self, p: &FieldPath, l: &RawLoad) -> (u32, f64) {
-        let retries = match l.retries {
-            Some(n) if n > limits::MAX_RETRIES => {
-                self.problem(
-                    &p.key("retries"),
-                    format!("got {n}; allowed: a whole number from 0 to {}", limits::MAX_RETRIES),
-                );
-                0
-            }
-            n => n.unwrap_or(0),
-        };
+        let retries = self.at_most(&p.key("retries"), l.retries, limits::MAX_RETRIES);
         let retry_backoff_s = self.non_negative(&p.key("retry_backoff_ms"), l.retry_backoff_ms, 0.0) / 1e3;
         if retries == 0 && l.retry_backoff_ms.is_some() {
             self.problem(&p.key("retry_backoff_ms"), "applies only with `retries` (a whole number from 1 to 100)");
@@ -770,7 +784,7 @@ impl Validator<'_> {
             .map(|(i, r)| {
                 let rp = p.index(i);
                 let weight = match r.weight {
-                    Some(w) => self.number(&rp.key("weight"), w, |w| w > 0.0, "a relative weight > 0"),
+                    Some(w) => self.field(&rp.key("weight"), w, |w| w > 0.0),
                     None => 1.0,
                 };
                 let cpu_s = r.cpu_ms.as_ref().map_or(Dist::Const(0.0), |d| self.dist(&rp.key("cpu_ms"), d, 1e3));
@@ -912,14 +926,11 @@ impl Validator<'_> {
     fn server_process(&mut self, p: &FieldPath, s: &RawServer, _info: &ArchitectureInfo, c: &mut ServerConfig) {
         c.gil = s.gil.unwrap_or(false);
         c.gil_switch_s = match s.gil_switch_ms {
-            Some(ms) => self.number(&p.key("gil_switch_ms"), ms, |x| x > 0.0, "milliseconds > 0") / 1e3,
+            Some(ms) => self.field(&p.key("gil_switch_ms"), ms, |x| x > 0.0) / 1e3,
             None => 0.005,
         };
         c.gil_switch_cost_s = match s.gil_switch_cost_ms {
-            Some(ms) => {
-                self.number(&p.key("gil_switch_cost_ms"), ms, |x| (0.0..=1.0).contains(&x), "milliseconds from 0 to 1")
-                    / 1e3
-            }
+            Some(ms) => self.field(&p.key("gil_switch_cost_ms"), ms, |x| (0.0..=1.0).contains(&x)) / 1e3,
             None => ServerConfig::DEFAULT_GIL_SWITCH_COST_MS / 1e3,
         };
         c.process_mb = self.non_negative(&p.key("process_mb"), s.process_mb, 0.0);
@@ -927,16 +938,7 @@ impl Validator<'_> {
         c.thread_mb = self.non_negative(&p.key("thread_mb"), s.thread_mb, 0.0);
         c.memory_kb = self.non_negative(&p.key("memory_kb"), s.memory_kb, 0.0);
         c.blocking_io = s.blocking_io.unwrap_or(false);
-        c.offload_threads = match s.offload_threads {
-            Some(n) if n > limits::MAX_COUNT => {
-                self.problem(
-                    &p.key("offload_threads"),
-                    format!("got {n}; allowed: a whole number from 0 to {}", limits::MAX_COUNT),
-                );
-                0
-            }
-            n => n.unwrap_or(0),
-        };
+        c.offload_threads = self.at_most(&p.key("offload_threads"), s.offload_threads, limits::MAX_COUNT);
         if c.offload_threads > 0 && !c.blocking_io {
             self.problem(&p.key("offload_threads"), "offload threads run blocking calls: set `blocking_io = true` too");
         }
@@ -973,7 +975,7 @@ impl Validator<'_> {
                 };
                 match kb {
                     Some(kb) if !(kb.is_finite() && kb > 0.0) => {
-                        self.problem(&path, format!("got {v}; allowed: a size in KB > 0, or \"unbounded\""));
+                        self.problem(&path, format!("got {v}; allowed: {}", Self::allowed(&path)));
                         None
                     }
                     kb => kb,
@@ -998,10 +1000,7 @@ impl Validator<'_> {
                     let (f, v) = dynamic_fields[i];
                     match v {
                         Some(n) if n > limits::MAX_COUNT => {
-                            self.problem(
-                                &p.key(f),
-                                format!("got {n}; allowed: a whole number from 0 to {}", limits::MAX_COUNT),
-                            );
+                            self.at_most(&p.key(f), Some(n), limits::MAX_COUNT);
                             defaults[i]
                         }
                         Some(n) => n,
@@ -1011,7 +1010,8 @@ impl Validator<'_> {
                 // More than `processes` is capped at it, as Apache caps StartServers at MaxClients
                 // (so a preset's StartServers still works with a smaller `processes`).
                 if start == 0 {
-                    self.problem(&p.key("start_processes"), "got 0; allowed: a whole number ≥ 1");
+                    let path = p.key("start_processes");
+                    self.problem(&path, format!("got 0; allowed: {}", Self::allowed(&path)));
                 }
                 if max <= min {
                     self.problem(
@@ -1347,15 +1347,15 @@ threads = 4
         refused("threads = 4", "thread = 4", "server[0].thread", "did you mean `threads`");
         refused("threads = 4", "threads = 4\nkeepalive_kb = 4.0", "server[0].keepalive_kb", "keepalive_timeout_s");
         refused("threads = 4", "threads = 4\npreload = true", "server[0].preload", "one process");
-        refused("threads = 4", "threads = 4\nimport_ms = -1.0", "server[0].import_ms", ">= 0");
+        refused("threads = 4", "threads = 4\nimport_ms = -1.0", "server[0].import_ms", "allowed: ≥ 0");
         refused("threads = 4", "threads = 4\nkeepalive_timeout_s = 0.0", "server[0].keepalive_timeout_s", "> 0");
         refused(
             "rate_rps = 10.0",
             "rate_rps = 10.0\nrequests_per_connection = 0",
             "load.requests_per_connection",
-            "from 1",
+            "allowed: 1 … 1,000,000",
         );
-        refused("rate_rps = 10.0", "rate_rps = 10.0\nretries = 1000", "load.retries", "from 0 to 100");
+        refused("rate_rps = 10.0", "rate_rps = 10.0\nretries = 1000", "load.retries", "allowed: 0 … 100");
         refused("rate_rps = 10.0", "rate_rps = 10.0\nretry_backoff_ms = 50.0", "load.retry_backoff_ms", "`retries`");
         refused(
             "arrival = \"poisson\"\nrate_rps = 10.0",
@@ -1366,12 +1366,12 @@ threads = 4
         refused("rate_rps = 10.0", "rate_rps = \"fast\"", "load.rate_rps", "expected f64");
         refused("rate_rps = 10.0", "rate_rps = -1.0", "load.rate_rps", "> 0");
         refused("rate_rps = 10.0", "rate_rps = 0.0", "load.rate_rps", "> 0");
-        refused("threads = 4", "threads = 0", "server[0].threads", "from 1 to");
+        refused("threads = 4", "threads = 0", "server[0].threads", "allowed: 1 … 1,000,000");
         refused("duration_s = 100.0", "duration_s = 0.0", "run.duration_s", "> 0");
-        refused("warmup_s = 10.0", "warmup_s = 100.0", "run.warmup_s", "less than run.duration_s");
-        refused("warmup_s = 10.0", "warmup_s = 150.0", "run.warmup_s", "less than run.duration_s");
-        refused("io_ms = 50.0", "io_ms = 50.0\ncrash_fraction = 1.5", "request[0].crash_fraction", "probability");
-        refused("io_ms = 50.0", "io_ms = 50.0\nhang_fraction = -0.1", "request[0].hang_fraction", "probability");
+        refused("warmup_s = 10.0", "warmup_s = 100.0", "run.warmup_s", "< `duration_s` (`duration_s` = 100)");
+        refused("warmup_s = 10.0", "warmup_s = 150.0", "run.warmup_s", "< `duration_s` (`duration_s` = 100)");
+        refused("io_ms = 50.0", "io_ms = 50.0\ncrash_fraction = 1.5", "request[0].crash_fraction", "allowed: 0 … 1");
+        refused("io_ms = 50.0", "io_ms = 50.0\nhang_fraction = -0.1", "request[0].hang_fraction", "allowed: 0 … 1");
         refused(
             "cpu_ms = { dist = \"exp\", mean = 5.0 }",
             "cpu_ms = { dist = \"lognormal\", mean = 5.0, cv = -1.0 }",
@@ -1380,7 +1380,7 @@ threads = 4
         );
         refused("io_ms = 50.0", "io_ms = { dist = \"uniform\", min = 10.0, max = 5.0 }", "request[0].io_ms", "min");
         refused("io_ms = 50.0", "io_ms = { dist = \"empirical\", values = [] }", "request[0].io_ms", "at least one");
-        refused("cores = 2", "cores = 0", "machine.cores", "from 1 to");
+        refused("cores = 2", "cores = 0", "machine.cores", "allowed: 1 … 1,000,000");
     }
 
     #[test]
@@ -1403,9 +1403,9 @@ threads = 4
     #[test]
     fn extreme_sizes_are_refused_with_the_limit() {
         // 1e9 req/s: above the rate limit of 1e6.
-        refused("rate_rps = 10.0", "rate_rps = 1e9", "load.rate_rps", "at most 1e6");
+        refused("rate_rps = 10.0", "rate_rps = 1e9", "load.rate_rps", "≤ 1,000,000");
         // 2 million threads: above the per-setting limit.
-        refused("threads = 4", "threads = 2000000", "server[0].threads", "from 1 to 1000000");
+        refused("threads = 4", "threads = 2000000", "server[0].threads", "allowed: 1 … 1,000,000");
         // A 10-year run at 10 req/s with 1 s windows: 3.2e8 windows (limit 1e7) and 3.2e9
         // requests (limit 1e9) — both named.
         let src = BASE.replace("duration_s = 100.0", "duration_s = 315360000.0");
