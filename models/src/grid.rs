@@ -232,7 +232,7 @@ pub fn json(
     #[derive(serde::Serialize)]
     struct JsonPoint<'a> {
         values: &'a [f64],
-        report: crate::runner::JsonReport,
+        report: crate::runner::JsonReport<'a>,
     }
     serde_json::to_string_pretty(&JsonGrid {
         scenario,

@@ -9,6 +9,7 @@ pub mod claim;
 pub mod config;
 pub mod engine;
 pub mod grid;
+pub mod json;
 pub mod limits;
 pub mod live;
 pub mod metrics;

@@ -523,7 +523,7 @@ pub fn json(
         param: &'a str,
         target_p99_ms: Option<f64>,
         best: Vec<JsonBest<'a>>,
-        points: Vec<JsonPoint>,
+        points: Vec<JsonPoint<'a>>,
     }
     #[derive(serde::Serialize)]
     struct JsonBest<'a> {
@@ -531,9 +531,9 @@ pub fn json(
         value: Option<f64>,
     }
     #[derive(serde::Serialize)]
-    struct JsonPoint {
+    struct JsonPoint<'a> {
         value: f64,
-        report: crate::runner::JsonReport,
+        report: crate::runner::JsonReport<'a>,
     }
     let json = JsonSweep {
         scenario,

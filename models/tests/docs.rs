@@ -350,3 +350,33 @@ fn every_stated_range_is_enforced_and_quoted() {
         "ranges the reference states but the validator does not enforce with that text: {failures:#?}"
     );
 }
+
+/// The `--json` schema in `docs/output-format.md` lists every metric `json::METRICS` declares, in
+/// the order written, and then the other keys of a server's object.
+#[test]
+fn the_json_schema_documented_is_the_declared_metrics() {
+    use models::json::{Entry, METRICS, OTHER_KEYS};
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/output-format.md"))
+        .expect("docs/output-format.md reads");
+    let start = doc.find("## `--json`").expect("a `--json` section");
+    let block = &doc[start..];
+    let block = &block[block.find("```").unwrap() + 3..];
+    let block = &block[..block.find("```").unwrap()];
+    let quoted: Vec<&str> = block.split('"').skip(1).step_by(2).collect();
+    let mut declared = vec!["scenario", "seed", "replications", "servers", "name", "architecture"];
+    for e in METRICS {
+        match e {
+            Entry::Metric(m) => declared.push(m.key),
+            Entry::Group { key, metrics, .. } => {
+                declared.push(key);
+                declared.extend(metrics.iter().map(|m| m.key));
+            }
+        }
+    }
+    assert_eq!(&quoted[..declared.len().min(quoted.len())], &declared[..], "documented (left) against json::METRICS");
+    let rest = &quoted[declared.len()..];
+    let mut at = 0;
+    for k in OTHER_KEYS {
+        at += rest[at..].iter().position(|q| *q == k).unwrap_or_else(|| panic!("`{k}` documented after the metrics"));
+    }
+}

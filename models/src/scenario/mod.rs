@@ -40,8 +40,6 @@ fn read_limited(path: &Path, max_bytes: u64) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|e| format!("not UTF-8 text ({e})"))
 }
 
-/// What `rate_rps` may be.
-
 /// The built-in default scenario (shown when serversim starts without a file).
 pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/default.toml");
 
