@@ -3,6 +3,7 @@
 //! charts and the window's export alike. It knows nothing about egui.
 
 use std::path::Path;
+#[cfg(not(target_arch = "wasm32"))]
 use std::sync::Once;
 
 use plotters::coord::Shift;
@@ -58,11 +59,15 @@ pub fn server_rgb(i: usize) -> (u8, u8, u8) {
 pub const IMAGE_SIZE: (u32, u32) = (1920, 1080);
 
 fn register_fonts() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // The fonts egui itself ships; plotters' default font lookup needs system libraries.
-        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, epaint_default_fonts::UBUNTU_LIGHT);
-    });
+    // The fonts egui itself ships; plotters' default font lookup needs system libraries. (In the
+    // browser plotters measures text with the page's own fonts.)
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        static ONCE: Once = Once::new();
+        ONCE.call_once(|| {
+            let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, epaint_default_fonts::UBUNTU_LIGHT);
+        });
+    }
 }
 
 fn draw<DB: DrawingBackend>(
@@ -187,11 +192,21 @@ fn tick(v: f64) -> String {
     }
 }
 
+/// The same charts as `export_charts` writes to an `.svg` file, as SVG text (for a caller with
+/// no file system: the web page offers it as a download).
+pub fn svg_string(charts: &[ChartData], title: &str, x_label: &str) -> Result<String, String> {
+    register_fonts();
+    let mut out = String::new();
+    draw(SVGBackend::with_string(&mut out, IMAGE_SIZE).into_drawing_area(), charts, title, x_label)?;
+    Ok(out)
+}
+
 /// Write any set of charts (up to six, laid out in a grid) sharing the x-axis `x_label`: a PNG
 /// or an SVG image, chosen by the file name's extension (`.png` or `.svg`).
 pub fn export_charts(path: &Path, charts: &[ChartData], title: &str, x_label: &str) -> Result<(), String> {
     register_fonts();
     match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        #[cfg(not(target_arch = "wasm32"))]
         Some("png") => draw(BitMapBackend::new(path, IMAGE_SIZE).into_drawing_area(), charts, title, x_label),
         Some("svg") => draw(SVGBackend::new(path, IMAGE_SIZE).into_drawing_area(), charts, title, x_label),
         _ => Err(format!("{}: a chart file must end in .png or .svg", path.display())),

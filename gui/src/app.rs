@@ -1,7 +1,7 @@
 //! The app: saved settings (what the user chose, persisted by eframe) kept apart from runtime
 //! state (the live simulation). Controls take `&mut self`; plots and pictures read the runtime.
 
-use std::time::Instant;
+use web_time::Instant;
 
 use egui::{Key, RichText, Ui, ViewportCommand};
 use models::architectures::REGISTRY;
@@ -88,7 +88,17 @@ pub struct ServersimApp {
     motion: Vec<crate::picture::Motion>,
     /// The Lessons view's runtime state: the course, the open lesson and its runs.
     pub lessons: crate::lesson_view::LessonsRuntime,
+    /// Scenario files read (picked or dropped), waiting to be opened.
+    inbox: crate::files::Inbox,
+    /// The page's URL fragment last acted on (`#lesson=3`), in the browser.
+    pub link_seen: Option<String>,
+    /// Whether the first frame has been drawn (the page reports when).
+    first_frame_done: bool,
 }
+
+/// Wall-clock time per frame given to background work (a lesson's runs, a sweep) where it runs
+/// in the frames rather than on threads — the web page.
+pub const BACKGROUND_BUDGET: std::time::Duration = std::time::Duration::from_millis(12);
 
 impl Default for ServersimApp {
     fn default() -> Self {
@@ -120,6 +130,9 @@ impl ServersimApp {
             sweep: None,
             motion: Vec::new(),
             lessons: Default::default(),
+            inbox: Default::default(),
+            link_seen: None,
+            first_frame_done: false,
         };
         // Back where the learner was: the open lesson at its saved step.
         if let Some(key) = app.settings.open_lesson.clone() {
@@ -141,6 +154,7 @@ impl ServersimApp {
         self.settings.open_lesson = Some(key);
         self.settings.view = View::Lessons;
         self.goto_step(step);
+        crate::files::console(&format!("serversim: opened lesson {} at step {}", index + 1, step + 1));
     }
 
     /// Go to step `step` of the open lesson: progress is saved, and the live view runs the
@@ -202,7 +216,12 @@ impl ServersimApp {
             self.lesson_action(a);
         }
     }
+}
 
+/// Events of background work between two looks at the clock.
+const BACKGROUND_SLICE_EVENTS: u64 = 20_000;
+
+impl ServersimApp {
     /// Restore saved settings from eframe's storage.
     pub fn from_creation_context(cc: &eframe::CreationContext<'_>) -> Self {
         let settings = cc.storage.and_then(|s| eframe::get_value(s, eframe::APP_KEY)).unwrap_or_default();
@@ -226,6 +245,7 @@ impl ServersimApp {
             return;
         }
         self.dropped_files(ui);
+        self.background(ui);
         self.rt.tick(Instant::now());
         if self.rt.playing {
             ui.ctx().request_repaint();
@@ -276,6 +296,7 @@ impl ServersimApp {
                 self.hidden.clear();
                 self.motion.clear();
                 self.error = None;
+                crate::files::console(&format!("serversim: opened scenario {file}"));
             }
             Err(e) => self.error = Some(e.to_string()),
         }
@@ -290,15 +311,52 @@ impl ServersimApp {
         self.error = None;
     }
 
+    /// Files dropped on the window are read (in the browser, asynchronously); every file that
+    /// has arrived is opened.
     fn dropped_files(&mut self, ui: &mut Ui) {
         let dropped = ui.input(|i| i.raw.dropped_files.clone());
-        for f in dropped {
-            let name = f.path().display().to_string();
-            let text = f.bytes().and_then(|b| String::from_utf8(b).map_err(|e| format!("not UTF-8 text: {e}")));
+        if !dropped.is_empty() {
+            crate::files::read_dropped(dropped, &self.inbox);
+        }
+        for (name, text) in self.inbox.take() {
             match text {
                 Ok(text) => self.open_scenario_text(&text, &name),
                 Err(e) => self.error = Some(format!("cannot read {name}: {e}")),
             }
+        }
+    }
+
+    /// Open what a link names (`#lesson=3`, `#scenario=slow-reader-dos`; see `crate::link`),
+    /// or say in the error panel why it cannot.
+    pub fn open_link(&mut self, fragment: &str) {
+        match crate::link::parse(fragment) {
+            Ok(None) => {}
+            Ok(Some(crate::link::Link::Lesson(i))) => self.open_lesson(i),
+            Ok(Some(crate::link::Link::Scenario(name))) => {
+                if let Some((_, text)) = scenario::EXAMPLES.iter().find(|(n, _)| *n == name) {
+                    self.open_scenario_text(text, &format!("{name}.toml"));
+                    self.settings.view = View::Live;
+                }
+            }
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    /// Advance background work that runs in the frames (where there are no threads) within
+    /// `BACKGROUND_BUDGET`, and keep frames coming while there is some.
+    fn background(&mut self, ui: &Ui) {
+        let start = Instant::now();
+        let mut busy = false;
+        while start.elapsed() < BACKGROUND_BUDGET {
+            let lesson = self.lessons.open.as_mut().is_some_and(|o| o.advance(BACKGROUND_SLICE_EVENTS));
+            let sweep = self.sweep.as_mut().is_some_and(|s| s.advance(BACKGROUND_SLICE_EVENTS));
+            if !(lesson || sweep) {
+                break;
+            }
+            busy = true;
+        }
+        if busy {
+            ui.ctx().request_repaint();
         }
     }
 
@@ -476,21 +534,20 @@ impl ServersimApp {
     fn file_menu_ui(&mut self, ui: &mut Ui) {
         if ui.button("Open scenario…").clicked() {
             ui.close();
-            if let Some(path) = rfd::FileDialog::new().add_filter("scenario", &["toml"]).pick_file() {
-                match std::fs::read_to_string(&path) {
-                    Ok(text) => self.open_scenario_text(&text, &path.display().to_string()),
-                    Err(e) => self.error = Some(format!("cannot read {}: {e}", path.display())),
+            crate::files::pick_scenario(&self.inbox);
+        }
+        ui.menu_button("Examples", |ui| {
+            for (name, text) in scenario::EXAMPLES {
+                if ui.button(*name).clicked() {
+                    ui.close();
+                    self.open_scenario_text(text, &format!("{name}.toml"));
                 }
             }
-        }
+        });
         if ui.button("Save scenario as…").on_hover_text("The scenario with every live change applied").clicked() {
             ui.close();
-            if let Some(path) =
-                rfd::FileDialog::new().add_filter("scenario", &["toml"]).set_file_name("scenario.toml").save_file()
-            {
-                let text = scenario::to_toml(&self.rt.current_scenario());
-                self.report(std::fs::write(&path, &text).map_err(|e| e.to_string()), &path);
-            }
+            let text = scenario::to_toml(&self.rt.current_scenario());
+            self.report(crate::files::save("scenario.toml", "toml", |_| Ok(Some(text.into_bytes()))));
         }
         if ui.button("Default scenario").clicked() {
             ui.close();
@@ -504,25 +561,28 @@ impl ServersimApp {
             ("Export summary as JSON…", "json", "serversim-summary.json"),
         ];
         for (label, ext, default) in exports {
+            if ext == "png" && !crate::files::CAN_SAVE_PNG {
+                continue;
+            }
             if ui.button(label).clicked() {
                 ui.close();
-                if let Some(path) = rfd::FileDialog::new().add_filter(ext, &[ext]).set_file_name(default).save_file() {
-                    let result = match ext {
-                        "png" => crate::export::export_png(&path, &self.rt),
-                        "svg" => crate::export::export_svg(&path, &self.rt),
-                        "csv" => std::fs::write(&path, crate::export::series_csv(&self.rt)).map_err(|e| e.to_string()),
-                        _ => std::fs::write(&path, crate::export::summary_json(&self.rt)).map_err(|e| e.to_string()),
-                    };
-                    self.report(result, &path);
-                }
+                let rt = &self.rt;
+                let result = crate::files::save(default, ext, |path| match (ext, path) {
+                    ("png", Some(path)) => crate::export::export_png(path, rt).map(|()| None),
+                    ("png", None) => Err("PNG export needs a file; export SVG instead".into()),
+                    ("svg", _) => crate::export::svg_text(rt).map(|t| Some(t.into_bytes())),
+                    ("csv", _) => Ok(Some(crate::export::series_csv(rt).into_bytes())),
+                    _ => Ok(Some(crate::export::summary_json(rt).into_bytes())),
+                });
+                self.report(result);
             }
         }
     }
 
     /// Show a failed file operation in the error panel.
-    fn report(&mut self, result: Result<(), String>, path: &std::path::Path) {
+    fn report(&mut self, result: Result<Option<String>, String>) {
         if let Err(e) = result {
-            self.error = Some(format!("could not write {}: {e}", path.display()));
+            self.error = Some(e);
         }
     }
 
@@ -807,8 +867,24 @@ impl ServersimApp {
 }
 
 impl eframe::App for ServersimApp {
-    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut Ui, frame: &mut eframe::Frame) {
+        // In the browser the page's address can name a lesson or an example (`#lesson=3`):
+        // opened when the page loads and whenever the fragment changes.
+        #[cfg(target_arch = "wasm32")]
+        {
+            let hash = frame.info().web_info.location.hash.clone();
+            if self.link_seen.as_deref() != Some(hash.as_str()) {
+                self.open_link(&hash);
+                self.link_seen = Some(hash);
+            }
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        let _ = frame;
         ServersimApp::ui(self, ui);
+        if !self.first_frame_done {
+            self.first_frame_done = true;
+            crate::files::console(&format!("serversim: first frame drawn {}", crate::link::since_page_load()));
+        }
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

@@ -44,9 +44,9 @@ pub fn export_png(path: &Path, rt: &Runtime) -> Result<(), String> {
     export_charts(path, &charts(rt), &rt.scenario.name, TIME_AXIS)
 }
 
-/// Write the charts as an SVG image (`path` should end in `.svg`).
-pub fn export_svg(path: &Path, rt: &Runtime) -> Result<(), String> {
-    export_charts(path, &charts(rt), &rt.scenario.name, TIME_AXIS)
+/// The charts as an SVG image's text.
+pub fn svg_text(rt: &Runtime) -> Result<String, String> {
+    charts::svg_string(&charts(rt), &rt.scenario.name, TIME_AXIS)
 }
 
 /// The time series of every server as CSV (the same writer as `serversim run --series`).

@@ -1,7 +1,7 @@
 //! The Lessons view: the course list with progress, and a step panel beside the live
 //! simulation. A run step loads its scenario into the live view; the numbers a lesson shows come
 //! from the lesson's own runs (the same as `serversim lesson run`), computed on a background
-//! thread, never from the live view — which the learner may change at will; the panel says when
+//! thread (in the browser, in slices between frames), never from the live view — which the learner may change at will; the panel says when
 //! the live view no longer matches the step.
 
 use std::sync::{Arc, Mutex};
@@ -30,27 +30,63 @@ pub struct OpenLesson {
     /// The run whose scenario the live view was loaded with, and that scenario as TOML (to see
     /// when the learner has changed the live view).
     pub loaded: Option<(usize, String)>,
+    /// Runs computed in the frames instead of on a thread (the browser): (run, its batch), in
+    /// order.
+    pending: Vec<(usize, models::runner::Batch)>,
 }
 
 impl OpenLesson {
-    /// Open lesson `index` of `course` at `step` and start computing its runs.
+    /// Open lesson `index` of `course` at `step` and start computing its runs: on a thread, or
+    /// in the browser (no threads) in slices between frames.
     pub fn new(index: usize, lesson: Lesson, step: usize) -> Self {
+        let mut open = Self::in_frames(index, lesson, step);
+        if cfg!(not(target_arch = "wasm32")) {
+            open.pending.clear();
+            let (l, o) = (open.lesson.clone(), open.outcomes.clone());
+            // One thread runs the lesson's runs in order; each run uses the engine's own
+            // parallelism. Nothing waits for it: the panel shows "computing" until a result is in.
+            std::thread::spawn(move || {
+                for r in 0..l.runs.len() {
+                    let out = run::run_step(&l, r);
+                    match o.lock() {
+                        Ok(mut g) => g.runs[r] = Some(out),
+                        Err(_) => return,
+                    }
+                }
+            });
+        }
+        open
+    }
+
+    /// Open the lesson with its runs computed only as `advance` is called (every frame, in the
+    /// browser).
+    pub fn in_frames(index: usize, lesson: Lesson, step: usize) -> Self {
         let lesson = Arc::new(lesson);
         let outcomes = Arc::new(Mutex::new(Outcomes::new(&lesson)));
-        let (l, o) = (lesson.clone(), outcomes.clone());
-        // One thread runs the lesson's runs in order; each run uses the engine's own
-        // parallelism. Nothing waits for it: the panel shows "computing" until a result is in.
-        std::thread::spawn(move || {
-            for r in 0..l.runs.len() {
-                let out = run::run_step(&l, r);
-                match o.lock() {
-                    Ok(mut g) => g.runs[r] = Some(out),
-                    Err(_) => return,
-                }
-            }
-        });
+        let pending = (0..lesson.runs.len())
+            .map(|r| (r, models::runner::Batch::new(vec![lesson.runs[r].scenario.clone()], true)))
+            .collect();
         let step = step.min(lesson.steps.len().saturating_sub(1));
-        Self { index, lesson, step, outcomes, loaded: None }
+        Self { index, lesson, step, outcomes, loaded: None, pending }
+    }
+
+    /// Handle up to `events` events of the runs computed in the frames; true while some remain
+    /// (false at once when a thread computes them). A finished run's outcome is the same as
+    /// `run::run_step`'s.
+    pub fn advance(&mut self, events: u64) -> bool {
+        let Some((_, batch)) = self.pending.first_mut() else { return false };
+        if batch.advance(events) {
+            let (r, batch) = self.pending.remove(0);
+            if let (Some(report), Ok(mut g)) =
+                (batch.reports().and_then(|v| v.into_iter().next()), self.outcomes.lock())
+            {
+                g.runs[r] = Some(run::outcome(report));
+            }
+            if self.pending.is_empty() {
+                crate::files::console(&format!("serversim: lesson {} runs done", self.index + 1));
+            }
+        }
+        true
     }
 
     /// Whether run `r` has finished.

@@ -3,7 +3,9 @@
 
 pub mod app;
 pub mod export;
+pub mod files;
 pub mod lesson_view;
+pub mod link;
 pub mod picture;
 pub mod plots;
 pub mod runtime;
@@ -24,17 +26,20 @@ pub fn display_available() -> bool {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// Open the window (blocks until it is closed).
 pub fn run_native() -> Result<(), eframe::Error> {
     run_native_with(None)
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// Open the window on a scenario file's text and name (or the saved/default scenario if None).
 /// An invalid file shows the error panel over the default scenario.
 pub fn run_native_with(scenario: Option<(String, String)>) -> Result<(), eframe::Error> {
     run_native_at(scenario, None)
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// Open the window on a scenario (as [`run_native_with`]) or on lesson `lesson` of the course
 /// (an index into `lessons::COURSE`), at the step the learner reached.
 pub fn run_native_at(scenario: Option<(String, String)>, lesson: Option<usize>) -> Result<(), eframe::Error> {

@@ -1,7 +1,9 @@
 //! Runtime state (not saved): the live simulation, the values of the live controls, and the
 //! stepping of simulated time under a per-frame wall-clock budget.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use web_time::Instant;
 
 use models::config::{Scenario, ServerConfig};
 use models::live::{Change, LiveRun};

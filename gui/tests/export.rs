@@ -1,7 +1,7 @@
 //! Exports write real files: a 1920×1080 PNG, an SVG naming every server, CSV with a row per
 //! server per window, JSON with the table; and "Save" keeps live changes.
 
-use gui::export::{IMAGE_SIZE, export_png, export_svg, series_csv, summary_json};
+use gui::export::{IMAGE_SIZE, export_png, series_csv, summary_json, svg_text};
 use gui::runtime::Runtime;
 
 fn running() -> Runtime {
@@ -27,9 +27,7 @@ fn png_and_svg_are_written() {
     let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
     let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
     assert_eq!((w, h), IMAGE_SIZE);
-    let svg = temp("plots.svg");
-    export_svg(&svg, &rt).unwrap();
-    let text = std::fs::read_to_string(&svg).unwrap();
+    let text = svg_text(&rt).unwrap();
     assert!(text.starts_with("<svg"));
     for s in &rt.scenario.servers {
         assert!(text.contains(s.name.as_str()), "{} missing from the SVG legend", s.name);

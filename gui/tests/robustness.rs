@@ -54,7 +54,7 @@ fn broken_files_dropped_on_the_window_show_an_error_and_the_simulation_goes_on()
         (
             "extreme.toml",
             Ok(b"[load]\narrival = \"poisson\"\nrate_rps = 1e9\n[[request]]\ncpu_ms = 1.0\n[[server]]\narchitecture = \"threaded\"\nthreads = 4\n".to_vec()),
-            "at most 1e6",
+            "≤ 1,000,000",
         ),
         (
             "typo.toml",

@@ -52,20 +52,7 @@ pub fn run_with(scenario: &Scenario, series: bool, control: &RunControl) -> Repo
     let jobs: Vec<(usize, u32)> = (0..scenario.servers.len()).flat_map(|s| (0..reps).map(move |r| (s, r))).collect();
     let results: Vec<RunResult> =
         jobs.par_iter().map(|&(s, r)| run_one_with(scenario, s, r, series && r == 0, control)).collect();
-    let mut results = results.into_iter();
-    let servers = (0..scenario.servers.len())
-        .map(|s| {
-            let runs: Vec<RunResult> = results.by_ref().take(reps as usize).collect();
-            ServerReport::new(scenario, s, runs)
-        })
-        .collect();
-    Report {
-        scenario: scenario.name.clone(),
-        seed: scenario.run.seed,
-        replications: reps,
-        servers,
-        has_backend: scenario.backend.is_some(),
-    }
+    report_of(scenario, results)
 }
 
 /// Events a simulation may handle without its clock moving before it is declared stalled (a
@@ -92,43 +79,195 @@ pub fn run_one_with(
     series: bool,
     control: &RunControl,
 ) -> RunResult {
-    let mut sim = architectures::simulation(scenario, server, replication, series);
-    let end = scenario.run.end_s();
-    let mut stopped = None;
-    let (mut still_since, mut still_events) = (0.0, 0);
-    let mut reported_ms = 0;
-    loop {
-        // Checked first too, so simulations not yet started when Ctrl-C comes stop at once.
-        if control.interrupt.load(Ordering::Relaxed) {
-            stopped = Some(EarlyStop { at_s: sim.now_s(), reason: StopReason::Interrupted });
-            break;
-        }
-        let handled = sim.run_until_limited(end, CHECK_EVENTS);
-        let now = sim.now_s();
-        let now_ms = (now * 1e3) as u64;
-        control.done_ms.fetch_add(now_ms.saturating_sub(reported_ms), Ordering::Relaxed);
-        reported_ms = reported_ms.max(now_ms);
-        if handled < CHECK_EVENTS || now >= end {
-            break;
-        }
-        let reason = if sim.model.has_diverged(control.max_in_system) {
-            Some(StopReason::Diverged)
-        } else {
-            if now > still_since {
-                (still_since, still_events) = (now, 0);
-            }
-            still_events += handled;
-            (still_events >= STALL_EVENTS).then_some(StopReason::Stalled)
-        };
-        if let Some(reason) = reason {
-            stopped = Some(EarlyStop { at_s: now, reason });
-            break;
+    let mut job = Job::new(scenario, server, replication, series);
+    while !job.advance(CHECK_EVENTS, control) {}
+    job.finish()
+}
+
+/// One replication of one server that can be advanced a slice at a time (`run_one_with` in one
+/// go; the web page, which has no threads, a slice per frame). However it is sliced, it handles
+/// the same events and checks for an early stop at the same points — every `CHECK_EVENTS`
+/// events — so its result is the same.
+pub struct Job {
+    sim: sim::Simulation<crate::engine::ServerSim>,
+    end_s: f64,
+    stopped: Option<EarlyStop>,
+    /// When the clock last moved, and events handled since then (stall detection).
+    still_since_s: f64,
+    still_events: u64,
+    /// Events handled since the last check.
+    since_check: u64,
+    /// Simulated milliseconds already added to `RunControl::done_ms`.
+    reported_ms: u64,
+    finished: bool,
+}
+
+impl Job {
+    /// Replication `replication` of server `server` of `scenario`, not started.
+    pub fn new(scenario: &Scenario, server: usize, replication: u32, series: bool) -> Self {
+        Job {
+            sim: architectures::simulation(scenario, server, replication, series),
+            end_s: scenario.run.end_s(),
+            stopped: None,
+            still_since_s: 0.0,
+            still_events: 0,
+            since_check: 0,
+            reported_ms: 0,
+            finished: false,
         }
     }
-    let stop = stopped.map_or(end, |s| s.at_s);
-    let mut result = sim.model.finish(stop);
-    result.stopped = stopped;
-    result
+
+    /// Handle at most `max_events` events (fewer if a check falls due first); true once the run
+    /// is over (its end reached, or stopped early).
+    pub fn advance(&mut self, max_events: u64, control: &RunControl) -> bool {
+        if self.finished {
+            return true;
+        }
+        // Checked first too, so simulations not yet started when Ctrl-C comes stop at once.
+        if control.interrupt.load(Ordering::Relaxed) {
+            self.stop(StopReason::Interrupted);
+            return true;
+        }
+        let want = max_events.clamp(1, CHECK_EVENTS - self.since_check);
+        let handled = self.sim.run_until_limited(self.end_s, want);
+        self.since_check += handled;
+        let now = self.sim.now_s();
+        let now_ms = (now * 1e3) as u64;
+        control.done_ms.fetch_add(now_ms.saturating_sub(self.reported_ms), Ordering::Relaxed);
+        self.reported_ms = self.reported_ms.max(now_ms);
+        if handled < want || now >= self.end_s {
+            self.finished = true;
+            return true;
+        }
+        if self.since_check < CHECK_EVENTS {
+            return false;
+        }
+        let checked = std::mem::take(&mut self.since_check);
+        if self.sim.model.has_diverged(control.max_in_system) {
+            self.stop(StopReason::Diverged);
+            return true;
+        }
+        if now > self.still_since_s {
+            (self.still_since_s, self.still_events) = (now, 0);
+        }
+        self.still_events += checked;
+        if self.still_events >= STALL_EVENTS {
+            self.stop(StopReason::Stalled);
+            return true;
+        }
+        false
+    }
+
+    fn stop(&mut self, reason: StopReason) {
+        self.stopped = Some(EarlyStop { at_s: self.sim.now_s(), reason });
+        self.finished = true;
+    }
+
+    /// Simulated seconds reached so far.
+    pub fn now_s(&self) -> f64 {
+        self.sim.now_s()
+    }
+
+    /// The results, at the end or where it stopped.
+    pub fn finish(mut self) -> RunResult {
+        let stop = self.stopped.map_or(self.end_s, |s| s.at_s);
+        let mut result = self.sim.model.finish(stop);
+        result.stopped = self.stopped;
+        result
+    }
+}
+
+/// Put the results of every server × replication of `scenario`, in job order (server by server,
+/// replications in order), into its report.
+pub fn report_of(scenario: &Scenario, results: Vec<RunResult>) -> Report {
+    let reps = scenario.run.replications.max(1);
+    let mut results = results.into_iter();
+    let servers = (0..scenario.servers.len())
+        .map(|s| {
+            let runs: Vec<RunResult> = results.by_ref().take(reps as usize).collect();
+            ServerReport::new(scenario, s, runs)
+        })
+        .collect();
+    Report {
+        scenario: scenario.name.clone(),
+        seed: scenario.run.seed,
+        replications: reps,
+        servers,
+        has_backend: scenario.backend.is_some(),
+    }
+}
+
+/// Scenarios run to reports one slice at a time, one simulation after another, for a caller
+/// without threads (the web page advances it a slice per frame). The reports equal
+/// `run(scenario, series)`'s for each.
+pub struct Batch {
+    scenarios: Vec<Scenario>,
+    series: bool,
+    /// (scenario, server, replication) of every simulation, in report order.
+    jobs: Vec<(usize, usize, u32)>,
+    current: Option<Job>,
+    results: Vec<RunResult>,
+    control: RunControl,
+}
+
+impl Batch {
+    /// Every server × replication of every scenario of `scenarios`, none started.
+    pub fn new(scenarios: Vec<Scenario>, series: bool) -> Self {
+        let jobs = scenarios
+            .iter()
+            .enumerate()
+            .flat_map(|(v, sc)| {
+                let reps = sc.run.replications.max(1);
+                (0..sc.servers.len()).flat_map(move |s| (0..reps).map(move |r| (v, s, r)))
+            })
+            .collect();
+        Batch { scenarios, series, jobs, current: None, results: Vec::new(), control: RunControl::default() }
+    }
+
+    /// Handle at most `max_events` events of the simulation in progress (starting the next, or
+    /// finishing one, as needed); true once every simulation is done.
+    pub fn advance(&mut self, max_events: u64) -> bool {
+        let Some(&(v, s, r)) = self.jobs.get(self.results.len()) else { return true };
+        let job = self.current.get_or_insert_with(|| Job::new(&self.scenarios[v], s, r, self.series && r == 0));
+        if job.advance(max_events, &self.control)
+            && let Some(job) = self.current.take()
+        {
+            self.results.push(job.finish());
+        }
+        self.results.len() == self.jobs.len()
+    }
+
+    /// Simulations finished, out of `total()`.
+    pub fn done(&self) -> usize {
+        self.results.len()
+    }
+
+    /// Simulations in the batch.
+    pub fn total(&self) -> usize {
+        self.jobs.len()
+    }
+
+    /// The finished simulation `i` (in job order): its scenario index, server index and result.
+    pub fn result(&self, i: usize) -> Option<(usize, usize, &RunResult)> {
+        self.results.get(i).map(|res| (self.jobs[i].0, self.jobs[i].1, res))
+    }
+
+    /// Every scenario's report, once all are done (`None` before).
+    pub fn reports(self) -> Option<Vec<Report>> {
+        if self.results.len() < self.jobs.len() {
+            return None;
+        }
+        let mut results = self.results.into_iter();
+        Some(
+            self.scenarios
+                .iter()
+                .map(|sc| {
+                    let n = sc.servers.len() * sc.run.replications.max(1) as usize;
+                    report_of(sc, results.by_ref().take(n).collect())
+                })
+                .collect(),
+        )
+    }
 }
 
 /// Results of a whole scenario.

@@ -27,3 +27,25 @@ fn every_shipped_scenario_parses_and_runs() {
     }
     assert!(n >= 7, "expected the shipped scenarios, found {n}");
 }
+
+/// The compiled-in examples are the folder's scenarios, each with the file's text, but for those
+/// that read a file beside them (an access log), which a page without files cannot open.
+#[test]
+fn the_compiled_in_examples_are_the_folder() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut expected = Vec::new();
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_some_and(|x| x == "toml") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            if !text.lines().any(|l| l.trim_start().starts_with("log_file")) {
+                expected.push((path.file_stem().unwrap().to_string_lossy().into_owned(), text));
+            }
+        }
+    }
+    expected.sort();
+    let mut compiled: Vec<(String, String)> =
+        models::scenario::EXAMPLES.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
+    compiled.sort();
+    assert_eq!(compiled, expected);
+}

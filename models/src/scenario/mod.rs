@@ -43,6 +43,31 @@ fn read_limited(path: &Path, max_bytes: u64) -> Result<String, String> {
 /// The built-in default scenario (shown when serversim starts without a file).
 pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/default.toml");
 
+/// The example scenarios of `models/scenarios/`, compiled in (for the web page, which has no
+/// files, and the window's Examples menu): (name, text). Every example but
+/// `replay-access-log`, which reads an access log beside it (`tests/scenario_files.rs` checks
+/// the list against the folder).
+pub const EXAMPLES: &[(&str, &str)] = &[
+    ("blocking-call-in-event-loop", include_str!("../../scenarios/blocking-call-in-event-loop.toml")),
+    ("cgi-startup-cost", include_str!("../../scenarios/cgi-startup-cost.toml")),
+    ("closed-users", include_str!("../../scenarios/closed-users.toml")),
+    ("crashing-c-extension", include_str!("../../scenarios/crashing-c-extension.toml")),
+    ("database-bottleneck", include_str!("../../scenarios/database-bottleneck.toml")),
+    ("default", include_str!("../../scenarios/default.toml")),
+    ("dynamic-pool", include_str!("../../scenarios/dynamic-pool.toml")),
+    ("gil-vs-processes", include_str!("../../scenarios/gil-vs-processes.toml")),
+    ("infinite-loop", include_str!("../../scenarios/infinite-loop.toml")),
+    ("io-bound-four-architectures", include_str!("../../scenarios/io-bound-four-architectures.toml")),
+    ("keepalive-exhaustion", include_str!("../../scenarios/keepalive-exhaustion.toml")),
+    ("memory-leak", include_str!("../../scenarios/memory-leak.toml")),
+    ("presets-compared", include_str!("../../scenarios/presets-compared.toml")),
+    ("retry-storm", include_str!("../../scenarios/retry-storm.toml")),
+    ("slow-clients", include_str!("../../scenarios/slow-clients.toml")),
+    ("slow-reader-dos", include_str!("../../scenarios/slow-reader-dos.toml")),
+    ("slowloris", include_str!("../../scenarios/slowloris.toml")),
+    ("traffic-spike", include_str!("../../scenarios/traffic-spike.toml")),
+];
+
 /// One thing wrong with a scenario file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Problem {
