@@ -16,12 +16,14 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $version"; then
     cargo install wasm-bindgen-cli --version "$version"
 fi
 
-cargo build --release --target wasm32-unknown-unknown -p serversim-web
+# WEB_PROFILE=web: with whole-program optimisation (smaller, slower: docs/performance.md).
+profile=${WEB_PROFILE:-release}
+cargo build --profile "$profile" --target wasm32-unknown-unknown -p serversim-web
 out=target/web
 rm -rf "$out"
 mkdir -p "$out"
 wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name serversim \
-    target/wasm32-unknown-unknown/release/serversim-web.wasm
+    "target/wasm32-unknown-unknown/$profile/serversim-web.wasm"
 cp web/index.html "$out/"
 raw=$(stat -c %s "$out/serversim_bg.wasm")
 gz=$(gzip -9 -c "$out/serversim_bg.wasm" | wc -c)
