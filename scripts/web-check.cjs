@@ -19,7 +19,11 @@ const pages = [
   { name: "scenario-slow-reader-dos", fragment: "#scenario=slow-reader-dos", expect: "serversim: opened scenario slow-reader-dos.toml" },
   // A scenario file dropped on the page opens (read asynchronously, as browsers do).
   { name: "dropped", fragment: "", expect: "serversim: opened scenario dropped.toml", drop: "dropped.toml" },
-  // The sweep view (key 3) in presenter mode.
+  // The latency view (key 2), run faster (Right arrow) until past the warm-up.
+  { name: "latency-view", fragment: "", expect: "serversim: first frame drawn", keys: ["ArrowRight", "ArrowRight", "ArrowRight", "ArrowRight", "2"], waitMs: 8000 },
+  // File → Save scenario as… is a download of the scenario's TOML.
+  { name: "save", fragment: "", expect: "serversim: first frame drawn", clicks: [[125, 12], [168, 86]], download: "scenario.toml" },
+  // The sweep view (key 3), with a sweep run.
   { name: "sweep-view", fragment: "#scenario=io-bound-four-architectures", expect: "serversim: opened scenario io-bound-four-architectures.toml", keys: ["3"], clicks: [[394, 125]], waitMs: 8000 },
   { name: "bench", fragment: "#bench", expect: "serversim: bench" },
 ];
@@ -67,9 +71,17 @@ async function visit(browser, p) {
     await page.mouse.click(640, 400);
     await page.keyboard.press(k);
   }
+  const download = p.download ? page.waitForEvent("download", { timeout: 30000 }).catch(() => null) : null;
   for (const [x, y] of p.clicks || []) {
     await page.waitForTimeout(500);
     await page.mouse.click(x, y);
+  }
+  if (download) {
+    const d = await download;
+    const text = d ? fs.readFileSync(await d.path(), "utf8") : "";
+    if (!d || d.suggestedFilename() !== p.download || !text.includes("[[server]]"))
+      errors.push(`no download ${p.download} holding a scenario (got ${d ? d.suggestedFilename() : "none"})`);
+    else lines.push(`(downloaded ${p.download}: ${text.length} bytes)`);
   }
   // A few seconds of frames: the simulation runs and the plots fill. Meanwhile the longest gap
   // between two animation frames is measured (a frozen page shows a long one).
@@ -138,12 +150,13 @@ async function imageStats(browser, shots) {
       const frame = r.lines.find((l) => l.startsWith("serversim: first frame drawn"));
       const said = r.lines.find((l) => l.startsWith(r.expect));
       const gap = r.lines.find((l) => l.startsWith("(longest gap"));
-      console.log(`web-check: ${r.name}: ${said || "(nothing)"}${frame && frame !== said ? "; " + frame : ""}; ${gap}; ` +
+      const saved = r.lines.find((l) => l.startsWith("(downloaded")) || "";
+      console.log(`web-check: ${r.name}: ${said || "(nothing)"}${frame && frame !== said ? "; " + frame : ""}; ${gap}${saved}; ` +
         `${stats[i].colours} colours, ${(100 * stats[i].differFromFirst).toFixed(1)}% of pixels differ from the default page`);
       for (const e of r.errors) failed.push(`${r.name}: ${e}`);
       if (!r.seen) failed.push(`${r.name}: the page never said "${r.expect}" (and drew a first frame)`);
       if (stats[i].colours < 20) failed.push(`${r.name}: the screenshot is blank (${stats[i].colours} colours)`);
-      if (i > 0 && !r.name.startsWith("bench") && !["restored", "dropped"].includes(r.name) && stats[i].differFromFirst < 0.05)
+      if (i > 0 && !r.name.startsWith("bench") && !["restored", "dropped", "save"].includes(r.name) && stats[i].differFromFirst < 0.05)
         failed.push(`${r.name}: the screenshot looks like the default page: the link did not open what it names`);
     });
   } finally {

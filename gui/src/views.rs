@@ -15,6 +15,15 @@ pub fn latency_view_ui(ui: &mut Ui, rt: &Runtime, presenter: bool) {
         RichText::new("Fraction of completed requests answered within a time (all requests since warm-up). Steep = predictable; a long flat tail = some requests wait much longer.")
             .weak(),
     );
+    if rt.run.servers.iter().all(|s| s.recorder().latency().count() == 0) {
+        // Nothing to draw yet: say why instead of showing empty axes and 0 ms everywhere.
+        ui.label(format!(
+            "No request has completed after the warm-up yet: the distribution starts at {:.0} s of simulated time (now {:.1} s).",
+            rt.scenario.run.warmup_s,
+            rt.run.now_s()
+        ));
+        return;
+    }
     ui.horizontal_wrapped(|ui| {
         for (i, s) in rt.run.servers.iter().enumerate() {
             let h = s.recorder().latency();
