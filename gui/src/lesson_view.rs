@@ -1,8 +1,8 @@
 //! The Lessons view: the course list with progress, and a step panel beside the live
 //! simulation. A run step loads its scenario into the live view; the numbers a lesson shows come
 //! from the lesson's own runs (the same as `serversim lesson run`), computed on a background
-//! thread (in the browser, in slices between frames), never from the live view — which the learner may change at will; the panel says when
-//! the live view no longer matches the step.
+//! thread (in the browser, in slices between frames), never from the live view — which the
+//! learner may change at will; the panel says when the live view no longer matches the step.
 
 use std::sync::{Arc, Mutex};
 
