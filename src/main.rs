@@ -34,6 +34,13 @@ enum Command {
     /// Capacity planning: for each server, the cheapest pool that meets a p99 and loss target at
     /// a rate (replicated: the upper end of p99's 95% interval must meet it).
     Plan(PlanArgs),
+    /// Join the JSON of a grid's shards (`sweep --vary … --shard K/N --json`) into exactly what
+    /// the unsharded grid prints with --json.
+    Merge {
+        /// The shards' JSON files, in any order.
+        #[arg(required = true, value_name = "SHARD.json")]
+        files: Vec<PathBuf>,
+    },
     /// Open the window on a scenario file (the GUI; what runs with no command at all).
     Gui {
         /// Scenario file (TOML); the last one used, or the built-in default, if omitted.
@@ -121,6 +128,10 @@ struct SweepArgs {
     /// Simulations to run at once (default: one per core). Results do not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     jobs: Option<u32>,
+    /// Run only the K-th of N slices of a grid (--vary), for a batch system; print it with
+    /// --json and join the slices with `serversim merge`.
+    #[arg(long, value_name = "K/N", requires = "vary", requires = "json", conflicts_with_all = ["target_p99_ms", "csv", "chart"])]
+    shard: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -275,6 +286,7 @@ fn run() -> anyhow::Result<()> {
         Some(Command::Run(args)) => run_command(&args),
         Some(Command::Sweep(args)) => sweep_command(&args),
         Some(Command::Plan(args)) => plan_command(&args),
+        Some(Command::Merge { files }) => merge_command(&files),
         Some(Command::Lesson(args)) => lesson::lesson_command(&args),
         Some(Command::Gui { file, lesson }) => {
             let lesson = match lesson {
@@ -391,6 +403,9 @@ fn sweep_command(args: &SweepArgs) -> anyhow::Result<()> {
     let bad = |e: sweep::SweepError| BadInputError(e.to_string());
     if !args.vary.is_empty() {
         return grid_command(args, &sc);
+    }
+    if args.shard.is_some() {
+        return Err(BadInputError("--shard slices a grid: give the grid with --vary PATH=VALUES".into()).into());
     }
     let param = SweepParam::parse(args.param.as_deref().unwrap_or_default()).map_err(bad)?;
     let values = sweep_values(args, param)?;
@@ -860,9 +875,11 @@ fn run_sweep_jobs<T: Send>(
     Ok(done.ok_or(Interrupted(interrupted))?)
 }
 
-/// `serversim sweep --vary PATH=VALUES …`: every point of the grid, every server.
+/// `serversim sweep --vary PATH=VALUES …`: every point of the grid (or of its `--shard`), every
+/// server; with `--target-p99-ms`, the best value of the first path for each server and each
+/// combination of the other paths' values.
 fn grid_command(args: &SweepArgs, sc: &Scenario) -> anyhow::Result<()> {
-    use models::grid;
+    use models::grid::{self, JsonExtras, Shard};
     use models::sweep::{self, SweepProgress};
     let varies = args
         .vary
@@ -870,44 +887,155 @@ fn grid_command(args: &SweepArgs, sc: &Scenario) -> anyhow::Result<()> {
         .map(|v| grid::parse(v))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| BadInputError(e.to_string()))?;
+    let shard = args.shard.as_deref().map(Shard::parse).transpose().map_err(BadInputError)?;
+    check_sweep_outputs(args)?;
     let points = grid::points(sc, &varies).map_err(|e| BadInputError(e.to_string()))?;
-    let scenarios: Vec<Scenario> = points.iter().map(|(_, s)| s.clone()).collect();
+    let chosen: Vec<usize> = (0..points.len()).filter(|&i| shard.is_none_or(|s| s.holds(i))).collect();
+    let scenarios: Vec<Scenario> = chosen.iter().map(|&i| points[i].1.clone()).collect();
     let servers: Vec<usize> = (0..sc.servers.len()).collect();
     let progress = SweepProgress::default();
     let total = scenarios.iter().map(|s| s.servers.len() * s.run.replications.max(1) as usize).sum::<usize>();
-    let reports = run_sweep_jobs(
+    let (reports, targets) = run_sweep_jobs(
         args.jobs,
         total,
         ("cancels the grid", "interrupted: the grid was cancelled before it finished"),
         &progress,
-        || sweep::run_scenarios(&scenarios, &servers, &progress, &|_, _, _| {}),
+        || {
+            let reports = sweep::run_scenarios(&scenarios, &servers, &progress, &|_, _, _| {})?;
+            // A target needs the whole grid: --shard refuses --target-p99-ms.
+            let targets = args.target_p99_ms.map(|t| grid::targets(&varies, &points, &reports, t, &progress));
+            Some((reports, targets))
+        },
     )?;
+    let rows =
+        if shard.is_none() { grid::rows(&points, &reports, sc.run.warmup_s, sc.run.duration_s) } else { Vec::new() };
     if let Some(path) = &args.csv {
-        std::fs::write(path, grid::csv(&varies, &points, &reports))
+        std::fs::write(path, grid::csv(&varies, &rows))
             .map_err(|e| BadInputError(format!("cannot write CSV to {}: {e}", path.display())))?;
+    }
+    if let Some(path) = &args.chart {
+        let (labels, lines) = grid_lines(&sc.servers, &varies, &rows);
+        let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+        charts::export_charts(path, &sweep_charts(&labels, &lines), &sc.name, &varies[0].0.text)
+            .map_err(|e| BadInputError(format!("cannot write chart: {e}")))?;
     }
     let mut out = std::io::stdout().lock();
     if args.json {
-        writeln!(out, "{}", grid::json(&sc.name, &varies, &points, &reports).context("serialising results")?)?;
+        let indexed: Vec<(usize, Report)> = chosen.iter().copied().zip(reports).collect();
+        let extras = JsonExtras { shard, target: args.target_p99_ms.zip(targets.as_deref()) };
+        writeln!(out, "{}", grid::json(sc, &varies, &points, &indexed, extras).context("serialising results")?)?;
         return Ok(());
     }
     let names: Vec<&str> = varies.iter().map(|(p, _)| p.text.as_str()).collect();
-    writeln!(out, "{}\ngrid over {} ({} points)\n", sc.name, names.join(" × "), points.len())?;
-    for ((values, _), report) in points.iter().zip(&reports) {
-        let at: Vec<String> = names.iter().zip(values).map(|(n, v)| format!("{n} = {v}")).collect();
-        writeln!(out, "{}", at.join(", "))?;
-        for s in &report.servers {
-            let (c, _) = s.total_counts();
-            writeln!(
-                out,
-                "  {:<30} {:>9.1} req/s  mean {:>8.1} ms  p99 {:>8.1} ms  lost {:>6.2}%",
-                truncate(&s.name, 30),
-                s.estimate(|r| r.throughput_rps).mean,
-                s.estimate(|r| r.latency.mean_ms()).mean,
-                s.estimate(|r| r.latency.quantile_ms(0.99)).mean,
-                100.0 * c.lost() as f64 / c.arrived.max(1) as f64
-            )?;
+    writeln!(
+        out,
+        "{}\ngrid over {} ({} points); {} s measured after {} s warm-up per point, {} replication(s), seed {}\n",
+        sc.name,
+        names.join(" × "),
+        points.len(),
+        sc.run.duration_s,
+        sc.run.warmup_s,
+        sc.run.replications.max(1),
+        sc.run.seed
+    )?;
+    let at = |values: &[f64], from: usize| -> String {
+        names.iter().zip(values).skip(from).map(|(n, v)| format!("{n} = {v}")).collect::<Vec<_>>().join(", ")
+    };
+    for (k, r) in rows.iter().enumerate() {
+        if k == 0 || rows[k - 1].values != r.values {
+            writeln!(out, "{}", at(&r.values, 0))?;
+        }
+        let r99 = match r.row.p99_ci95_ms {
+            Some(h) => format!("{:>8.1} ± {h:<6.1}", r.row.p99_ms),
+            None => format!("{:>8.1}", r.row.p99_ms),
+        };
+        writeln!(
+            out,
+            "  {:<30} {:>9.1} req/s  mean {:>8.1} ms  p99 {r99} ms  lost {:>6.2}%",
+            truncate(&r.row.server, 30),
+            r.row.throughput_rps,
+            r.row.mean_ms,
+            100.0 * r.row.lost_fraction
+        )?;
+    }
+    if let (Some(t), Some(found)) = (args.target_p99_ms, &targets) {
+        let (first, _) = &varies[0];
+        let what = if first.larger_is_harder() { "largest" } else { "smallest" };
+        writeln!(out)?;
+        for g in found {
+            let who = &sc.servers[g.server].name;
+            let with = if g.others.is_empty() {
+                String::new()
+            } else {
+                format!(" at {}", at(&[&[f64::NAN][..], &g.others].concat(), 1))
+            };
+            match g.value {
+                // A non-count is bisected to ±1%: one decimal more than that is noise.
+                Some(v) => {
+                    let v = if first.is_count() { format!("{v}") } else { format!("{v:.1}") };
+                    writeln!(out, "{who}{with}: {what} {} with p99 <= {t} ms and <= 0.1% lost: {v}", first.text)?
+                }
+                None => {
+                    writeln!(out, "{who}{with}: no {} of the grid meets p99 <= {t} ms with <= 0.1% lost", first.text)?
+                }
+            }
         }
     }
+    Ok(())
+}
+
+/// A grid's chart lines: one per server and combination of the second and later paths' values
+/// that apply to it (a pool size a server does not have would only repeat its line), against
+/// the first path. Returns the lines' labels and the rows, `server_index` renumbered to index
+/// the labels.
+fn grid_lines(
+    servers: &[models::config::ServerConfig],
+    varies: &[(models::grid::VaryPath, Vec<f64>)],
+    rows: &[models::grid::GridRow],
+) -> (Vec<String>, Vec<models::sweep::SweepRow>) {
+    let mut keys: Vec<(usize, Vec<u64>)> = Vec::new();
+    let mut labels = Vec::new();
+    let mut drawn: Vec<(usize, u64)> = Vec::new();
+    let mut lines = Vec::new();
+    for r in rows {
+        let server = &servers[r.row.server_index];
+        let applies: Vec<(&models::grid::VaryPath, f64)> = varies
+            .iter()
+            .zip(&r.values)
+            .skip(1)
+            .filter(|((p, _), _)| p.applies_to(server))
+            .map(|((p, _), v)| (p, *v))
+            .collect();
+        let key = (r.row.server_index, applies.iter().map(|(_, v)| v.to_bits()).collect::<Vec<_>>());
+        let line = keys.iter().position(|k| *k == key).unwrap_or_else(|| {
+            let with: Vec<String> = applies.iter().map(|(p, v)| format!("{} = {v}", p.text)).collect();
+            labels.push(if with.is_empty() {
+                r.row.server.clone()
+            } else {
+                format!("{}, {}", r.row.server, with.join(", "))
+            });
+            keys.push(key);
+            keys.len() - 1
+        });
+        if !drawn.contains(&(line, r.row.value.to_bits())) {
+            drawn.push((line, r.row.value.to_bits()));
+            lines.push(models::sweep::SweepRow { server_index: line, ..r.row.clone() });
+        }
+    }
+    (labels, lines)
+}
+
+/// `serversim merge SHARD.json …`: the shards of one grid joined into the unsharded grid's JSON.
+fn merge_command(files: &[PathBuf]) -> anyhow::Result<()> {
+    let texts = files
+        .iter()
+        .map(|f| {
+            std::fs::read_to_string(f)
+                .map(|t| (f.display().to_string(), t))
+                .map_err(|e| BadInputError(format!("cannot read {}: {e}", f.display())))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let merged = models::grid::merge(&texts).map_err(|e| BadInputError(e.to_string()))?;
+    writeln!(std::io::stdout().lock(), "{merged}")?;
     Ok(())
 }

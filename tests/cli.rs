@@ -302,3 +302,89 @@ fn a_grid_prints_every_point_and_refuses_a_bad_path_with_exit_2() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("server.bogus"));
     assert!(bad.stdout.is_empty());
 }
+
+#[test]
+fn a_sharded_grid_merges_into_exactly_the_unsharded_output() {
+    let grid = ["sweep", "--vary", "load.rate_rps=20..60/3", "--vary", "server.threads=2,4", "--json"];
+    let whole = serversim(&grid);
+    assert!(whole.status.success(), "{}", String::from_utf8_lossy(&whole.stderr));
+    // Six points in four shards (2, 2, 1 and 1 points), merged in another order.
+    let shards: Vec<std::path::PathBuf> = (1..=4)
+        .map(|k| {
+            let shard = format!("{k}/4");
+            let out = serversim(&[&grid[..], &["--shard", &shard]].concat());
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            temp_file(&format!("shard{k}.json"), std::str::from_utf8(&out.stdout).unwrap())
+        })
+        .collect();
+    let path = |k: usize| shards[k].to_str().unwrap();
+    let merged = serversim(&["merge", path(3), path(1), path(0), path(2)]);
+    assert!(merged.status.success(), "{}", String::from_utf8_lossy(&merged.stderr));
+    assert_eq!(String::from_utf8_lossy(&merged.stdout), String::from_utf8_lossy(&whole.stdout));
+    // Every refusal exits 2 with one message and prints nothing.
+    let other_seed = serversim(&[&grid[..], &["--shard", "2/4", "--seed", "9"]].concat());
+    let other = temp_file("other-seed.json", std::str::from_utf8(&other_seed.stdout).unwrap());
+    let unsharded = temp_file("whole.json", std::str::from_utf8(&whole.stdout).unwrap());
+    for (args, says) in [
+        (vec!["merge", path(0), path(1), path(2)], "shard 4/4 is missing"),
+        (vec!["merge", path(0), path(0), path(1), path(2), path(3)], "shard 1/4 given twice"),
+        (vec!["merge", path(0), other.to_str().unwrap(), path(2), path(3)], "different grids"),
+        (vec!["merge", unsharded.to_str().unwrap()], "not a shard"),
+    ] {
+        let out = serversim(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stdout.is_empty());
+    }
+    for (args, says) in
+        [(vec!["--shard", "3/2"], "1 ≤ K ≤ N"), (vec!["--shard", "0/2"], "1 ≤ K ≤ N"), (vec!["--shard", "two"], "K/N")]
+    {
+        let out = serversim(&[&grid[..], &args[..]].concat());
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let param = serversim(&["sweep", "--param", "threads", "--values", "1,2", "--shard", "1/2", "--json"]);
+    assert_eq!(param.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&param.stderr).contains("--shard slices a grid"));
+}
+
+#[test]
+fn a_grid_writes_intervals_to_its_csv_and_draws_its_chart() {
+    let csv = std::env::temp_dir().join(format!("serversim-grid-{}.csv", std::process::id()));
+    let chart = csv.with_extension("svg");
+    let out = serversim(&[
+        "sweep",
+        "--vary",
+        "load.rate_rps=20,40",
+        "--vary",
+        "server.threads=2,4",
+        "--replications",
+        "2",
+        "--csv",
+        csv.to_str().unwrap(),
+        "--chart",
+        chart.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(header[..3], ["load.rate_rps", "server.threads", "server"]);
+    let ci = header.iter().position(|h| *h == "latency_p99_ci95_ms").expect("the p99 interval's column");
+    // 4 points × the default scenario's 4 servers, each with an interval from 2 replications.
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 16);
+    assert!(rows.iter().all(|r| r[ci].parse::<f64>().is_ok_and(|h| h > 0.0)), "{text}");
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    // Servers without threads get one line, not one per thread count: 2 + 1 + 1 + 2 lines.
+    assert_eq!(svg.matches("server.threads = 2").count(), 2, "the legend names each threaded line once");
+    assert!(svg.contains("event loop (Twisted)") && !svg.contains("event loop (Twisted), server.threads"));
+}

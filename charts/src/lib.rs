@@ -112,40 +112,41 @@ fn draw<DB: DrawingBackend>(
             let positive = chart.lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)).filter(|y| *y > 0.0);
             let y_min = positive.fold(f64::INFINITY, f64::min);
             let y_min = if y_min.is_finite() { y_min / 1.5 } else { 0.1 };
-            let mut c = builder()
-                .build_cartesian_2d(x_min..x_max, (y_min..y_max.max(y_min * 10.0)).log_scale())
-                .map_err(err)?;
-            panel(&mut c, chart, x_label, panel_index == 0).map_err(|e| e.to_string())?;
+            let y_top = y_max.max(y_min * 10.0);
+            let (bold, light) = log_ticks(y_min, y_top);
+            let y_axis = (y_min..y_top).log_scale().with_key_points(bold).with_light_points(light);
+            let mut c = builder().build_cartesian_2d(x_min..x_max, y_axis).map_err(err)?;
+            panel(&mut c, chart, x_label, panel_index == 0, y_min).map_err(|e| e.to_string())?;
         } else {
             let mut c = builder().build_cartesian_2d(x_min..x_max, 0.0..y_max).map_err(err)?;
-            panel(&mut c, chart, x_label, panel_index == 0).map_err(|e| e.to_string())?;
+            panel(&mut c, chart, x_label, panel_index == 0, 0.0).map_err(|e| e.to_string())?;
         }
     }
     root.present().map_err(err)
 }
 
 /// Draw one panel's mesh, lines, error bars and (if `legend`) the legend on `c`, whose y axis is
-/// linear or logarithmic.
+/// linear or logarithmic and starts at `floor`.
 fn panel<'a, DB: DrawingBackend + 'a, Y>(
     c: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>,
     chart: &ChartData,
     x_label: &str,
     legend: bool,
+    floor: f64,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
 where
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
     let err = |e| e;
-    c.configure_mesh()
-        .x_desc(x_label)
+    let mut mesh = c.configure_mesh();
+    mesh.x_desc(x_label)
         .y_desc(&chart.y_label)
         .x_label_formatter(&|v| tick(*v))
         .y_label_formatter(&|v| tick(*v))
         .label_style(("sans-serif", 18))
         .axis_desc_style(("sans-serif", 20))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(err)?;
+        .light_line_style(RGBColor(235, 235, 235));
+    mesh.draw().map_err(err)?;
     for line in &chart.lines {
         let (r, g, b) = line.rgb;
         let color = RGBColor(r, g, b);
@@ -164,7 +165,8 @@ where
         let (r, g, b) = line.rgb;
         let bars = line.points.iter().zip(&line.errors).filter(|(_, e)| e.is_finite() && **e > 0.0);
         c.draw_series(bars.map(|(&(x, y), &e)| {
-            ErrorBar::new_vertical(x, (y - e).max(0.0), y, y + e, RGBColor(r, g, b).stroke_width(2), 10)
+            // On a log axis a bar reaching zero or below ends at the axis' bottom.
+            ErrorBar::new_vertical(x, (y - e).max(floor), y, y + e, RGBColor(r, g, b).stroke_width(2), 10)
         }))
         .map_err(err)?;
     }
@@ -179,6 +181,31 @@ where
             .map_err(err)?;
     }
     Ok(())
+}
+
+/// Tick values for a log axis over `lo..hi`: labelled 1, 2, 5 × 10ᵏ (only 10ᵏ past three
+/// decades), grid lines at every 1 … 9 × 10ᵏ. (Plotters' own log axis labels nothing below the
+/// first power of ten inside the range, so a p99 axis from 150 to 4000 ms showed 1000 … 4000 only.)
+fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
+    let (mut bold, mut light) = (Vec::new(), Vec::new());
+    if !(lo > 0.0 && hi > lo && hi.is_finite()) {
+        return (bold, light);
+    }
+    let many_decades = (hi / lo).log10() > 3.0;
+    let mut decade = 10f64.powf(lo.log10().floor());
+    while decade <= hi {
+        for m in 1..=9 {
+            let v = decade * f64::from(m);
+            if v >= lo && v <= hi {
+                light.push(v);
+                if m == 1 || (!many_decades && (m == 2 || m == 5)) {
+                    bold.push(v);
+                }
+            }
+        }
+        decade *= 10.0;
+    }
+    (bold, light)
 }
 
 /// A tick label without spurious decimals: whole numbers as such ("30000", not "30000.0"),
@@ -210,5 +237,28 @@ pub fn export_charts(path: &Path, charts: &[ChartData], title: &str, x_label: &s
         Some("png") => draw(BitMapBackend::new(path, IMAGE_SIZE).into_drawing_area(), charts, title, x_label),
         Some("svg") => draw(SVGBackend::new(path, IMAGE_SIZE).into_drawing_area(), charts, title, x_label),
         _ => Err(format!("{}: a chart file must end in .png or .svg", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_axes_label_below_their_first_power_of_ten() {
+        let (bold, light) = log_ticks(150.0, 4000.0);
+        let round = |v: &[f64]| v.iter().map(|x| x.round() as i64).collect::<Vec<_>>();
+        assert_eq!(round(&bold), [200, 500, 1000, 2000]);
+        assert_eq!(round(&light), [200, 300, 400, 500, 600, 700, 800, 900, 1000, 2000, 3000, 4000]);
+        // Past three decades only the powers of ten are labelled.
+        assert_eq!(round(&log_ticks(2.0, 50_000.0).0), [10, 100, 1000, 10_000]);
+        assert!(log_ticks(0.0, 10.0).0.is_empty());
+    }
+
+    #[test]
+    fn ticks_have_no_spurious_decimals() {
+        assert_eq!(tick(30_000.0), "30000");
+        assert_eq!(tick(200.000_000_000_000_03), "200");
+        assert_eq!(tick(0.25), "0.25");
     }
 }

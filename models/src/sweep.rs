@@ -355,9 +355,9 @@ pub fn meets_target(points: &[SweepPoint], server: usize, param: SweepParam, p99
 }
 
 /// Whether a server's runs meet a latency target: some completed, p99 (mean over replications)
-/// at most `p99_ms`, and at most 0.1% of arrivals lost — the one rule `meets_target` and
-/// `refine_target` use.
-fn meets(s: &ServerReport, p99_ms: f64) -> bool {
+/// at most `p99_ms`, and at most 0.1% of arrivals lost — the one rule `meets_target`,
+/// `refine_target` and the grid's target search use.
+pub fn meets(s: &ServerReport, p99_ms: f64) -> bool {
     let (c, _) = s.total_counts();
     let p99 = s.estimate(|r| r.latency.quantile_ms(0.99)).mean;
     c.completed > 0 && p99 <= p99_ms && c.lost() as f64 <= 0.001 * c.arrived.max(1) as f64
@@ -385,25 +385,40 @@ pub fn refine_target(
         .filter(|p| !meets(&p.report.servers[server], p99_ms))
         .map(|p| p.value)
         .min_by(|a, b| (a - best).abs().total_cmp(&(b - best).abs()))?;
-    let evaluate = |v: f64| -> bool {
-        let sc = apply(scenario, param, v);
-        let reps = sc.run.replications.max(1);
-        let runs: Vec<RunResult> =
-            (0..reps).into_par_iter().map(|r| run_one_with(&sc, index, r, false, &progress.control)).collect();
-        progress.done.fetch_add(runs.len(), Ordering::Relaxed);
-        meets(&ServerReport::new(&sc, index, runs), p99_ms)
-    };
-    let (mut ok, mut bad) = (best, failing);
+    let evaluate = |v: f64| meets_at(&apply(scenario, param, v), index, p99_ms, progress);
+    Some(bisect(best, failing, param.is_count(), evaluate, || progress.control.interrupt.load(Ordering::Relaxed)))
+}
+
+/// Whether server `index` of `scenario` meets the latency target (`meets`), running its
+/// replications in parallel and counting them in `progress`.
+pub fn meets_at(scenario: &Scenario, index: usize, p99_ms: f64, progress: &SweepProgress) -> bool {
+    let reps = scenario.run.replications.max(1);
+    let runs: Vec<RunResult> =
+        (0..reps).into_par_iter().map(|r| run_one_with(scenario, index, r, false, &progress.control)).collect();
+    progress.done.fetch_add(runs.len(), Ordering::Relaxed);
+    meets(&ServerReport::new(scenario, index, runs), p99_ms)
+}
+
+/// Bisect between `ok`, a value that meets a target, and `bad`, one that does not (on either
+/// side), until they are within 1% of `ok` or — for `whole` numbers — adjacent; `meets(v)` runs
+/// the test at `v`. Returns the last value that met it (`ok` if `interrupted()` turns true).
+pub fn bisect(
+    mut ok: f64,
+    mut bad: f64,
+    whole: bool,
+    mut meets: impl FnMut(f64) -> bool,
+    interrupted: impl Fn() -> bool,
+) -> f64 {
     loop {
-        let close_enough = if param.is_count() { (bad - ok).abs() <= 1.0 } else { (bad - ok).abs() <= 0.01 * ok };
-        if close_enough || progress.control.interrupt.load(Ordering::Relaxed) {
-            return Some(ok);
+        let close_enough = if whole { (bad - ok).abs() <= 1.0 } else { (bad - ok).abs() <= 0.01 * ok.abs() };
+        if close_enough || interrupted() {
+            return ok;
         }
-        let mid = if param.is_count() { ((ok + bad) / 2.0).round() } else { 0.5 * (ok + bad) };
+        let mid = if whole { ((ok + bad) / 2.0).round() } else { 0.5 * (ok + bad) };
         if mid == ok || mid == bad {
-            return Some(ok);
+            return ok;
         }
-        if evaluate(mid) { ok = mid } else { bad = mid }
+        if meets(mid) { ok = mid } else { bad = mid }
     }
 }
 
@@ -443,29 +458,31 @@ pub struct SweepRow {
 pub fn rows(points: &[SweepPoint], warmup_s: f64, duration_s: f64) -> Vec<SweepRow> {
     points
         .iter()
-        .flat_map(|p| {
-            p.report.servers.iter().enumerate().map(move |(server_index, s)| {
-                let (c, _) = s.total_counts();
-                let lost = c.lost() as f64;
-                let runs = s.runs.len().max(1) as f64;
-                SweepRow {
-                    value: p.value,
-                    server_index,
-                    server: s.name.clone(),
-                    throughput_rps: s.estimate(|r| r.throughput_rps).mean,
-                    mean_ms: s.estimate(|r| r.latency.mean_ms()).mean,
-                    p99_ms: s.estimate(|r| r.latency.quantile_ms(0.99)).mean,
-                    lost_fraction: lost / c.arrived.max(1) as f64,
-                    // Per second measured: a run stopped early measured less than duration_s.
-                    lost_rps: lost / runs / measured_s(s, warmup_s, duration_s),
-                    cpu_utilization: s.estimate(|r| r.cpu_utilization).mean,
-                    peak_memory_mb: s.runs.iter().map(|r| r.memory_peak_mb).fold(0.0, f64::max),
-                    throughput_ci95_rps: ci(s.estimate(|r| r.throughput_rps)),
-                    p99_ci95_ms: ci(s.estimate(|r| r.latency.quantile_ms(0.99))),
-                }
-            })
-        })
+        .flat_map(|p| p.report.servers.iter().enumerate().map(move |(i, s)| row(p.value, i, s, warmup_s, duration_s)))
         .collect()
+}
+
+/// The row of server `s` (index `server_index` among those swept) at `value` — the one place a
+/// sweep's or a grid's numbers are derived from the replications.
+pub fn row(value: f64, server_index: usize, s: &ServerReport, warmup_s: f64, duration_s: f64) -> SweepRow {
+    let (c, _) = s.total_counts();
+    let lost = c.lost() as f64;
+    let runs = s.runs.len().max(1) as f64;
+    SweepRow {
+        value,
+        server_index,
+        server: s.name.clone(),
+        throughput_rps: s.estimate(|r| r.throughput_rps).mean,
+        mean_ms: s.estimate(|r| r.latency.mean_ms()).mean,
+        p99_ms: s.estimate(|r| r.latency.quantile_ms(0.99)).mean,
+        lost_fraction: lost / c.arrived.max(1) as f64,
+        // Per second measured: a run stopped early measured less than duration_s.
+        lost_rps: lost / runs / measured_s(s, warmup_s, duration_s),
+        cpu_utilization: s.estimate(|r| r.cpu_utilization).mean,
+        peak_memory_mb: s.runs.iter().map(|r| r.memory_peak_mb).fold(0.0, f64::max),
+        throughput_ci95_rps: ci(s.estimate(|r| r.throughput_rps)),
+        p99_ci95_ms: ci(s.estimate(|r| r.latency.quantile_ms(0.99))),
+    }
 }
 
 /// A 95% half-width, if the replications give one.
@@ -481,30 +498,35 @@ fn measured_s(s: &ServerReport, warmup_s: f64, duration_s: f64) -> f64 {
     (total / n).max(f64::MIN_POSITIVE)
 }
 
+/// The columns of a sweep's (and, after its varied paths, a grid's) CSV after the value:
+/// `docs/output-format.md`, "serversim sweep".
+pub const CSV_COLUMNS: &str = "server,throughput_rps,latency_mean_ms,latency_p99_ms,lost_fraction,lost_rps,\
+cpu_utilization,peak_memory_mb,throughput_ci95_rps,latency_p99_ci95_ms";
+
 /// The sweep's rows as CSV (`docs/output-format.md`, "serversim sweep").
 pub fn csv(param: SweepParam, rows: &[SweepRow]) -> String {
-    let mut csv = format!(
-        "{},server,throughput_rps,latency_mean_ms,latency_p99_ms,lost_fraction,lost_rps,cpu_utilization,peak_memory_mb,\
-         throughput_ci95_rps,latency_p99_ci95_ms\n",
-        param.name()
-    );
+    let mut csv = format!("{},{CSV_COLUMNS}\n", param.name());
     for r in rows {
-        let name = crate::runner::csv_field(&r.server);
-        csv.push_str(&format!(
-            "{},{name},{},{},{},{},{},{},{},{},{}\n",
-            r.value,
-            r.throughput_rps,
-            r.mean_ms,
-            r.p99_ms,
-            r.lost_fraction,
-            r.lost_rps,
-            r.cpu_utilization,
-            r.peak_memory_mb,
-            r.throughput_ci95_rps.map(|x| x.to_string()).unwrap_or_default(),
-            r.p99_ci95_ms.map(|x| x.to_string()).unwrap_or_default()
-        ));
+        csv.push_str(&format!("{},{}\n", r.value, csv_cells(r)));
     }
     csv
+}
+
+/// `r`'s cells in `CSV_COLUMNS` order (an interval is empty with one replication).
+pub fn csv_cells(r: &SweepRow) -> String {
+    format!(
+        "{},{},{},{},{},{},{},{},{},{}",
+        crate::runner::csv_field(&r.server),
+        r.throughput_rps,
+        r.mean_ms,
+        r.p99_ms,
+        r.lost_fraction,
+        r.lost_rps,
+        r.cpu_utilization,
+        r.peak_memory_mb,
+        r.throughput_ci95_rps.map(|x| x.to_string()).unwrap_or_default(),
+        r.p99_ci95_ms.map(|x| x.to_string()).unwrap_or_default()
+    )
 }
 
 /// The sweep's JSON view (`serversim sweep --json`), pretty-printed: every point's full report, and with a

@@ -40,3 +40,22 @@ fn the_smallest_pool_is_the_size_erlang_c_gives() {
     let points = run(&sc, SweepParam::Threads, &[8.0, 16.0], &progress).unwrap();
     assert_eq!(refine_target(&sc, &points, 0, SweepParam::Threads, 280.0, &progress), Some(12.0));
 }
+
+#[test]
+fn a_grid_target_bisects_its_first_path_at_each_value_of_the_others() {
+    // The same M/M/c pool (μ = 20/s), target 280 ms, at two rates. By the Erlang C response-time
+    // distribution (P(R > x) = (1 − C) e^(−μx) + C (θ e^(−μx) − μ e^(−θx)) / (θ − μ), θ = cμ − λ):
+    // λ = 100: p99 306.6 ms with 6 threads, 244.2 with 7 → 7 threads;
+    // λ = 200: p99 313.4 ms with 11 threads, 248.7 with 12 → 12 threads.
+    // The grid has only 4 (overloaded at both rates) and 16 threads.
+    use models::grid;
+    let sc = mmc_io_pool();
+    let varies = vec![grid::parse("server.threads=4,16").unwrap(), grid::parse("load.rate_rps=100,200").unwrap()];
+    let points = grid::points(&sc, &varies).unwrap();
+    let scenarios: Vec<_> = points.iter().map(|(_, s)| s.clone()).collect();
+    let progress = SweepProgress::default();
+    let reports = models::sweep::run_scenarios(&scenarios, &[0], &progress, &|_, _, _| {}).unwrap();
+    let found = grid::targets(&varies, &points, &reports, 280.0, &progress);
+    let got: Vec<(Vec<f64>, Option<f64>)> = found.iter().map(|t| (t.others.clone(), t.value)).collect();
+    assert_eq!(got, [(vec![100.0], Some(7.0)), (vec![200.0], Some(12.0))]);
+}
