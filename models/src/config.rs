@@ -132,6 +132,56 @@ pub struct LogReplay {
     /// With `[[request]] url` patterns: each arrival's request class, chosen by its path (`None`:
     /// classes are drawn by weight).
     pub classes: Option<std::sync::Arc<[u16]>>,
+    /// With `log_time` and `log_demand`: every request class's `io_ms` (or `cpu_ms`) is the
+    /// empirical distribution of the response times logged for its requests.
+    pub demand: Option<LogDemand>,
+}
+
+/// Which demand a replayed log's response times become, and how the log writes them
+/// (`load.log_time`, `load.log_demand`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LogDemand {
+    /// The log format's response-time directive.
+    pub time: LogTime,
+    /// The times become each class's `io_ms` (`true`) or its `cpu_ms`.
+    pub io: bool,
+}
+
+/// A log format's response-time field, ending each line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogTime {
+    /// Apache `%D`: microseconds.
+    ApacheMicros,
+    /// Apache `%{ms}T`: milliseconds.
+    ApacheMillis,
+    /// Apache `%T`: whole seconds.
+    ApacheSeconds,
+    /// nginx `$request_time`: seconds with millisecond resolution.
+    NginxRequestTime,
+}
+
+impl LogTime {
+    /// Every format, by the name a scenario file gives it (`log_time`).
+    pub const ALL: [(&'static str, LogTime); 4] = [
+        ("%D", LogTime::ApacheMicros),
+        ("%{ms}T", LogTime::ApacheMillis),
+        ("%T", LogTime::ApacheSeconds),
+        ("$request_time", LogTime::NginxRequestTime),
+    ];
+
+    /// The name a scenario file gives it.
+    pub fn name(self) -> &'static str {
+        Self::ALL.iter().find(|(_, t)| *t == self).map_or("", |(n, _)| n)
+    }
+
+    /// A logged value in seconds.
+    pub fn seconds(self, logged: f64) -> f64 {
+        match self {
+            LogTime::ApacheMicros => logged / 1e6,
+            LogTime::ApacheMillis => logged / 1e3,
+            LogTime::ApacheSeconds | LogTime::NginxRequestTime => logged,
+        }
+    }
 }
 
 /// One step of a piecewise-constant rate schedule.

@@ -182,3 +182,114 @@ fn url_patterns_choose_a_logged_requests_class() {
     let bad = classed.replace("url = \"^/static/\"", "url = \"(\"");
     assert!(models::scenario::parse(&bad, &file).unwrap_err().to_string().contains("not a regular expression"));
 }
+
+/// A log line at second `s` of the run asking for `path`, ending in `time` (the response-time
+/// field), in Combined Log Format.
+fn timed_line(s: u32, path: &str, time: &str) -> String {
+    format!(
+        "10.0.0.1 - - [10/Oct/2000:13:{:02}:{:02} +0000] \"GET {path} HTTP/1.1\" 200 512 \"-\" \"curl/8\" {time}\n",
+        s / 60,
+        s % 60
+    )
+}
+
+fn log_dir(name: &str, log: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("serversim-logdemand-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("access.log"), log).unwrap();
+    dir.join("scenario.toml")
+}
+
+const LOGGED_DEMANDS: &str = "[run]\nduration_s = 80.0\nwarmup_s = 0.0\n[load]\narrival = \"log\"\nlog_file = \"access.log\"\nlog_time = \"%D\"\nlog_demand = \"io\"\n\
+[[request]]\nname = \"static\"\nurl = \"^/static/\"\n[[request]]\nname = \"page\"\n\
+[[server]]\narchitecture = \"threaded\"\nthreads = 1000\n";
+
+/// `log_time` + `log_demand`: each class's demand is the empirical distribution of its own
+/// lines' logged times (Apache `%D`, µs), and with a pool too large to queue in (M/G/∞) the
+/// mean response time is that distribution's mean.
+#[test]
+fn logged_response_times_become_each_classs_demand() {
+    // 60 s at 10 req/s: /static/ lines take 1, 2 or 3 ms; page lines 20 … 100 ms in steps of
+    // 20; every 50th line has no time (skipped, counted).
+    let mut log = String::new();
+    let (mut statics, mut pages, mut untimed) = (Vec::new(), Vec::new(), 0);
+    for k in 0..600u32 {
+        let s = k / 10;
+        if k % 50 == 49 {
+            log.push_str(&timed_line(s, "/x", "").replace(" \n", "\n"));
+            untimed += 1;
+        } else if k % 3 == 0 {
+            let us = 1000 * (1 + k % 3 + (k / 3) % 3);
+            statics.push(f64::from(us) / 1e6);
+            log.push_str(&timed_line(s, &format!("/static/{k}.css"), &us.to_string()));
+        } else {
+            let us = 20_000 * (1 + k % 5);
+            pages.push(f64::from(us) / 1e6);
+            log.push_str(&timed_line(s, "/page", &us.to_string()));
+        }
+    }
+    let file = log_dir("classes", &log);
+    std::fs::write(&file, LOGGED_DEMANDS).unwrap();
+    let sc = models::scenario::load(&file).unwrap_or_else(|e| panic!("{e}"));
+    let Arrival::Log(replay) = &sc.load.arrival else { panic!("a log load") };
+    assert_eq!((replay.lines, replay.malformed), (600, untimed));
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    assert!((sc.requests[0].io_s.mean() - mean(&statics)).abs() < 1e-12);
+    assert!((sc.requests[1].io_s.mean() - mean(&pages)).abs() < 1e-12);
+    // Demands are drawn from the distribution, not replayed line by line: the simulated mean is
+    // within 5 standard errors of the logged one (σ of every timed line over √n).
+    let all: Vec<f64> = statics.iter().chain(&pages).copied().collect();
+    let (mu, n) = (mean(&all), all.len() as f64);
+    let sd = (all.iter().map(|t| (t - mu).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    let s = &run(&sc, false).servers[0];
+    assert_eq!(s.runs[0].counts.completed, all.len() as u64);
+    let got_s = s.runs[0].latency.mean_ms() / 1e3;
+    assert!((got_s - mu).abs() < 5.0 * sd / n.sqrt(), "simulated mean {got_s} s, logged {mu} s ± {}", sd / n.sqrt());
+    // Written back without io_ms, and read back the same.
+    let text = models::scenario::write::to_toml(&sc);
+    assert!(
+        text.contains("log_time = \"%D\"") && text.contains("log_demand = \"io\"") && !text.contains("io_ms"),
+        "{text}"
+    );
+    let again = models::scenario::parse(&text, &file.display().to_string()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again.requests[1].io_s.mean(), sc.requests[1].io_s.mean());
+}
+
+/// The other formats' units, and every way to ask for logged demands wrongly.
+#[test]
+fn logged_demands_take_each_formats_unit_and_refuse_what_does_not_fit() {
+    let log: String = (0..20).map(|k| timed_line(k, "/page", "0.040")).collect();
+    let file = log_dir("units", &log);
+    let with = |from: &str, to: &str| {
+        std::fs::write(&file, LOGGED_DEMANDS.replace(from, to)).unwrap();
+        models::scenario::load(&file)
+    };
+    // nginx $request_time and Apache %T are seconds; %{ms}T milliseconds; %D microseconds.
+    for (field, want_s) in [("$request_time", 0.040), ("%T", 0.040), ("%{ms}T", 0.040e-3), ("%D", 0.040e-6)] {
+        let sc = with("log_time = \"%D\"", &format!("log_time = \"{field}\"")).unwrap_or_else(|e| panic!("{e}"));
+        assert!((sc.requests[1].io_s.mean() - want_s).abs() < 1e-15, "{field}");
+    }
+    let cpu = with("log_demand = \"io\"", "log_demand = \"cpu\"").unwrap();
+    assert!((cpu.requests[1].cpu_s.mean() - 0.040e-6).abs() < 1e-15 && cpu.requests[1].io_s.mean() == 0.0);
+    for (from, to, says) in [
+        ("log_time = \"%D\"\n", "", "`log_demand` needs `log_time`"),
+        ("log_demand = \"io\"\n", "", "`log_time` needs `log_demand`"),
+        ("log_time = \"%D\"", "log_time = \"%d\"", "allowed: \"%D\", \"%{ms}T\", \"%T\", \"$request_time\""),
+        ("log_demand = \"io\"", "log_demand = \"disk\"", "allowed: \"io\", \"cpu\""),
+        ("name = \"page\"\n", "name = \"page\"\nio_ms = 5.0\n", "leave it out"),
+    ] {
+        let e = with(from, to).unwrap_err().to_string();
+        assert!(e.contains(says), "{to:?}: {e}");
+    }
+    // A log whose lines end without a time (plain Combined format): no usable line.
+    std::fs::write(file.with_file_name("access.log"), log.replace(" 0.040", "")).unwrap();
+    let e = with("", "").unwrap_err().to_string();
+    assert!(
+        e.contains("log_file") && e.contains("with a response time") && e.contains("line 1: no response time"),
+        "{e}"
+    );
+    // On an open load the fields are refused.
+    std::fs::write(&file, "[load]\narrival = \"poisson\"\nrate_rps = 5.0\nlog_time = \"%D\"\nlog_demand = \"io\"\n[[request]]\ncpu_ms = 1.0\n[[server]]\narchitecture = \"threaded\"\nthreads = 1\n").unwrap();
+    let e = models::scenario::load(&file).unwrap_err().to_string();
+    assert!(e.contains("`log_time` applies to a replayed log only") && e.contains("`log_demand` applies"), "{e}");
+}

@@ -68,10 +68,11 @@ pub enum Dist {
         /// Prepared sampler.
         sampler: Pareto<f64>,
     },
-    /// Each listed value equally likely (e.g. measured service times).
+    /// Each listed value equally likely (e.g. measured service times; shared, not copied, when
+    /// a scenario is cloned).
     Empirical {
         /// The values.
-        values: Box<[f64]>,
+        values: std::sync::Arc<[f64]>,
     },
 }
 

@@ -45,7 +45,13 @@ pub fn exercise(data: &[u8]) {
 /// at most `access_log::EXAMPLES` examples are kept, each naming a real line.
 pub fn exercise_log(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    let parsed = super::access_log::parse_log(&text);
+    // Asking for response times only skips more lines: the same invariants, and the times are
+    // finite, non-negative and one per arrival.
+    let timed = super::access_log::parse_log(&text, true);
+    assert_eq!(timed.response_times.len(), timed.times_s.len());
+    assert!(timed.response_times.iter().all(|r| r.is_finite() && *r >= 0.0));
+    let parsed = super::access_log::parse_log(&text, false);
+    assert!(timed.malformed >= parsed.malformed);
     let non_blank = text.lines().filter(|l| !l.trim().is_empty()).count() as u64;
     assert_eq!(parsed.lines, non_blank);
     assert_eq!(parsed.times_s.len() as u64 + parsed.malformed, parsed.lines);

@@ -152,7 +152,13 @@ pub fn serde_problem(src: &str, file: &str, err: &toml::de::Error) -> Problem {
 pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioError> {
     let raw: RawScenario =
         toml::from_str(src).map_err(|e| ScenarioError::Invalid(vec![serde_problem(src, file, &e)]))?;
-    let mut v = Validator { loc: Locator::new(src), file, problems: Vec::new(), log_paths: Vec::new() };
+    let mut v = Validator {
+        loc: Locator::new(src),
+        file,
+        problems: Vec::new(),
+        log_paths: Vec::new(),
+        log_response_s: Vec::new(),
+    };
     let scenario = v.scenario(raw);
     if v.problems.is_empty() {
         Ok(scenario.expect("a scenario is built whenever no problem was found"))
@@ -165,7 +171,13 @@ pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioError> {
 /// it in messages. Used to add servers to a running comparison.
 pub fn parse_server(src: &str, file: &str) -> Result<ServerConfig, ScenarioError> {
     let raw: RawServer = toml::from_str(src).map_err(|e| ScenarioError::Invalid(vec![serde_problem(src, file, &e)]))?;
-    let mut v = Validator { loc: Locator::new(src), file, problems: Vec::new(), log_paths: Vec::new() };
+    let mut v = Validator {
+        loc: Locator::new(src),
+        file,
+        problems: Vec::new(),
+        log_paths: Vec::new(),
+        log_response_s: Vec::new(),
+    };
     let server = v.server(&FieldPath::default(), raw, 0);
     match server {
         Some(s) if v.problems.is_empty() => Ok(s),
@@ -203,6 +215,8 @@ struct Validator<'a> {
     problems: Vec<Problem>,
     /// The requested paths of the replayed log read so far, in arrival order.
     log_paths: Vec<String>,
+    /// With `log_time`: each arrival's logged response time, seconds, in arrival order.
+    log_response_s: Vec<f64>,
 }
 
 impl Validator<'_> {
@@ -290,7 +304,7 @@ impl Validator<'_> {
 
     /// Read and parse the access log `name` (relative to the scenario file's folder). `None`
     /// (with a problem) if it cannot be read, is too big, or has no usable line.
-    fn access_log(&mut self, path: &FieldPath, name: &str) -> Option<LogReplay> {
+    fn access_log(&mut self, path: &FieldPath, name: &str, time: Option<LogTime>) -> Option<LogReplay> {
         let resolved = match Path::new(self.file).parent() {
             Some(dir) if Path::new(name).is_relative() => dir.join(name),
             _ => Path::new(name).to_path_buf(),
@@ -305,15 +319,22 @@ impl Validator<'_> {
                 return None;
             }
         };
-        let mut parsed = access_log::parse_log(&text);
+        let mut parsed = access_log::parse_log(&text, time.is_some());
         self.log_paths = std::mem::take(&mut parsed.paths);
+        if let Some(t) = time {
+            self.log_response_s = parsed.response_times.iter().map(|&v| t.seconds(v)).collect();
+        }
         if parsed.times_s.is_empty() {
             let example = parsed.examples.first().map(|(l, why)| format!(" (line {l}: {why})")).unwrap_or_default();
+            let (what, ending) = match time {
+                Some(t) => (format!(" with a response time (`log_time = \"{}\"`)", t.name()), " 1534"),
+                None => (String::new(), ""),
+            };
             self.problem(
                 path,
                 format!(
-                    "no usable line in access log {shown}: {} line(s){example}; allowed: Common or Combined Log Format \
-                     lines such as 127.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.1\" 200 2326",
+                    "no usable line{what} in access log {shown}: {} line(s){example}; allowed: Common or Combined Log Format \
+                     lines such as 127.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.1\" 200 2326{ending}",
                     parsed.lines
                 ),
             );
@@ -327,6 +348,7 @@ impl Validator<'_> {
             examples: parsed.examples,
             time_scale: 1.0,
             classes: None,
+            demand: None,
         })
     }
 
@@ -392,6 +414,80 @@ impl Validator<'_> {
         })
     }
 
+    /// `log_time` and `log_demand` of a log load: both or neither.
+    fn log_demand(&mut self, p: &FieldPath, l: &RawLoad) -> Option<LogDemand> {
+        let time = l.log_time.as_deref().map(|name| {
+            let found = LogTime::ALL.iter().find(|(n, _)| *n == name).map(|(_, t)| *t);
+            if found.is_none() {
+                let allowed: Vec<String> = LogTime::ALL.iter().map(|(n, _)| format!("\"{n}\"")).collect();
+                self.problem(
+                    &p.key("log_time"),
+                    format!("unknown response-time field \"{name}\"; allowed: {}", allowed.join(", ")),
+                );
+            }
+            found
+        });
+        let io = l.log_demand.as_deref().map(|d| match d {
+            "io" => Some(true),
+            "cpu" => Some(false),
+            other => {
+                self.problem(&p.key("log_demand"), format!("unknown demand \"{other}\"; allowed: \"io\", \"cpu\""));
+                None
+            }
+        });
+        match (time, io) {
+            (None, None) => None,
+            (Some(_), None) => {
+                self.problem(
+                    &p.key("log_time"),
+                    "`log_time` needs `log_demand` (\"io\" or \"cpu\"): which demand the logged times become",
+                );
+                None
+            }
+            (None, Some(_)) => {
+                self.problem(&p.key("log_demand"), "`log_demand` needs `log_time`: the field ending each line that holds the response time (\"%D\", \"%{ms}T\", \"%T\", \"$request_time\")");
+                None
+            }
+            (Some(time), Some(io)) => Some(LogDemand { time: time?, io: io? }),
+        }
+    }
+
+    /// With `log_demand`, make each request class's `io_ms` (or `cpu_ms`) the empirical
+    /// distribution of the response times logged for its arrivals (chosen by `url`; without
+    /// patterns every class takes every line's). A class that sets the field itself is refused.
+    fn logged_demands(
+        &mut self,
+        p: &FieldPath,
+        load: &mut LoadConfig,
+        requests: &mut [RequestClass],
+        set: &[(bool, bool)],
+    ) {
+        let Arrival::Log(log) = &load.arrival else { return };
+        let Some(demand) = log.demand else { return };
+        let field = if demand.io { "io_ms" } else { "cpu_ms" };
+        for (i, (cpu, io)) in set.iter().enumerate() {
+            if if demand.io { *io } else { *cpu } {
+                self.problem(
+                    &p.index(i).key(field),
+                    format!("`{field}` comes from the replayed log's response times (load.log_demand = \"{}\"); leave it out", if demand.io { "io" } else { "cpu" }),
+                );
+            }
+        }
+        let times = std::mem::take(&mut self.log_response_s);
+        for (i, class) in requests.iter_mut().enumerate() {
+            let values: Vec<f64> = match &log.classes {
+                Some(classes) => {
+                    times.iter().zip(classes.iter()).filter(|(_, c)| usize::from(**c) == i).map(|(t, _)| *t).collect()
+                }
+                None => times.clone(),
+            };
+            // A class no logged path chose receives no arrivals: its demand is never drawn.
+            let d =
+                if values.is_empty() { Dist::Const(0.0) } else { Dist::empirical(&values).unwrap_or(Dist::Const(0.0)) };
+            if demand.io { class.io_s = d } else { class.cpu_s = d }
+        }
+    }
+
     /// With `url` patterns on request classes, give each arrival of a replayed log the first
     /// class whose pattern matches its path, or else the first class without a pattern.
     fn url_classes(&mut self, p: &FieldPath, load: &mut LoadConfig, requests: &[RequestClass]) {
@@ -441,10 +537,14 @@ impl Validator<'_> {
                 None
             }
         };
-        let requests = self.requests(&top.key("request"), raw.request.unwrap_or_default());
+        // Which classes set cpu_ms and io_ms themselves (a log's demand must not meet one).
+        let demands_set: Vec<(bool, bool)> =
+            raw.request.iter().flatten().map(|r| (r.cpu_ms.is_some(), r.io_ms.is_some())).collect();
+        let mut requests = self.requests(&top.key("request"), raw.request.unwrap_or_default());
         let mut load = load;
         if let Some(l) = &mut load {
             self.url_classes(&top.key("request"), l, &requests);
+            self.logged_demands(&top.key("request"), l, &mut requests, &demands_set);
         }
         if let Some(l) = &load {
             self.closed_cycle(&top.key("load"), l, &requests);
@@ -579,8 +679,14 @@ impl Validator<'_> {
         if l.time_scale.is_some() && !matches!(arrival, Arrival::Log(_)) {
             self.problem(&p.key("time_scale"), "`time_scale` applies to a replayed log only (arrival = \"log\")");
         }
-        if l.log_file.is_some() && !matches!(arrival, Arrival::Log(_)) {
-            self.problem(&p.key("log_file"), "`log_file` applies to a replayed log only (arrival = \"log\")");
+        for (set, f) in [
+            (l.log_file.is_some(), "log_file"),
+            (l.log_time.is_some(), "log_time"),
+            (l.log_demand.is_some(), "log_demand"),
+        ] {
+            if set && !matches!(arrival, Arrival::Log(_)) {
+                self.problem(&p.key(f), format!("`{f}` applies to a replayed log only (arrival = \"log\")"));
+            }
         }
         let rate_rps = self.open_rate(p, &l, &arrival);
         let schedule = self.schedule(p, l.schedule.take().unwrap_or_default(), run);
@@ -632,9 +738,11 @@ impl Validator<'_> {
                         self.problem(&p.key(f), format!("`{f}` does not apply to a replayed log (arrival = \"log\")"));
                     }
                 }
+                let demand = self.log_demand(p, l);
                 match &l.log_file {
                     Some(name) => {
-                        let mut log = self.access_log(&p.key("log_file"), name)?;
+                        let mut log = self.access_log(&p.key("log_file"), name, demand.map(|d| d.time))?;
+                        log.demand = demand;
                         if let Some(k) = l.time_scale {
                             let k = self.field(&p.key("time_scale"), k, |k| k > 0.0 && k <= 1e6);
                             if k > 0.0 {

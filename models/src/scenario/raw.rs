@@ -295,6 +295,18 @@ raw_table! {
             allowed: "> 0 (at most 1e6); `log` only",
             meaning: "the same traffic, this many times as fast: 2 halves every gap between logged requests (and doubles the mean rate)",
         },
+        log_time: Option<String> = {
+            unit: "—",
+            default: "none",
+            allowed: "`\"%D\"` (µs), `\"%{ms}T\"` (ms), `\"%T\"` (s), `\"$request_time\"` (s); `log` only, with `log_demand`",
+            meaning: "each line of the log ends in the server's response time, written by this directive (Apache's `%D`, `%{ms}T` or `%T`, nginx's `$request_time`, appended after the status and size or the Combined format's quoted fields); a line without it is skipped and counted",
+        },
+        log_demand: Option<String> = {
+            unit: "—",
+            default: "none",
+            allowed: "`\"io\"`, `\"cpu\"`; with `log_time`",
+            meaning: "each request class's `io_ms` (or `cpu_ms`) becomes the empirical distribution of the response times logged for its requests (by `url` pattern; without patterns, of every line); a class then leaves that field out. The logged time is what the server measured: its service time plus any wait inside it, so a quiet period of the log gives the demand best",
+        },
         requests_per_connection: Option<u32> = {
             unit: "requests",
             default: "1",

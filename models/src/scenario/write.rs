@@ -85,8 +85,13 @@ pub fn to_toml(s: &Scenario) -> String {
     for c in &s.load.clients {
         client(&mut o, c);
     }
+    // A demand the replayed log gives is read from it again, not written.
+    let logged_io = match &s.load.arrival {
+        Arrival::Log(log) => log.demand.map(|d| d.io),
+        _ => None,
+    };
     for c in &s.requests {
-        request(&mut o, c);
+        request(&mut o, c, logged_io);
     }
     for v in &s.servers {
         server(&mut o, v);
@@ -146,6 +151,10 @@ fn load(o: &mut String, l: &LoadConfig) {
             if log.time_scale != 1.0 {
                 let _ = writeln!(o, "time_scale = {}", num(log.time_scale));
             }
+            if let Some(d) = log.demand {
+                let which = if d.io { "io" } else { "cpu" };
+                let _ = writeln!(o, "log_time = {}\nlog_demand = \"{which}\"", string(d.time.name()));
+            }
         }
         Arrival::Closed { users, think_s } => {
             let _ = writeln!(o, "arrival = \"closed\"\nusers = {users}\nthink_ms = {}", dist(think_s, 1e3));
@@ -189,15 +198,16 @@ fn client(o: &mut String, c: &ClientClass) {
 }
 
 /// One `[[request]]`.
-fn request(o: &mut String, c: &RequestClass) {
-    let _ = writeln!(
-        o,
-        "\n[[request]]\nname = {}\nweight = {}\ncpu_ms = {}\nio_ms = {}",
-        string(&c.name),
-        num(c.weight),
-        dist(&c.cpu_s, 1e3),
-        dist(&c.io_s, 1e3)
-    );
+/// A `[[request]]`; `logged_io` says which demand (`io_ms` if true, `cpu_ms` if false) comes from
+/// a replayed log and is left out.
+fn request(o: &mut String, c: &RequestClass, logged_io: Option<bool>) {
+    let _ = writeln!(o, "\n[[request]]\nname = {}\nweight = {}", string(&c.name), num(c.weight));
+    if logged_io != Some(false) {
+        let _ = writeln!(o, "cpu_ms = {}", dist(&c.cpu_s, 1e3));
+    }
+    if logged_io != Some(true) {
+        let _ = writeln!(o, "io_ms = {}", dist(&c.io_s, 1e3));
+    }
     if c.request_kb > 0.0 {
         let _ = writeln!(o, "request_kb = {}", num(c.request_kb));
     }
