@@ -286,6 +286,7 @@ fn write_charts(path: &Path, l: &Lesson, r: usize, out: &lessons::RunOutcome) ->
             title: p.title.to_string(),
             y_label: p.y_label.to_string(),
             log_y: false,
+            log_x: false,
             lines: out
                 .report
                 .servers

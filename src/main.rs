@@ -13,6 +13,7 @@ use models::config::Scenario;
 use models::runner::{self, JsonReport, Report};
 use models::scenario::{self, ScenarioError, presets};
 
+mod bench;
 mod lesson;
 
 /// Discrete-event simulator of web-server architectures: thread pools, event loops, prefork,
@@ -34,6 +35,9 @@ enum Command {
     /// Capacity planning: for each server, the cheapest pool that meets a p99 and loss target at
     /// a rate (replicated: the upper end of p99's 95% interval must meet it).
     Plan(PlanArgs),
+    /// The standard WSGI-server benchmark: test applications × concurrency scenarios × servers
+    /// (every preset, or a file's), a Markdown report with a ranking per application and charts.
+    Bench(bench::BenchArgs),
     /// Join the JSON of a grid's shards (`sweep --vary … --shard K/N --json`) into exactly what
     /// the unsharded grid prints with --json.
     Merge {
@@ -287,6 +291,7 @@ fn run() -> anyhow::Result<()> {
         Some(Command::Sweep(args)) => sweep_command(&args),
         Some(Command::Plan(args)) => plan_command(&args),
         Some(Command::Merge { files }) => merge_command(&files),
+        Some(Command::Bench(args)) => bench::bench_command(&args),
         Some(Command::Lesson(args)) => lesson::lesson_command(&args),
         Some(Command::Gui { file, lesson }) => {
             let lesson = match lesson {
@@ -440,7 +445,7 @@ fn sweep_command(args: &SweepArgs) -> anyhow::Result<()> {
             .map_err(|e| BadInputError(format!("cannot write CSV to {}: {e}", path.display())))?;
     }
     if let Some(path) = &args.chart {
-        charts::export_charts(path, &sweep_charts(&names, &rows), &sc.name, param.axis_label())
+        charts::export_charts(path, &sweep_charts(&names, &rows, false), &sc.name, param.axis_label())
             .map_err(|e| BadInputError(format!("cannot write chart: {e}")))?;
     }
     let mut out = std::io::stdout().lock();
@@ -569,7 +574,9 @@ fn sweep_table(
 type SweepMetric =
     (&'static str, &'static str, fn(&models::sweep::SweepRow) -> f64, fn(&models::sweep::SweepRow) -> Option<f64>);
 
-fn sweep_charts(names: &[&str], rows: &[models::sweep::SweepRow]) -> Vec<charts::ChartData> {
+/// The four charts of a sweep (throughput, p99, losses, peak memory) against the value, one line
+/// per `names` entry (`SweepRow::server_index`); `log_x` for connections 1 … 1000.
+pub(crate) fn sweep_charts(names: &[&str], rows: &[models::sweep::SweepRow], log_x: bool) -> Vec<charts::ChartData> {
     use charts::{ChartData, ChartLine, server_rgb};
     // With replications, throughput and p99 carry their 95% intervals as error bars.
     let metrics: [SweepMetric; 4] = [
@@ -585,14 +592,23 @@ fn sweep_charts(names: &[&str], rows: &[models::sweep::SweepRow]) -> Vec<charts:
             y_label: (*y_label).into(),
             // p99 spans orders of magnitude past the knee: a log axis shows every server's knee.
             log_y: *title == "p99 latency",
+            log_x,
             lines: names
                 .iter()
                 .enumerate()
-                .map(|(i, name)| ChartLine {
-                    name: (*name).into(),
-                    rgb: server_rgb(i),
-                    points: rows.iter().filter(|r| r.server_index == i).map(|r| (r.value, f(r))).collect(),
-                    errors: rows.iter().filter(|r| r.server_index == i).map(|r| ci(r).unwrap_or(0.0)).collect(),
+                .map(|(i, name)| {
+                    // A point where nothing completed has no latency to draw (its p99 reads 0).
+                    let drawn = || {
+                        rows.iter()
+                            .filter(move |r| r.server_index == i)
+                            .filter(|r| *title != "p99 latency" || r.throughput_rps > 0.0)
+                    };
+                    ChartLine {
+                        name: (*name).into(),
+                        rgb: server_rgb(i),
+                        points: drawn().map(|r| (r.value, f(r))).collect(),
+                        errors: drawn().map(|r| ci(r).unwrap_or(0.0)).collect(),
+                    }
                 })
                 .collect(),
         })
@@ -853,7 +869,7 @@ fn plan_command(args: &PlanArgs) -> anyhow::Result<()> {
 /// Run `work` (a sweep or a grid, `total` simulations) on `jobs` threads (default: one per core)
 /// with a progress bar that Ctrl-C cancels through `progress` (saying `on_ctrl_c`); a cancelled
 /// run is the `interrupted` error.
-fn run_sweep_jobs<T: Send>(
+pub(crate) fn run_sweep_jobs<T: Send>(
     jobs: Option<u32>,
     total: usize,
     (on_ctrl_c, interrupted): (&'static str, &'static str),
@@ -916,7 +932,7 @@ fn grid_command(args: &SweepArgs, sc: &Scenario) -> anyhow::Result<()> {
     if let Some(path) = &args.chart {
         let (labels, lines) = grid_lines(&sc.servers, &varies, &rows);
         let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
-        charts::export_charts(path, &sweep_charts(&labels, &lines), &sc.name, &varies[0].0.text)
+        charts::export_charts(path, &sweep_charts(&labels, &lines, false), &sc.name, &varies[0].0.text)
             .map_err(|e| BadInputError(format!("cannot write chart: {e}")))?;
     }
     let mut out = std::io::stdout().lock();

@@ -388,3 +388,62 @@ fn a_grid_writes_intervals_to_its_csv_and_draws_its_chart() {
     assert_eq!(svg.matches("server.threads = 2").count(), 2, "the legend names each threaded line once");
     assert!(svg.contains("event loop (Twisted)") && !svg.contains("event loop (Twisted), server.threads"));
 }
+
+#[test]
+fn bench_writes_its_report_charts_csv_and_json_and_refuses_bad_arguments() {
+    let dir = std::env::temp_dir().join(format!("serversim-bench-{}", std::process::id()));
+    let servers = temp_file(
+        "bench-servers.toml",
+        "[machine]\ncores = 2\n[load]\narrival = \"poisson\"\nrate_rps = 1.0\n[[request]]\ncpu_ms = 1.0\n\
+         [[server]]\nname = \"pool\"\narchitecture = \"threaded\"\nthreads = 8\n\
+         [[server]]\nname = \"forks\"\narchitecture = \"prefork\"\nprocesses = 4\n",
+    );
+    let csv = dir.join("rows.csv");
+    let args = [
+        "bench",
+        "--servers",
+        servers.to_str().unwrap(),
+        "--apps",
+        "hello,io",
+        "--duration-s",
+        "5",
+        "--warmup-s",
+        "1",
+        "--out",
+        dir.to_str().unwrap(),
+        "--csv",
+        csv.to_str().unwrap(),
+    ];
+    let out = serversim(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("28 simulations"), "2 apps × 7 loads × 2 servers");
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    for want in ["## hello", "## io", "| 1 |", "| 2 |", "on 2 core(s)", "(hello.svg)", "(io.svg)"] {
+        assert!(report.contains(want), "{want} missing from\n{report}");
+    }
+    for chart in ["hello.svg", "hello.png", "io.svg", "io.png"] {
+        assert!(std::fs::metadata(dir.join(chart)).is_ok_and(|m| m.len() > 1000), "{chart}");
+    }
+    let rows = std::fs::read_to_string(&csv).unwrap();
+    assert!(rows.starts_with("app,load,connections,rate_rps,server,throughput_rps"));
+    assert_eq!(rows.lines().count(), 1 + 28);
+    let json = serversim(&[&args[..], &["--json"]].concat());
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["rows"].as_array().unwrap().len(), 28);
+    assert_eq!(v["apps"][0]["ranking"].as_array().unwrap().len(), 2);
+    let cell = serversim(&["bench", "--apps", "io", "--scenario", "io/c100"]);
+    assert!(String::from_utf8_lossy(&cell.stdout).contains("users = 100"));
+    for (bad, says) in [
+        (vec!["bench", "--apps", "nope"], "allowed: hello, cpu, io, mixed, large, slow-clients, keepalive"),
+        (vec!["bench", "--scenario", "hello/c7"], "unknown load \"c7\""),
+        (vec!["bench", "--duration-s", "0"], "--duration-s 0"),
+    ] {
+        let out = serversim(&bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{bad:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

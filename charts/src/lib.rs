@@ -8,7 +8,6 @@ use std::sync::Once;
 
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::ValueFormatter;
-use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 /// One chart's worth of data, independent of the drawing backend.
@@ -22,6 +21,8 @@ pub struct ChartData {
     pub lines: Vec<ChartLine>,
     /// Draw the y axis logarithmic (latencies spanning orders of magnitude).
     pub log_y: bool,
+    /// Draw the x axis logarithmic (connections 1, 10, 100, 1000).
+    pub log_x: bool,
 }
 
 /// One server's line in a chart.
@@ -37,9 +38,10 @@ pub struct ChartLine {
     pub errors: Vec<f64>,
 }
 
-/// The servers' colours as (red, green, blue): a colour-blind-safe palette (Okabe–Ito), the
-/// same in the window and in every chart.
-pub const PALETTE: [(u8, u8, u8); 8] = [
+/// The servers' colours as (red, green, blue): a colour-blind-safe palette (Okabe–Ito), then two
+/// from ColorBrewer's Dark2 so that nine presets side by side get nine colours; the same in the
+/// window and in every chart.
+pub const PALETTE: [(u8, u8, u8); 10] = [
     (0, 114, 178),   // blue
     (213, 94, 0),    // vermillion
     (0, 158, 115),   // bluish green
@@ -48,6 +50,8 @@ pub const PALETTE: [(u8, u8, u8); 8] = [
     (86, 180, 233),  // sky blue
     (140, 86, 75),   // brown
     (127, 127, 127), // grey
+    (117, 112, 179), // slate purple
+    (166, 118, 29),  // dark gold
 ];
 
 /// The colour of server `i` as (red, green, blue).
@@ -107,19 +111,40 @@ fn draw<DB: DrawingBackend>(
                 .y_label_area_size(96);
             b
         };
-        if chart.log_y {
-            // A log axis shows every line's knee, not only the worst one's.
-            let positive = chart.lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)).filter(|y| *y > 0.0);
-            let y_min = positive.fold(f64::INFINITY, f64::min);
-            let y_min = if y_min.is_finite() { y_min / 1.5 } else { 0.1 };
-            let y_top = y_max.max(y_min * 10.0);
+        // A log axis shows every line's knee, not only the worst one's.
+        let positive = chart.lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)).filter(|y| *y > 0.0);
+        let y_min = positive.fold(f64::INFINITY, f64::min);
+        let y_min = if y_min.is_finite() { y_min / 1.5 } else { 0.1 };
+        let y_top = y_max.max(y_min * 10.0);
+        let log_y = || {
             let (bold, light) = log_ticks(y_min, y_top);
-            let y_axis = (y_min..y_top).log_scale().with_key_points(bold).with_light_points(light);
-            let mut c = builder().build_cartesian_2d(x_min..x_max, y_axis).map_err(err)?;
-            panel(&mut c, chart, x_label, panel_index == 0, y_min).map_err(|e| e.to_string())?;
-        } else {
-            let mut c = builder().build_cartesian_2d(x_min..x_max, 0.0..y_max).map_err(err)?;
-            panel(&mut c, chart, x_label, panel_index == 0, 0.0).map_err(|e| e.to_string())?;
+            (y_min..y_top).log_scale().with_key_points(bold).with_light_points(light)
+        };
+        // A log x axis (connections 1 … 1000) with a margin so the end points are not on the edge.
+        let (x_lo, x_hi) = (x_min / 1.3, x_max * 1.3);
+        let log_x = || {
+            let (bold, light) = log_ticks(x_lo, x_hi);
+            (x_lo..x_hi).log_scale().with_key_points(bold).with_light_points(light)
+        };
+        let legend = panel_index == 0;
+        let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+        match (chart.log_x && x_min > 0.0, chart.log_y) {
+            (false, false) => {
+                let mut c = builder().build_cartesian_2d(x_min..x_max, 0.0..y_max).map_err(err)?;
+                panel(&mut c, chart, x_label, legend, 0.0).map_err(e)?;
+            }
+            (false, true) => {
+                let mut c = builder().build_cartesian_2d(x_min..x_max, log_y()).map_err(err)?;
+                panel(&mut c, chart, x_label, legend, y_min).map_err(e)?;
+            }
+            (true, false) => {
+                let mut c = builder().build_cartesian_2d(log_x(), 0.0..y_max).map_err(err)?;
+                panel(&mut c, chart, x_label, legend, 0.0).map_err(e)?;
+            }
+            (true, true) => {
+                let mut c = builder().build_cartesian_2d(log_x(), log_y()).map_err(err)?;
+                panel(&mut c, chart, x_label, legend, y_min).map_err(e)?;
+            }
         }
     }
     root.present().map_err(err)
@@ -127,14 +152,15 @@ fn draw<DB: DrawingBackend>(
 
 /// Draw one panel's mesh, lines, error bars and (if `legend`) the legend on `c`, whose y axis is
 /// linear or logarithmic and starts at `floor`.
-fn panel<'a, DB: DrawingBackend + 'a, Y>(
-    c: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>,
+fn panel<'a, DB: DrawingBackend + 'a, X, Y>(
+    c: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
     chart: &ChartData,
     x_label: &str,
     legend: bool,
     floor: f64,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
 where
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
     let err = |e| e;

@@ -20,6 +20,7 @@ pub fn charts(rt: &Runtime) -> Vec<ChartData> {
             title: plot.title.to_string(),
             y_label: plot.y_label.to_string(),
             log_y: false,
+            log_x: false,
             lines: rt
                 .run
                 .servers

@@ -5,6 +5,7 @@
 
 pub mod analytic;
 pub mod architectures;
+pub mod bench;
 pub mod claim;
 pub mod config;
 pub mod engine;
