@@ -14,6 +14,7 @@ use models::runner::{self, JsonReport, Report};
 use models::scenario::{self, ScenarioError, presets};
 
 mod bench;
+mod calibrate;
 mod lesson;
 
 /// Discrete-event simulator of web-server architectures: thread pools, event loops, prefork,
@@ -38,6 +39,9 @@ enum Command {
     /// The standard WSGI-server benchmark: test applications × concurrency scenarios × servers
     /// (every preset, or a file's), a Markdown report with a ranking per application and charts.
     Bench(bench::BenchArgs),
+    /// Fit a scenario's mean CPU and waiting per request to a real server's load test
+    /// (concurrency or rate, throughput, p50, p99 per point) and write the calibrated scenario.
+    Calibrate(calibrate::CalibrateArgs),
     /// Join the JSON of a grid's shards (`sweep --vary … --shard K/N --json`) into exactly what
     /// the unsharded grid prints with --json.
     Merge {
@@ -292,6 +296,7 @@ fn run() -> anyhow::Result<()> {
         Some(Command::Plan(args)) => plan_command(&args),
         Some(Command::Merge { files }) => merge_command(&files),
         Some(Command::Bench(args)) => bench::bench_command(&args),
+        Some(Command::Calibrate(args)) => calibrate::calibrate_command(&args),
         Some(Command::Lesson(args)) => lesson::lesson_command(&args),
         Some(Command::Gui { file, lesson }) => {
             let lesson = match lesson {

@@ -447,3 +447,65 @@ fn bench_writes_its_report_charts_csv_and_json_and_refuses_bad_arguments() {
         );
     }
 }
+
+#[test]
+fn calibrate_fits_the_worked_example_and_refuses_bad_measurements() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/calibrate");
+    let scenario = root.join("gunicorn-sync.toml");
+    let measured = root.join("gunicorn-sync-measured.csv");
+    let out_file = std::env::temp_dir().join(format!("serversim-calibrated-{}.toml", std::process::id()));
+    let args = [
+        "calibrate",
+        scenario.to_str().unwrap(),
+        "--measured",
+        measured.to_str().unwrap(),
+        "--out",
+        out_file.to_str().unwrap(),
+        "--json",
+    ];
+    let out = serversim(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Five workers serve the mixed app (5 ms CPU + 20 ms sleep) at about 180 req/s: whatever the
+    // split, the fitted demands must add up to what five workers take per request,
+    // 5 / 180 req/s = 27.8 ms, give or take the 10% the model's p50 and throughput disagree by.
+    let sum = v["fitted"]["cpu_ms"].as_f64().unwrap() + v["fitted"]["io_ms"].as_f64().unwrap();
+    assert!((sum - 5000.0 / 180.0).abs() < 0.1 * 5000.0 / 180.0, "fitted cpu + io = {sum} ms");
+    assert_eq!(v["points"].as_array().unwrap().len(), 5);
+    // The calibrated scenario runs.
+    let run = serversim(&["run", out_file.to_str().unwrap(), "--json"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let bad_csv = temp_file("bad-measured.csv", "concurrency,throughput_rps,p50_ms\n1,40,20\n2,80,20\n");
+    let two = temp_file(
+        "two-servers.toml",
+        "[load]\narrival = \"closed\"\nusers = 1\nthink_ms = 0.0\n[[request]]\ncpu_ms = 1.0\n\
+         [[server]]\nname = \"a\"\narchitecture = \"threaded\"\nthreads = 2\n[[server]]\nname = \"b\"\narchitecture = \"threaded\"\nthreads = 4\n",
+    );
+    for (args, says) in [
+        (
+            vec!["calibrate", scenario.to_str().unwrap(), "--measured", bad_csv.to_str().unwrap()],
+            "bad-measured.csv:1: missing column `p99_ms`",
+        ),
+        (
+            vec!["calibrate", two.to_str().unwrap(), "--measured", measured.to_str().unwrap()],
+            "say which one was measured with --server (allowed: a, b)",
+        ),
+        (
+            vec!["calibrate", two.to_str().unwrap(), "--measured", measured.to_str().unwrap(), "--server", "c"],
+            "no such server; allowed: a, b",
+        ),
+        (
+            vec!["calibrate", scenario.to_str().unwrap(), "--measured", "/nonexistent.csv"],
+            "cannot read /nonexistent.csv",
+        ),
+    ] {
+        let out = serversim(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stdout.is_empty());
+    }
+}

@@ -6,6 +6,8 @@
 pub mod analytic;
 pub mod architectures;
 pub mod bench;
+#[cfg(feature = "calibrate")]
+pub mod calibrate;
 pub mod claim;
 pub mod config;
 pub mod engine;
